@@ -1,0 +1,65 @@
+package http1
+
+import "errors"
+
+// ErrNeedMore is returned by the parsers when the buffer ends before the
+// message part being parsed does; call again with more bytes.
+var ErrNeedMore = errors.New("http1: need more data")
+
+// ParseError is a refusal of malformed input. Code is llhttp's error code
+// for the same input, Reason its message, and Offset how many bytes of the
+// buffer were accepted before the error (Node's bytesParsed).
+type ParseError struct {
+	Code   string
+	Reason string
+	Offset int
+}
+
+func (e *ParseError) Error() string { return "http1: " + e.Reason + " (" + e.Code + ")" }
+
+// Is matches another *ParseError with the same Code, so the sentinels
+// below work with errors.Is.
+func (e *ParseError) Is(target error) bool {
+	t, ok := target.(*ParseError)
+	return ok && t.Code == e.Code
+}
+
+// StatusCode is the status Node's default clientError handler answers
+// with: 431 for a header overflow, 413 for oversized chunk extensions, 400
+// for everything else.
+func (e *ParseError) StatusCode() int {
+	switch e.Code {
+	case ErrHeaderOverflow.Code:
+		return 431
+	case ErrChunkExtensionsOverflow.Code:
+		return 413
+	}
+	return 400
+}
+
+// Sentinels for errors.Is, one per llhttp code the parser produces.
+var (
+	ErrInvalidMethod           = &ParseError{Code: "HPE_INVALID_METHOD"}
+	ErrInvalidURL              = &ParseError{Code: "HPE_INVALID_URL"}
+	ErrInvalidConstant         = &ParseError{Code: "HPE_INVALID_CONSTANT"}
+	ErrInvalidVersion          = &ParseError{Code: "HPE_INVALID_VERSION"}
+	ErrInvalidStatus           = &ParseError{Code: "HPE_INVALID_STATUS"}
+	ErrInvalidHeaderToken      = &ParseError{Code: "HPE_INVALID_HEADER_TOKEN"}
+	ErrUnexpectedSpace         = &ParseError{Code: "HPE_UNEXPECTED_SPACE"}
+	ErrCRExpected              = &ParseError{Code: "HPE_CR_EXPECTED"}
+	ErrLFExpected              = &ParseError{Code: "HPE_LF_EXPECTED"}
+	ErrStrict                  = &ParseError{Code: "HPE_STRICT"}
+	ErrInvalidContentLength    = &ParseError{Code: "HPE_INVALID_CONTENT_LENGTH"}
+	ErrUnexpectedContentLength = &ParseError{Code: "HPE_UNEXPECTED_CONTENT_LENGTH"}
+	ErrInvalidTransferEncoding = &ParseError{Code: "HPE_INVALID_TRANSFER_ENCODING"}
+	ErrInvalidChunkSize        = &ParseError{Code: "HPE_INVALID_CHUNK_SIZE"}
+	ErrHeaderOverflow          = &ParseError{Code: "HPE_HEADER_OVERFLOW"}
+	ErrChunkExtensionsOverflow = &ParseError{Code: "HPE_CHUNK_EXTENSIONS_OVERFLOW"}
+	ErrInvalidEOFState         = &ParseError{Code: "HPE_INVALID_EOF_STATE"}
+	ErrH2Preface               = &ParseError{Code: "HPE_PAUSED_H2_UPGRADE"}
+)
+
+// fail returns a new ParseError with sentinel's code.
+func fail(sentinel *ParseError, reason string, offset int) *ParseError {
+	return &ParseError{Code: sentinel.Code, Reason: reason, Offset: offset}
+}

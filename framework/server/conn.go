@@ -1,0 +1,335 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/httpspec"
+)
+
+// Connection states. Each lists the states it may move to.
+const (
+	// stateHead: waiting for, or receiving, a request head. A new
+	// connection starts here, so HeadersTimeout also bounds a client that
+	// connects and sends nothing (as in Node).
+	// Next: stateActive, stateClosed.
+	stateHead int32 = iota
+	// stateActive: a request was dispatched; its body is being received
+	// or its response is being produced.
+	// Next: stateIdle, stateHead (pipelined request), stateClosed,
+	// stateHijacked.
+	stateActive
+	// stateIdle: a keep-alive connection between requests. It holds no
+	// buffer: see waitRead.
+	// Next: stateHead, stateClosed.
+	stateIdle
+	// stateHijacked: handed to an upgrade or CONNECT handler, which owns
+	// the socket. Terminal.
+	stateHijacked
+	// stateClosed: the socket is closed. Terminal.
+	stateClosed
+)
+
+// conn is one client connection. Its goroutine (serve) reads requests and
+// runs handlers; the sweeper reads its atomics to enforce timeouts.
+type conn struct {
+	srv *Server
+	nc  net.Conn        // immutable
+	rc  syscall.RawConn // immutable; nil when nc has no file descriptor
+
+	state      atomic.Int32
+	since      atomic.Int64 // when the current state began (sweeper clock)
+	msgStart   atomic.Int64 // when the current request's first byte arrived
+	complete   atomic.Bool  // the current request has been fully received
+	lastActive atomic.Int64 // last read or write, for Options.Timeout
+	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
+	timedOut   atomic.Bool  // the timeout event fired since the last activity
+
+	// mu guards writes to nc and the response state they change, since a
+	// response may be finished from another goroutine while the sweeper
+	// answers a timeout.
+	mu sync.Mutex
+
+	ex       *exchange // the current request's state; nil while idle. Owned by serve.
+	requests int       // requests read on this connection. Owned by serve.
+	readFn   func(fd uintptr) bool
+	readN    int
+	readErr  error
+
+	reason   error     // why the server closed the socket; guarded by mu
+	inflight *exchange // the exchange whose response is in flight; guarded by mu
+	waiting  bool      // serve waits on done for the response; guarded by mu
+	done     chan struct{}
+
+	watch closeWatch
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.readFn = c.rawRead
+		}
+	}
+	now := s.sweeper.now()
+	c.since.Store(now)
+	c.msgStart.Store(now)
+	c.lastActive.Store(now)
+	return c
+}
+
+// serve is the connection's goroutine.
+func (c *conn) serve() {
+	defer c.end()
+	if h := c.srv.cfg.Handlers.Connection; h != nil {
+		h(c.nc)
+	}
+	for {
+		if !c.readHead() {
+			return
+		}
+		if !c.dispatch() {
+			return
+		}
+	}
+}
+
+// end runs when serve returns: the connection is closed unless it was
+// hijacked, and its buffers go back to the pool.
+func (c *conn) end() {
+	if c.state.Load() != stateHijacked {
+		c.destroy()
+		c.watch.stop(c)
+	}
+	c.srv.forget(c)
+	if c.ex != nil {
+		c.ex.release()
+		c.ex = nil
+	}
+}
+
+// setState moves to state s, stamping when.
+func (c *conn) setState(s int32) {
+	c.since.Store(c.srv.sweeper.now())
+	c.state.Store(s)
+}
+
+// destroy closes the socket at once.
+func (c *conn) destroy() {
+	c.mu.Lock()
+	c.closeLocked()
+	c.mu.Unlock()
+}
+
+func (c *conn) closeLocked() {
+	for {
+		s := c.state.Load()
+		if s == stateClosed || s == stateHijacked {
+			return
+		}
+		if c.state.CompareAndSwap(s, stateClosed) {
+			c.nc.Close()
+			if ex := c.inflight; ex != nil && !ex.res.finished {
+				ex.req.abortLocked()
+			}
+			c.wake()
+			return
+		}
+	}
+}
+
+// closeIfIdle closes the connection if it is between requests (or has
+// not sent one yet).
+func (c *conn) closeIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.state.Load(); (s == stateIdle || s == stateHead && c.ex == nil) && c.state.CompareAndSwap(s, stateClosed) {
+		c.nc.Close()
+	}
+}
+
+// readHead reads and parses the next request head. It returns false when
+// the connection is done.
+func (c *conn) readHead() bool {
+	if c.ex == nil || c.ex.r == c.ex.w {
+		if !c.waitRead() {
+			return false
+		}
+	}
+	ex := c.ex
+	ex.parser.Reset()
+	ex.parser.MaxHeaderSize = c.srv.cfg.MaxHeaderSize
+	for {
+		err := ex.parser.ParseRequest(ex.rbuf[ex.r:ex.w], &ex.head)
+		if err == nil {
+			return true
+		}
+		if err != http1.ErrNeedMore {
+			c.clientError(err)
+			return false
+		}
+		if err := c.fill(); err != nil {
+			if c.state.Load() == stateClosed {
+				return false // the sweeper timed us out, or the server closed us
+			}
+			c.clientError(fail(http1.ErrInvalidEOFState, "Invalid EOF state", ex.w-ex.r))
+			return false
+		}
+	}
+}
+
+func fail(sentinel *http1.ParseError, reason string, off int) *http1.ParseError {
+	return &http1.ParseError{Code: sentinel.Code, Reason: reason, Offset: off}
+}
+
+// fill reads more bytes into the exchange's buffer, making room first.
+func (c *conn) fill() error {
+	ex := c.ex
+	ex.makeRoom()
+	n, err := c.nc.Read(ex.rbuf[ex.w:cap(ex.rbuf)])
+	if n > 0 {
+		ex.w += n
+		c.lastActive.Store(c.srv.sweeper.now())
+		c.timedOut.Store(false)
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// waitRead waits until the socket has bytes and reads them into a new
+// exchange. While it waits the connection holds no buffer: the exchange is
+// taken from the pool only once the read succeeds, which is what keeps an
+// idle keep-alive connection at a few KiB. It costs no extra system call:
+// the read that finds no data is the one a blocking read would make.
+func (c *conn) waitRead() bool {
+	if c.rc == nil {
+		c.ex = acquireExchange()
+		return c.fill() == nil
+	}
+	c.readN, c.readErr = 0, nil
+	if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
+		return false
+	}
+	c.lastActive.Store(c.srv.sweeper.now())
+	c.timedOut.Store(false)
+	if c.state.Load() == stateIdle {
+		// The first byte of the next request starts its clock.
+		now := c.srv.sweeper.now()
+		c.msgStart.Store(now)
+		c.since.Store(now)
+		if !c.state.CompareAndSwap(stateIdle, stateHead) {
+			return false
+		}
+	}
+	return true
+}
+
+// rawRead is the callback of RawConn.Read: it reports false to wait for
+// readability.
+func (c *conn) rawRead(fd uintptr) bool {
+	if c.ex == nil {
+		c.ex = acquireExchange()
+	}
+	ex := c.ex
+	for {
+		n, err := syscall.Read(int(fd), ex.rbuf[ex.w:cap(ex.rbuf)])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if ex.r == ex.w {
+				ex.release()
+				c.ex = nil
+			}
+			return false
+		case err != nil:
+			c.readErr = err
+		case n == 0:
+			c.readErr = io.EOF
+		default:
+			ex.w += n
+			c.readN = n
+		}
+		return true
+	}
+}
+
+// clientError answers a request that could not be read, as Node's
+// socketOnError does, and leaves the connection to be closed.
+func (c *conn) clientError(err error) {
+	ex := c.ex
+	ce := &ClientError{Err: err, Code: errorCode(err)}
+	if ex != nil {
+		raw := ex.rbuf[ex.r:ex.w]
+		ce.RawPacket = append([]byte(nil), raw...)
+		ce.BytesParsed = len(raw)
+		var pe *http1.ParseError
+		if errors.As(err, &pe) {
+			ce.BytesParsed = pe.Offset
+		}
+	}
+	c.answerClientError(ce)
+}
+
+// answerClientError runs the ClientError handler or Node's default. It may
+// run on the sweeper's goroutine for timeouts.
+func (c *conn) answerClientError(ce *ClientError) {
+	if h := c.srv.cfg.Handlers.ClientError; h != nil {
+		h(ce, c.nc)
+		c.destroy()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.state.Load(); s != stateClosed && s != stateHijacked && !ce.HeadersSent {
+		_, _ = c.nc.Write(defaultClientErrorResponse(ce.StatusCode()))
+	}
+	c.closeLocked()
+}
+
+func errorCode(err error) string {
+	var pe *http1.ParseError
+	var he *httpspec.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe.Code
+	case errors.As(err, &he):
+		return he.Code
+	}
+	return httpspec.ErrConnectionReset
+}
+
+// touch records socket activity for Options.Timeout.
+func (c *conn) touch() {
+	c.lastActive.Store(c.srv.sweeper.now())
+	c.timedOut.Store(false)
+}
+
+// readError turns a failed read of a request body into what Read returns:
+// the timeout that closed the socket, a malformed chunk (which, as in
+// Node, is also answered as a client error), or ErrAborted.
+func (c *conn) readError(err error) error {
+	c.mu.Lock()
+	reason := c.reason
+	c.mu.Unlock()
+	if reason != nil {
+		return reason
+	}
+	var pe *http1.ParseError
+	if errors.As(err, &pe) {
+		ex := c.ex
+		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: pe.Offset,
+			RawPacket: append([]byte(nil), ex.unread()...), HeadersSent: ex.res.headerSent})
+		return pe
+	}
+	return ErrAborted
+}

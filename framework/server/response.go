@@ -1,0 +1,382 @@
+package server
+
+import (
+	"time"
+
+	"github.com/hostd/hostd/internal/httpspec"
+)
+
+// Life of a response
+//
+// A ServerResponse collects headers locally (SetHeader and friends touch
+// no socket). WriteHead, or the first Write or End, serializes the head
+// into the exchange's write buffer (storeHeader, a port of Node's
+// OutgoingMessage._storeHeader, which picks Content-Length, chunked or
+// close-delimited framing and the Connection header). Write appends the
+// framed chunk and flushes it to the socket unless the response is corked.
+// End appends the last bytes and leaves the flush to the connection
+// goroutine, which flushes at once, or, when a pipelined request is
+// already buffered, after the next response, so that both leave in one
+// write. 1xx responses are written and flushed at once.
+//
+// Everything that touches the socket holds conn.mu: a response may be
+// finished from a goroutine other than the connection's, while the
+// sweeper may answer a timeout.
+
+// ServerResponse is the response to one request, with the API of Node's
+// http.ServerResponse. Methods return Node's errors (*httpspec.Error, with
+// codes such as ERR_HTTP_HEADERS_SENT) instead of throwing them.
+type ServerResponse struct {
+	c   *conn
+	ex  *exchange
+	req *IncomingMessage
+
+	// StatusCode is the status sent by an implicit head (Write or End
+	// without WriteHead). It defaults to 200.
+	StatusCode int
+	// StatusMessage is the reason phrase; empty means the standard one.
+	StatusMessage string
+	// SendDate adds a Date header unless the response has one. Default
+	// true.
+	SendDate bool
+	// StrictContentLength makes a body that does not match a
+	// Content-Length header fail with ERR_HTTP_CONTENT_LENGTH_MISMATCH.
+	StrictContentLength bool
+
+	hdr     []outHeader
+	trailer []byte // serialized trailer fields (AddTrailers)
+
+	headerWritten    bool // the head is serialized (Node's _header)
+	headerSent       bool // the head has been written to the socket
+	finished         bool // End was called (writableEnded)
+	writableFinished bool // End's bytes reached the socket
+	destroyed        bool
+	closed           bool // the close event has been raised
+
+	hasBody          bool
+	chunked          bool
+	last             bool // close the connection after this response
+	keepAlive        bool
+	chunkedByDefault bool
+	removedConn      bool
+	removedLen       bool
+	removedTE        bool
+	contentLength    int64 // -1 when unknown
+	written          int64
+	expectContinue   bool
+	sent100          bool
+	maxReached       bool
+	corked           int
+
+	onFinish, onClose, onTimeout []func()
+}
+
+// outHeader is one header set on the response, with its name as given.
+type outHeader struct {
+	name   string
+	values []string
+}
+
+// reset prepares r to answer req.
+func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
+	r.c, r.ex, r.req = c, ex, req
+	r.StatusCode, r.StatusMessage, r.SendDate, r.StrictContentLength = 200, "", true, false
+	r.hdr = r.hdr[:0]
+	r.trailer = r.trailer[:0]
+	r.headerWritten, r.headerSent, r.finished, r.writableFinished, r.destroyed, r.closed = false, false, false, false, false, false
+	r.hasBody = req.head.Method != "HEAD"
+	r.chunked, r.last = false, false
+	r.keepAlive = req.head.KeepAlive
+	// HTTP/1.0 (and 0.9, 2.0) clients get close-delimited bodies unless
+	// they asked for chunked ones with TE.
+	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
+		httpspec.ListContainsToken(string(req.head.Get("te")), "chunked")
+	r.removedConn, r.removedLen, r.removedTE = false, false, false
+	r.contentLength, r.written = -1, 0
+	r.expectContinue, r.sent100, r.maxReached = false, false, false
+	r.corked = 0
+	r.onFinish, r.onClose, r.onTimeout = r.onFinish[:0], r.onClose[:0], r.onTimeout[:0]
+}
+
+// clear drops references before r is pooled.
+func (r *ServerResponse) clear() {
+	r.c, r.req = nil, nil
+	for i := range r.hdr {
+		r.hdr[i] = outHeader{values: r.hdr[i].values[:0]}
+	}
+	clear(r.onFinish)
+	clear(r.onClose)
+	clear(r.onTimeout)
+}
+
+// Req returns the request this response answers.
+func (r *ServerResponse) Req() *IncomingMessage { return r.req }
+
+// find returns the index of the header name (any case), or -1.
+func (r *ServerResponse) find(name string) int {
+	for i := range r.hdr {
+		if httpspec.EqualFoldASCII(r.hdr[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// SetHeader sets a header, replacing any values it had. Give several
+// values to send several field lines (Node's array form).
+func (r *ServerResponse) SetHeader(name string, values ...string) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.headerWritten {
+		return httpspec.HeadersSentError("set")
+	}
+	return r.setHeader(name, values)
+}
+
+func (r *ServerResponse) setHeader(name string, values []string) error {
+	if err := httpspec.ValidateHeaderName(name); err != nil {
+		return err
+	}
+	if err := httpspec.ValidateHeaderValues(name, values); err != nil {
+		return err
+	}
+	if i := r.find(name); i >= 0 {
+		r.hdr[i].values = append(r.hdr[i].values[:0], values...)
+		return nil
+	}
+	r.push(name, values)
+	return nil
+}
+
+// push adds a header entry, reusing the backing array of the entry that
+// was in this slot on an earlier request.
+func (r *ServerResponse) push(name string, values []string) {
+	if len(r.hdr) < cap(r.hdr) {
+		r.hdr = r.hdr[:len(r.hdr)+1]
+		e := &r.hdr[len(r.hdr)-1]
+		e.name, e.values = name, append(e.values[:0], values...)
+		return
+	}
+	r.hdr = append(r.hdr, outHeader{name: name, values: append([]string(nil), values...)})
+}
+
+// AppendHeader adds values to a header, keeping those it had.
+func (r *ServerResponse) AppendHeader(name string, values ...string) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.headerWritten {
+		return httpspec.HeadersSentError("append")
+	}
+	return r.appendHeader(name, values)
+}
+
+func (r *ServerResponse) appendHeader(name string, values []string) error {
+	if err := httpspec.ValidateHeaderName(name); err != nil {
+		return err
+	}
+	if err := httpspec.ValidateHeaderValues(name, values); err != nil {
+		return err
+	}
+	if i := r.find(name); i >= 0 {
+		r.hdr[i].values = append(r.hdr[i].values, values...)
+		return nil
+	}
+	r.push(name, values)
+	return nil
+}
+
+// SetHeaders sets several headers, as SetHeader does for each.
+func (r *ServerResponse) SetHeaders(headers map[string][]string) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.headerWritten {
+		return httpspec.HeadersSentError("set")
+	}
+	for name, values := range headers {
+		if err := r.setHeader(name, values); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetHeader returns the first value of the header name (any case), or "".
+func (r *ServerResponse) GetHeader(name string) string {
+	if v := r.GetHeaderValues(name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// GetHeaderValues returns the values of the header name, or nil.
+func (r *ServerResponse) GetHeaderValues(name string) []string {
+	if i := r.find(name); i >= 0 {
+		return r.hdr[i].values
+	}
+	return nil
+}
+
+// HasHeader reports whether the header name is set.
+func (r *ServerResponse) HasHeader(name string) bool { return r.find(name) >= 0 }
+
+// GetHeaders returns a copy of the headers set, by lower-case name.
+func (r *ServerResponse) GetHeaders() map[string][]string {
+	m := make(map[string][]string, len(r.hdr))
+	for _, h := range r.hdr {
+		m[httpspec.ToLower(h.name)] = append([]string(nil), h.values...)
+	}
+	return m
+}
+
+// GetHeaderNames returns the names of the headers set, in lower case, in
+// the order they were first set.
+func (r *ServerResponse) GetHeaderNames() []string {
+	names := make([]string, len(r.hdr))
+	for i, h := range r.hdr {
+		names[i] = httpspec.ToLower(h.name)
+	}
+	return names
+}
+
+// GetRawHeaderNames returns the names of the headers set, as given.
+func (r *ServerResponse) GetRawHeaderNames() []string {
+	names := make([]string, len(r.hdr))
+	for i, h := range r.hdr {
+		names[i] = h.name
+	}
+	return names
+}
+
+// RemoveHeader removes a header. Removing Content-Length,
+// Transfer-Encoding, Connection or Date also stops the server from adding
+// its own.
+func (r *ServerResponse) RemoveHeader(name string) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.headerWritten {
+		return httpspec.HeadersSentError("remove")
+	}
+	r.removeHeader(name)
+	return nil
+}
+
+func (r *ServerResponse) removeHeader(name string) {
+	switch httpspec.ToLower(name) {
+	case "connection":
+		r.removedConn = true
+	case "content-length":
+		r.removedLen = true
+	case "transfer-encoding":
+		r.removedTE = true
+	case "date":
+		r.SendDate = false
+	}
+	if i := r.find(name); i >= 0 {
+		vals := r.hdr[i].values
+		copy(r.hdr[i:], r.hdr[i+1:])
+		r.hdr[len(r.hdr)-1] = outHeader{values: vals[:0]}
+		r.hdr = r.hdr[:len(r.hdr)-1]
+	}
+}
+
+// HeadersSent reports whether the head has been written.
+func (r *ServerResponse) HeadersSent() bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.headerWritten
+}
+
+// WritableEnded reports whether End has been called.
+func (r *ServerResponse) WritableEnded() bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.finished
+}
+
+// WritableFinished reports whether all of the response has been handed to
+// the operating system.
+func (r *ServerResponse) WritableFinished() bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.writableFinished
+}
+
+// AddTrailers sets trailer fields, names and values alternating. They are
+// sent only with a chunked body, and dropped otherwise.
+func (r *ServerResponse) AddTrailers(fields ...string) error {
+	if len(fields)%2 != 0 {
+		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+	}
+	var b []byte
+	for i := 0; i < len(fields); i += 2 {
+		if !httpspec.IsToken(fields[i]) {
+			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
+		}
+		if !httpspec.ValidFieldValue(fields[i+1]) {
+			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
+		}
+		b = append(append(append(append(b, fields[i]...), ": "...), fields[i+1]...), "\r\n"...)
+	}
+	r.c.mu.Lock()
+	r.trailer = append(r.trailer[:0], b...)
+	r.c.mu.Unlock()
+	return nil
+}
+
+// OnFinish registers f to run when the response has been handed to the
+// operating system (Node's finish event).
+func (r *ServerResponse) OnFinish(f func()) {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	r.onFinish = append(r.onFinish, f)
+}
+
+// OnClose registers f to run when the response is done, finished or not:
+// after finish, or when the connection closes first (Node's close event).
+func (r *ServerResponse) OnClose(f func()) {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	r.onClose = append(r.onClose, f)
+}
+
+// SetTimeout sets the socket inactivity timeout while this response is in
+// flight, and registers f to run when it passes. Without f (nil), a
+// timeout destroys the socket, as when nobody listens in Node.
+func (r *ServerResponse) SetTimeout(d time.Duration, f func()) {
+	r.c.mu.Lock()
+	if f != nil {
+		r.onTimeout = append(r.onTimeout, f)
+	}
+	r.c.mu.Unlock()
+	r.c.timeoutAt.Store(int64(d))
+	r.c.srv.sweeper.wantResolution(d)
+}
+
+// Cork buffers writes until a matching Uncork or End.
+func (r *ServerResponse) Cork() {
+	r.c.mu.Lock()
+	r.corked++
+	r.c.mu.Unlock()
+}
+
+// Uncork undoes one Cork; the last one flushes what was buffered.
+func (r *ServerResponse) Uncork() error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.corked == 0 {
+		return nil
+	}
+	r.corked--
+	if r.corked == 0 && !r.finished {
+		return r.flushLocked()
+	}
+	return nil
+}
+
+// Destroy closes the connection at once (Node's res.destroy()).
+func (r *ServerResponse) Destroy() {
+	r.c.mu.Lock()
+	r.destroyed = true
+	r.c.closeLocked()
+	r.c.mu.Unlock()
+}

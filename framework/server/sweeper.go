@@ -1,0 +1,142 @@
+package server
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Resolution bounds of the sweeper's tick.
+const (
+	minTick = 5 * time.Millisecond
+	maxTick = 250 * time.Millisecond
+)
+
+// sweeper enforces the timeouts of all of a server's connections from one
+// goroutine. Connections stamp their state changes with its coarse clock
+// (an atomic load), so a request costs no timer operation; the sweeper
+// compares the stamps with the limits every tick. Timeouts therefore fire
+// up to one tick late; the tick is an eighth of the shortest timeout in
+// use, between 5 ms and 250 ms.
+type sweeper struct {
+	srv   *Server
+	clock atomic.Int64 // Unix ns, refreshed every tick
+	tick  atomic.Int64 // ns
+	once  sync.Once
+	quit  chan struct{}
+	kick  chan struct{}
+	stopO sync.Once
+	list  []*conn // reused snapshot
+}
+
+func (w *sweeper) init(s *Server) {
+	w.srv = s
+	w.quit = make(chan struct{})
+	w.kick = make(chan struct{}, 1)
+	w.clock.Store(time.Now().UnixNano())
+	cfg := s.cfg
+	w.tick.Store(int64(maxTick))
+	for _, d := range []time.Duration{cfg.headersTimeout, cfg.requestTimeout, cfg.keepAliveTimeout, cfg.Timeout} {
+		w.wantResolution(d)
+	}
+}
+
+// now returns the sweeper's clock.
+func (w *sweeper) now() int64 { return w.clock.Load() }
+
+// wantResolution makes the tick fine enough for a timeout of d.
+func (w *sweeper) wantResolution(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := int64(min(max(d/8, minTick), maxTick))
+	for {
+		cur := w.tick.Load()
+		if t >= cur {
+			return
+		}
+		if w.tick.CompareAndSwap(cur, t) {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+}
+
+func (w *sweeper) start() { w.once.Do(func() { go w.run() }) }
+
+func (w *sweeper) stop() { w.stopO.Do(func() { close(w.quit) }) }
+
+func (w *sweeper) run() {
+	t := time.NewTimer(time.Duration(w.tick.Load()))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-w.kick:
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		w.clock.Store(now)
+		w.sweep(now)
+		t.Reset(time.Duration(w.tick.Load()))
+	}
+}
+
+// sweep checks every connection once.
+func (w *sweeper) sweep(now int64) {
+	s := w.srv
+	s.mu.Lock()
+	w.list = w.list[:0]
+	for c := range s.conns {
+		w.list = append(w.list, c)
+	}
+	s.mu.Unlock()
+	for i, c := range w.list {
+		w.check(c, now)
+		w.list[i] = nil
+	}
+}
+
+func (w *sweeper) check(c *conn, now int64) {
+	cfg := w.srv.cfg
+	expired := func(since int64, limit time.Duration) bool {
+		return limit > 0 && now-since >= int64(limit)
+	}
+	switch c.state.Load() {
+	case stateIdle:
+		// Between requests the keep-alive timeout replaces the socket
+		// timeout, as in Node.
+		if expired(c.since.Load(), cfg.keepAliveTimeout) {
+			c.closeIfIdle()
+		}
+		return
+	case stateHead:
+		start := c.msgStart.Load()
+		if expired(start, cfg.headersTimeout) || expired(start, cfg.requestTimeout) {
+			go c.expire(ErrRequestTimeout)
+			return
+		}
+	case stateActive:
+		if !c.complete.Load() {
+			if expired(c.msgStart.Load(), cfg.requestTimeout) {
+				go c.expire(ErrRequestTimeout)
+				return
+			}
+		} else if expired(c.since.Load(), time.Duration(w.tick.Load())) {
+			c.watch.arm(c)
+		}
+	default:
+		return
+	}
+	limit := time.Duration(c.timeoutAt.Load())
+	if limit == 0 {
+		limit = cfg.Timeout
+	}
+	if expired(c.lastActive.Load(), limit) && c.timedOut.CompareAndSwap(false, true) {
+		go c.inactive()
+	}
+}

@@ -1,0 +1,82 @@
+package httpspec
+
+import "fmt"
+
+// Node's error codes for misuse of the outgoing-message API. Handlers get
+// them back at the call site as *Error, matched with errors.As.
+const (
+	ErrInvalidHTTPToken         = "ERR_INVALID_HTTP_TOKEN"
+	ErrInvalidHeaderValue       = "ERR_HTTP_INVALID_HEADER_VALUE"
+	ErrInvalidChar              = "ERR_INVALID_CHAR"
+	ErrHeadersSent              = "ERR_HTTP_HEADERS_SENT"
+	ErrInvalidStatusCode        = "ERR_HTTP_INVALID_STATUS_CODE"
+	ErrContentLengthMismatch    = "ERR_HTTP_CONTENT_LENGTH_MISMATCH"
+	ErrBodyNotAllowed           = "ERR_HTTP_BODY_NOT_ALLOWED"
+	ErrTrailerInvalid           = "ERR_HTTP_TRAILER_INVALID"
+	ErrStreamWriteAfterEnd      = "ERR_STREAM_WRITE_AFTER_END"
+	ErrStreamDestroyed          = "ERR_STREAM_DESTROYED"
+	ErrStreamAlreadyFinished    = "ERR_STREAM_ALREADY_FINISHED"
+	ErrInvalidArgValue          = "ERR_INVALID_ARG_VALUE"
+	ErrSocketHijacked           = "ERR_HTTP_SOCKET_HIJACKED"
+	ErrInvalidLinkHeaderValue   = "ERR_INVALID_ARG_VALUE"
+	ErrHTTPRequestTimeout       = "ERR_HTTP_REQUEST_TIMEOUT"
+	ErrConnectionReset          = "ECONNRESET"
+	ErrHeaderOverflowParseError = "HPE_HEADER_OVERFLOW"
+)
+
+// Error is an error with one of Node's codes and Node's message for it.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message + " [" + e.Code + "]" }
+
+// Is makes errors.Is(err, &Error{Code: c}) match any error with code c.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && (t.Message == "" || t.Message == e.Message)
+}
+
+// NewError returns an *Error with the given code and a formatted message.
+func NewError(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// HeadersSentError is ERR_HTTP_HEADERS_SENT for the given verb ("set",
+// "append", "remove", "write"), worded as Node words it.
+func HeadersSentError(verb string) *Error {
+	return NewError(ErrHeadersSent, "Cannot %s headers after they are sent to the client", verb)
+}
+
+// ValidateHeaderName is Node's http.validateHeaderName: name must be a
+// non-empty token.
+func ValidateHeaderName(name string) error {
+	if !IsToken(name) {
+		return NewError(ErrInvalidHTTPToken, "Header name must be a valid HTTP token [%q]", name)
+	}
+	return nil
+}
+
+// ValidateHeaderValue is Node's http.validateHeaderValue for one value.
+func ValidateHeaderValue(name, value string) error {
+	if !ValidFieldValue(value) {
+		return NewError(ErrInvalidChar, "Invalid character in header content [%q]", name)
+	}
+	return nil
+}
+
+// ValidateHeaderValues validates a header's values as setHeader does: a
+// header must have at least one value (Node's "undefined" case), and each
+// value must be valid.
+func ValidateHeaderValues(name string, values []string) error {
+	if len(values) == 0 {
+		return NewError(ErrInvalidHeaderValue, "Invalid value \"undefined\" for header %q", name)
+	}
+	for _, v := range values {
+		if err := ValidateHeaderValue(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
