@@ -66,6 +66,8 @@ type conn struct {
 	waiting  bool      // serve waits on done for the response; guarded by mu
 	done     chan struct{}
 
+	addrCache atomic.Pointer[connAddrs]
+
 	watch closeWatch
 }
 

@@ -37,7 +37,7 @@ func (c *conn) dispatch() bool {
 			c.hijack(req, hs.Connect)
 			return false
 		}
-		if hs.Upgrade != nil {
+		if hs.Upgrade != nil && (hs.ShouldUpgrade == nil || hs.ShouldUpgrade(req)) {
 			c.hijack(req, hs.Upgrade)
 			return false
 		}

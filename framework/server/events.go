@@ -36,6 +36,11 @@ type Handlers struct {
 	// must close it. Without it the request goes to Request as usual.
 	Upgrade func(req *IncomingMessage, socket net.Conn, head []byte)
 
+	// ShouldUpgrade decides, for a request asking to upgrade, whether
+	// Upgrade takes it (Node's shouldUpgradeCallback). Without it, every
+	// upgrade request goes to Upgrade when Upgrade is set.
+	ShouldUpgrade func(req *IncomingMessage) bool
+
 	// Connect handles a CONNECT request, like Upgrade. Without it the
 	// connection is closed.
 	Connect func(req *IncomingMessage, socket net.Conn, head []byte)

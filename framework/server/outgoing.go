@@ -265,7 +265,7 @@ func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
 		return errDestroyed
 	}
 	if !r.headerWritten {
-		if fromEnd {
+		if fromEnd && !r.declaredLength {
 			r.contentLength = int64(len(p))
 		}
 		if err := r.writeHeadLocked(r.StatusCode, nil, nil); err != nil {

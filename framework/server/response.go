@@ -62,6 +62,7 @@ type ServerResponse struct {
 	removedLen       bool
 	removedTE        bool
 	contentLength    int64 // -1 when unknown
+	declaredLength   bool  // contentLength came from SetBodyLength
 	written          int64
 	expectContinue   bool
 	sent100          bool
@@ -92,7 +93,7 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
 		httpspec.ListContainsToken(string(req.head.Get("te")), "chunked")
 	r.removedConn, r.removedLen, r.removedTE = false, false, false
-	r.contentLength, r.written = -1, 0
+	r.contentLength, r.written, r.declaredLength = -1, 0, false
 	r.expectContinue, r.sent100, r.maxReached = false, false, false
 	r.corked = 0
 	r.onFinish, r.onClose, r.onTimeout = r.onFinish[:0], r.onClose[:0], r.onTimeout[:0]

@@ -117,7 +117,7 @@ func TrimOWS[T string | []byte](s T) T {
 }
 
 // EqualFoldASCII reports whether a and b are equal ignoring ASCII case.
-func EqualFoldASCII(a, b string) bool {
+func EqualFoldASCII[T string | []byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -1,0 +1,100 @@
+// Package config loads and validates hostd's TOML configuration with
+// koanf. A configuration that fails validation is refused whole, with an
+// error naming the file, the key and the reason.
+package config
+
+import (
+	"time"
+)
+
+// Config is a validated configuration.
+type Config struct {
+	// File is where the configuration came from (a path, or a name such as
+	// "embedded default").
+	File string
+	// Dir resolves relative paths: the folder of File.
+	Dir string
+
+	Server  Server
+	Admin   Admin
+	Plugins map[string]Plugin
+	Routes  []Route
+}
+
+// Server holds [server]: the listeners and Node's http.Server options in
+// snake_case. Durations are milliseconds, as in Node, or strings such as
+// "5s".
+type Server struct {
+	Listen                      []string      `koanf:"listen"`
+	HeadersTimeout              time.Duration `koanf:"headers_timeout"`
+	RequestTimeout              time.Duration `koanf:"request_timeout"`
+	KeepAliveTimeout            time.Duration `koanf:"keep_alive_timeout"`
+	Timeout                     time.Duration `koanf:"timeout"`
+	MaxHeaderSize               int           `koanf:"max_header_size"`
+	MaxHeadersCount             int           `koanf:"max_headers_count"`
+	MaxRequestsPerSocket        int           `koanf:"max_requests_per_socket"`
+	RequireHostHeader           bool          `koanf:"require_host_header"`
+	JoinDuplicateHeaders        bool          `koanf:"join_duplicate_headers"`
+	UniqueHeaders               []string      `koanf:"unique_headers"`
+	NoDelay                     bool          `koanf:"no_delay"`
+	KeepAlive                   bool          `koanf:"keep_alive"`
+	KeepAliveInitialDelay       time.Duration `koanf:"keep_alive_initial_delay"`
+	RejectNonStandardBodyWrites bool          `koanf:"reject_non_standard_body_writes"`
+	// ClientError names the plugin that handles clientError events.
+	ClientError string `koanf:"client_error"`
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+// Admin holds [admin]: the optional admin API.
+type Admin struct {
+	// Listen is the admin API's address ("127.0.0.1:9180" or
+	// "unix:/path"); empty disables it.
+	Listen string `koanf:"listen"`
+}
+
+// Plugin holds [plugins.NAME].
+type Plugin struct {
+	// Cmd is the executable, resolved against Dir. Builtin names a plugin
+	// compiled into hostd instead; exactly one is set.
+	Cmd     string            `koanf:"cmd"`
+	Builtin string            `koanf:"builtin"`
+	Args    []string          `koanf:"args"`
+	Env     map[string]string `koanf:"env"`
+	// Config is the free-form [plugins.NAME.config] table, as JSON.
+	Config         []byte         `koanf:"-"`
+	RawConfig      map[string]any `koanf:"config"`
+	SHA256         string         `koanf:"sha256"`
+	RequestTimeout time.Duration  `koanf:"request_timeout"`
+	MaxConcurrent  int            `koanf:"max_concurrent"`
+	RelaySockets   bool           `koanf:"relay_sockets"`
+	StartTimeout   time.Duration  `koanf:"start_timeout"`
+	DrainTimeout   time.Duration  `koanf:"drain_timeout"`
+	// Watch swaps the plugin when its executable changes. Default true.
+	Watch bool `koanf:"watch"`
+}
+
+// Route holds one [[routes]] entry.
+type Route struct {
+	Path      string   `koanf:"path"`
+	Host      string   `koanf:"host"`
+	Methods   []string `koanf:"methods"`
+	Events    []string `koanf:"events"`
+	Authority string   `koanf:"authority"`
+	Plugin    string   `koanf:"plugin"`
+}
+
+// defaults are Node's, and hostd's own.
+func defaults() Server {
+	return Server{
+		Listen:            []string{"127.0.0.1:8080"},
+		HeadersTimeout:    60 * time.Second,
+		RequestTimeout:    300 * time.Second,
+		KeepAliveTimeout:  5 * time.Second,
+		MaxHeaderSize:     16 * 1024,
+		MaxHeadersCount:   2000,
+		RequireHostHeader: true,
+		NoDelay:           true,
+		ShutdownTimeout:   30 * time.Second,
+	}
+}

@@ -1,0 +1,334 @@
+package pluginhost
+
+import (
+	"errors"
+	"io"
+	"time"
+	"unsafe"
+
+	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
+)
+
+// inlineBody: a request body of at most this many bytes, with a known
+// length and no Expect, is read before the request is sent and travels in
+// its frame.
+const inlineBody = 16 << 10
+
+var errTimeout = errors.New("pluginhost: the plugin did not answer in time")
+
+// Event codes of request-like events, for ServeHTTP.
+const (
+	Request          = protocol.EvRequest
+	CheckContinue    = protocol.EvCheckContinue
+	CheckExpectation = protocol.EvCheckExpectation
+)
+
+// ServeHTTP hands a request-like event to the plugin and writes its
+// answer to res. It releases the slot Acquire reserved.
+func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *server.ServerResponse) {
+	defer in.release()
+	st := in.open()
+	defer in.close(st)
+	req.OnAborted(st.onAbort)
+	var timer *time.Timer
+	if d := in.spec.RequestTimeout; d > 0 {
+		timer = time.AfterFunc(d, func() { st.fail(errTimeout) })
+		defer timer.Stop()
+	}
+
+	h := req.Head()
+	rh := protocol.RequestHead{
+		Event:      event,
+		Major:      h.Major,
+		Minor:      h.Minor,
+		Method:     bytesOf(h.Method),
+		URL:        h.Target,
+		RemoteAddr: bytesOf(req.RemoteAddress()),
+		LocalAddr:  bytesOf(req.LocalAddress()),
+	}
+	st.fields = appendFields(st.fields[:0], req.RawFields())
+	rh.Fields = st.fields
+	awaitCredit := event == CheckContinue || h.Get("expect") != nil
+	switch kind := h.RequestBody(); {
+	case kind == http1.BodyNone:
+	case kind == http1.BodyLength && h.ContentLength <= inlineBody && !awaitCredit:
+		if cap(st.body) < int(h.ContentLength) {
+			st.body = make([]byte, inlineBody)
+		}
+		if _, err := io.ReadFull(req, st.body[:h.ContentLength]); err != nil {
+			return // the client went away; the connection is closing
+		}
+		rh.Data = st.body[:h.ContentLength]
+	default:
+		rh.Flags |= protocol.ReqBodyFollows
+		if awaitCredit {
+			// The client waits for "100 Continue", which reading the body
+			// sends: read only once the plugin asks for the body.
+			rh.Flags |= protocol.ReqAwaitCredit
+			st.credit = 0
+		}
+	}
+	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
+	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
+	st.frame = frame
+	if err := in.w.Write(frame); err != nil {
+		st.fail(errPluginGone)
+	}
+	if rh.Flags&protocol.ReqBodyFollows != 0 {
+		st.pumpDone = make(chan struct{})
+		go st.pumpBody(req)
+	}
+
+	ended := in.relayResponse(st, res)
+	if st.pumpDone != nil {
+		st.stopPump()
+		select {
+		case <-st.pumpDone:
+		default:
+			// The pump is reading a slow client's body: let the client
+			// have the answer before waiting for that read.
+			_ = res.Flush()
+			<-st.pumpDone
+		}
+	}
+	if !ended {
+		st.mu.Lock()
+		err := st.err
+		st.mu.Unlock()
+		in.failed(st, res, err)
+	}
+}
+
+// relayResponse applies the plugin's frames to res until the response
+// ends (true) or the stream fails (false).
+func (in *Instance) relayResponse(st *stream, res *server.ServerResponse) bool {
+	for {
+		batch, err := st.next()
+		if err != nil {
+			return false
+		}
+		for len(batch) > 0 {
+			t, p, rest := record(batch)
+			batch = rest
+			done, err := in.apply(st, res, t, p)
+			if err != nil {
+				in.log.Error("plugin sent a bad response frame", "type", t, "error", err)
+				st.fail(err)
+				return false
+			}
+			if done {
+				return true
+			}
+		}
+	}
+}
+
+// apply replays one frame of the plugin on res.
+func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Type, p []byte) (done bool, err error) {
+	switch t {
+	case protocol.TypeHead:
+		if err := protocol.DecodeResponseHead(p, &st.head); err != nil {
+			return false, err
+		}
+		if err := applyHead(res, &st.head); err != nil {
+			return false, err
+		}
+		if st.head.Length >= 0 {
+			res.SetBodyLength(st.head.Length)
+		}
+		if err := res.WriteHead(int(st.head.Status)); err != nil {
+			return false, err
+		}
+		if st.head.Flags&protocol.HeadFlush != 0 {
+			return false, ignoreGone(res.FlushHeaders())
+		}
+	case protocol.TypeInfo:
+		if err := protocol.DecodeInfo(p, &st.info); err != nil {
+			return false, err
+		}
+		return false, ignoreGone(writeInfo(res, &st.info))
+	case protocol.TypeBody:
+		if _, err := res.Write(p); err != nil {
+			return false, ignoreGone(err)
+		}
+		st.unacked += len(p)
+		if st.unacked >= protocol.Window/4 {
+			_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, uint32(st.unacked)))
+			st.unacked = 0
+		}
+	case protocol.TypeEnd:
+		e := &st.end
+		if err := protocol.DecodeEnd(p, e); err != nil {
+			return false, err
+		}
+		if e.HasHead {
+			if err := applyHead(res, &e.Head); err != nil {
+				return false, err
+			}
+			if e.Head.Flags&protocol.HeadExplicit != 0 {
+				if err := res.WriteHead(int(e.Head.Status)); err != nil {
+					return false, err
+				}
+			}
+		}
+		if len(e.Trailers) > 0 {
+			if err := res.AddTrailers(strs(e.Trailers)...); err != nil {
+				return false, err
+			}
+		}
+		return true, ignoreGone(res.End(e.Data))
+	case protocol.TypeReset:
+		in.log.Error("handler failed", "message", string(p))
+		if res.HeadersSent() {
+			res.Destroy()
+		} else {
+			plainAnswer(res, 500)
+		}
+		return true, nil
+	case protocol.TypeSetTimeout:
+		ms, err := protocol.DecodeUint32(p)
+		if err != nil {
+			return false, err
+		}
+		res.SetTimeout(time.Duration(ms)*time.Millisecond, st.sendTimeout)
+	default:
+		return false, errors.New("unexpected frame " + t.String())
+	}
+	return false, nil
+}
+
+// ignoreGone drops the errors of writing to a client that is gone: the
+// stream learns it from OnAborted.
+func ignoreGone(err error) error {
+	var he *httpspec.Error
+	if err == nil || !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
+		return nil
+	}
+	return err
+}
+
+// sendTimeout tells the plugin its SetTimeout passed.
+func (st *stream) sendTimeout() {
+	if in := st.in; in != nil {
+		_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
+	}
+}
+
+// applyHead sets the status and headers of a response head on res,
+// without writing it.
+func applyHead(res *server.ServerResponse, h *protocol.ResponseHead) error {
+	res.StatusCode = int(h.Status)
+	res.StatusMessage = str(h.Reason)
+	res.SendDate = h.Flags&protocol.HeadNoDate == 0
+	res.StrictContentLength = h.Flags&protocol.HeadStrict != 0
+	for _, flag := range [...]struct {
+		bit  uint8
+		name string
+	}{
+		{protocol.HeadRemovedConnection, "Connection"},
+		{protocol.HeadRemovedContentLength, "Content-Length"},
+		{protocol.HeadRemovedTransferEncoding, "Transfer-Encoding"},
+	} {
+		if h.Flags&flag.bit != 0 {
+			if err := res.RemoveHeader(flag.name); err != nil {
+				return err
+			}
+		}
+	}
+	for i := 0; i+1 < len(h.Fields); i += 2 {
+		// The strings alias the stream's batch buffer: the head is
+		// serialized before that buffer is reused.
+		if err := res.AppendHeader(str(h.Fields[i]), str(h.Fields[i+1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeInfo writes a 1xx response.
+func writeInfo(res *server.ServerResponse, i *protocol.Info) error {
+	switch i.Status {
+	case 100:
+		return res.WriteContinue()
+	case 102:
+		return res.WriteProcessing()
+	case 103:
+		return res.WriteEarlyHints(strs(i.Fields)...)
+	}
+	return errors.New("unsupported informational status")
+}
+
+// failed answers for a stream that ended without a response.
+func (in *Instance) failed(st *stream, res *server.ServerResponse, err error) {
+	switch {
+	case errors.Is(err, errClientGone):
+		_ = st.send(protocol.TypeAbort, nil)
+		return
+	case errors.Is(err, errTimeout):
+		_ = st.send(protocol.TypeAbort, nil)
+		in.log.Warn("request timed out", "timeout", in.spec.RequestTimeout)
+		answerOrClose(res, 504)
+	default:
+		_ = st.send(protocol.TypeAbort, nil)
+		in.log.Error("request failed: no answer from the plugin", "error", err)
+		answerOrClose(res, 502)
+	}
+}
+
+// answerOrClose answers with code if nothing was written yet, or closes
+// the connection, whose response cannot be completed.
+func answerOrClose(res *server.ServerResponse, code int) {
+	if res.HeadersSent() {
+		res.Destroy()
+		return
+	}
+	plainAnswer(res, code)
+}
+
+// plainAnswer writes a short plain-text response of the host's own.
+func plainAnswer(res *server.ServerResponse, code int) {
+	for _, name := range res.GetHeaderNames() {
+		_ = res.RemoveHeader(name)
+	}
+	res.StatusCode, res.StatusMessage = code, ""
+	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
+	_ = res.EndString(httpspec.StatusText(code) + "\n")
+}
+
+// PlainAnswer writes one of the host's own short answers, such as 404 or
+// 503, with extra headers (names and values alternating).
+func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
+	for i := 0; i+1 < len(headers); i += 2 {
+		_ = res.SetHeader(headers[i], headers[i+1])
+	}
+	res.StatusCode = code
+	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
+	_ = res.EndString(httpspec.StatusText(code) + "\n")
+}
+
+func appendFields(dst [][]byte, fields []http1.Field) [][]byte {
+	for _, f := range fields {
+		dst = append(dst, f.Name, f.Value)
+	}
+	return dst
+}
+
+// str views b as a string without copying; b must not change while the
+// string is in use.
+func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// bytesOf views s as bytes without copying, for encoding only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// strs converts a field list to strings (copies: they may outlive the
+// frame).
+func strs(b [][]byte) []string {
+	out := make([]string, len(b))
+	for i := range b {
+		out[i] = string(b[i])
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package pluginhost
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// Instance is one generation of a plugin: its process, control client and
+// data plane.
+type Instance struct {
+	spec   *Spec // immutable
+	gen    uint64
+	log    hclog.Logger
+	client *goplugin.Client
+	ctl    protocol.ControlClient
+	w      *protocol.Writer
+	r      *protocol.Reader
+	events map[string]bool // immutable
+	relay  bool            // immutable
+
+	mu      sync.Mutex
+	streams map[uint32]*stream
+	nextID  uint32
+
+	inflight atomic.Int64  // streams open on the host side
+	closed   atomic.Bool   // draining or stopped: acquire must not use it
+	stopping atomic.Bool   // Stop was called: the data plane closing is expected
+	dead     chan struct{} // closed when the data plane ends
+	deadErr  error         // set before dead is closed
+	onDeath  func(*Instance, error)
+}
+
+func newInstance(spec *Spec, gen uint64, client *goplugin.Client, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
+	in := &Instance{
+		spec:    spec,
+		gen:     gen,
+		log:     log,
+		client:  client,
+		ctl:     ctl,
+		w:       protocol.NewWriter(conn),
+		r:       protocol.NewReader(conn),
+		events:  make(map[string]bool),
+		relay:   resp.RelaySockets || spec.RelaySockets || !canPassDescriptors,
+		streams: make(map[uint32]*stream),
+		dead:    make(chan struct{}),
+	}
+	for _, e := range resp.Events {
+		in.events[e] = true
+	}
+	return in
+}
+
+// Handles reports whether the plugin implements the event.
+func (in *Instance) Handles(event string) bool { return in.events[event] }
+
+// Generation returns the instance's generation number.
+func (in *Instance) Generation() uint64 { return in.gen }
+
+// readLoop dispatches the plugin's frames to streams until the data plane
+// ends.
+func (in *Instance) readLoop() {
+	var err error
+	for {
+		var f protocol.Frame
+		f, err = in.r.Next()
+		if err != nil {
+			break
+		}
+		in.mu.Lock()
+		st := in.streams[f.Stream]
+		in.mu.Unlock()
+		if st != nil {
+			st.deliver(f)
+		}
+	}
+	in.r.Close()
+	in.w.Close()
+	in.deadErr = err
+	close(in.dead)
+	in.mu.Lock()
+	list := make([]*stream, 0, len(in.streams))
+	for _, st := range in.streams {
+		list = append(list, st)
+	}
+	in.mu.Unlock()
+	for _, st := range list {
+		st.fail(errPluginGone)
+	}
+	if !in.stopping.Load() && in.onDeath != nil {
+		in.onDeath(in, err)
+	}
+}
+
+// acquire reserves a request slot, or reports why none is available.
+func (in *Instance) acquire() bool {
+	n := in.inflight.Add(1)
+	if in.closed.Load() || (in.spec.MaxConcurrent > 0 && n > int64(in.spec.MaxConcurrent)) {
+		in.inflight.Add(-1)
+		return false
+	}
+	return true
+}
+
+// release returns a slot taken by acquire.
+func (in *Instance) release() { in.inflight.Add(-1) }
+
+// Release returns the slot Acquire reserved, for a caller that does not
+// serve the event after all.
+func (in *Instance) Release() { in.release() }
+
+// open registers a new stream.
+func (in *Instance) open() *stream {
+	st := streamPool.Get().(*stream)
+	in.mu.Lock()
+	in.nextID++
+	st.reset(in, in.nextID)
+	in.streams[st.id] = st
+	in.mu.Unlock()
+	select {
+	case <-in.dead:
+		st.fail(errPluginGone)
+	default:
+	}
+	return st
+}
+
+// close unregisters a stream and pools it.
+func (in *Instance) close(st *stream) {
+	in.mu.Lock()
+	delete(in.streams, st.id)
+	in.mu.Unlock()
+	st.in = nil
+	streamPool.Put(st)
+}
+
+// Drain stops giving the instance new requests and waits until its
+// in-flight requests are done and the plugin holds no upgraded socket, or
+// until ctx ends.
+func (in *Instance) Drain(ctx context.Context) error {
+	in.closed.Store(true)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if in.inflight.Load() == 0 {
+			st, err := in.ctl.Stats(ctx, &protocol.StatsRequest{})
+			if err != nil || st.InFlight == 0 && st.OpenSockets == 0 {
+				return nil // an unreachable plugin has nothing left to drain
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-in.dead:
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop ends the process: a polite Shutdown, then go-plugin's kill.
+func (in *Instance) Stop() {
+	in.closed.Store(true)
+	in.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, _ = in.ctl.Shutdown(ctx, &protocol.ShutdownRequest{})
+	cancel()
+	in.client.Kill()
+	in.w.Close()
+	<-in.dead
+}
+
+// Stats asks the plugin for its counters.
+func (in *Instance) Stats(ctx context.Context) (*protocol.StatsResponse, error) {
+	return in.ctl.Stats(ctx, &protocol.StatsRequest{})
+}
+
+// Pid returns the plugin's process id, or 0.
+func (in *Instance) Pid() int {
+	if rc := in.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}

@@ -1,0 +1,119 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// launch starts a process for spec and returns its configured, healthy
+// instance.
+func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, spec.startTimeout())
+	defer cancel()
+
+	hostEnd, pluginEnd, err := socketpair()
+	if err != nil {
+		return nil, fmt.Errorf("data plane: %w", err)
+	}
+	defer pluginEnd.Close() // the child has its copy once started
+
+	cmd := exec.Command(spec.Cmd, spec.Args...)
+	cmd.Env = append(append(os.Environ(), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
+	cmd.ExtraFiles = []*os.File{pluginEnd}
+	setParentDeathSignal(cmd)
+
+	cfg := &goplugin.ClientConfig{
+		HandshakeConfig:  protocol.Handshake,
+		Plugins:          protocol.PluginSet(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Logger:           log,
+		AutoMTLS:         true,
+		StartTimeout:     spec.startTimeout(),
+	}
+	if spec.SHA256 != "" {
+		sum, err := hex.DecodeString(spec.SHA256)
+		if err != nil {
+			hostEnd.Close()
+			return nil, fmt.Errorf("sha256 %q: %w", spec.SHA256, err)
+		}
+		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	client := goplugin.NewClient(cfg)
+	fail := func(err error) (*Instance, error) {
+		client.Kill()
+		hostEnd.Close()
+		return nil, err
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		return fail(fmt.Errorf("starting %s: %w", spec.Cmd, err))
+	}
+	raw, err := rpc.Dispense(protocol.PluginName)
+	if err != nil {
+		return fail(fmt.Errorf("dispensing: %w", err))
+	}
+	ctl, ok := raw.(protocol.ControlClient)
+	if !ok {
+		return fail(fmt.Errorf("plugin served %T, not the hostd control service", raw))
+	}
+	resp, err := ctl.Configure(ctx, &protocol.ConfigureRequest{
+		ProtocolVersion:             protocol.Version,
+		Name:                        spec.Name,
+		ConfigJson:                  spec.Config,
+		RelaySockets:                spec.RelaySockets,
+		RejectNonStandardBodyWrites: spec.RejectNonStandardBodyWrites,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("configure: %w", err))
+	}
+	if resp.ProtocolVersion != protocol.Version {
+		return fail(fmt.Errorf("plugin speaks data-plane version %d, hostd %d", resp.ProtocolVersion, protocol.Version))
+	}
+	health, err := ctl.Health(ctx, &protocol.HealthRequest{})
+	if err != nil {
+		return fail(fmt.Errorf("health check: %w", err))
+	}
+	if !health.Serving {
+		return fail(fmt.Errorf("health check: not serving: %s", health.Message))
+	}
+	in := newInstance(spec, gen, client, ctl, hostEnd, resp, log)
+	go in.readLoop()
+	return in, nil
+}
+
+// socketpair returns a connected pair of Unix stream sockets: the host's
+// end as a connection, the plugin's as a file for the child to inherit.
+func socketpair() (*net.UnixConn, *os.File, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	hostFile := os.NewFile(uintptr(fds[0]), "hostd-data-plane")
+	defer hostFile.Close()
+	c, err := net.FileConn(hostFile)
+	if err != nil {
+		syscall.Close(fds[1])
+		return nil, nil, err
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		syscall.Close(fds[1])
+		return nil, nil, errors.New("socketpair is not a Unix connection")
+	}
+	return uc, os.NewFile(uintptr(fds[1]), "hostd-data-plane-plugin"), nil
+}

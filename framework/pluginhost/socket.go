@@ -1,0 +1,170 @@
+package pluginhost
+
+import (
+	"io"
+	"net"
+	"sync"
+
+	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/protocol"
+)
+
+// Event codes of socket events, for ServeSocket.
+const (
+	Upgrade = protocol.EvUpgrade
+	Connect = protocol.EvConnect
+)
+
+// ServeSocket hands an upgrade or CONNECT, and the client's socket, to the
+// plugin. Where it can, it passes the descriptor and forgets the socket,
+// so that tunnelled bytes never cross the host; otherwise it relays them
+// until both sides are done. It releases the slot Acquire reserved.
+func (in *Instance) ServeSocket(event uint8, req *server.IncomingMessage, conn net.Conn, head []byte) {
+	defer in.release()
+	st := in.open()
+	defer in.close(st)
+	h := req.Head()
+	rh := protocol.RequestHead{
+		Event:      event,
+		Major:      h.Major,
+		Minor:      h.Minor,
+		Method:     bytesOf(h.Method),
+		URL:        h.Target,
+		RemoteAddr: bytesOf(req.RemoteAddress()),
+		LocalAddr:  bytesOf(req.LocalAddress()),
+		Data:       head,
+	}
+	st.fields = appendFields(st.fields[:0], req.RawFields())
+	rh.Fields = st.fields
+	fd := -1
+	if !in.relay {
+		fd = dupDescriptor(conn)
+	}
+	if fd >= 0 {
+		rh.Flags |= protocol.ReqSocketFD
+	} else {
+		rh.Flags |= protocol.ReqSocketRelay
+	}
+	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
+	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
+	st.frame = frame
+	if fd >= 0 {
+		// The Writer owns the copy from here; the host lets go of its own.
+		_ = in.w.WriteFD(frame, fd)
+		conn.Close()
+		return
+	}
+	if err := in.w.Write(frame); err != nil {
+		conn.Close()
+		return
+	}
+	in.relaySocket(st, conn)
+}
+
+// relaySocket copies bytes between the client and a plugin that takes its
+// socket as frames, until both directions end or either side closes.
+func (in *Instance) relaySocket(st *stream, conn net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.relayFromClient(st, conn)
+	}()
+	in.relayToClient(st, conn)
+	conn.Close()
+	st.fail(errStreamClosed)
+	wg.Wait()
+}
+
+// relayFromClient sends what the client writes as SockData, within the
+// plugin's credit; the client's end of file becomes SockEnd.
+func (in *Instance) relayFromClient(st *stream, conn net.Conn) {
+	bp := pumpBufs.Get().(*[]byte)
+	defer pumpBufs.Put(bp)
+	frame := make([]byte, 0, protocol.HeaderSize+protocol.MaxChunk)
+	for {
+		want, err := st.takeCredit(protocol.MaxChunk)
+		if err != nil {
+			return
+		}
+		n, rerr := conn.Read((*bp)[:want])
+		st.mu.Lock()
+		st.credit += want - n
+		st.mu.Unlock()
+		if n > 0 {
+			frame = protocol.AppendHeader(frame[:0], st.id, protocol.TypeSockData, n)
+			frame = append(frame, (*bp)[:n]...)
+			if in.w.Write(frame) != nil {
+				return
+			}
+		}
+		if rerr != nil {
+			t := protocol.TypeSockClose
+			if rerr == io.EOF {
+				t = protocol.TypeSockEnd
+			}
+			_ = in.w.Write(protocol.AppendHeader(frame[:0], st.id, t, 0))
+			if t == protocol.TypeSockClose {
+				st.fail(errClientGone)
+			}
+			return
+		}
+	}
+}
+
+// relayToClient writes the plugin's SockData to the client until the
+// plugin closes the socket or the stream fails.
+func (in *Instance) relayToClient(st *stream, conn net.Conn) {
+	for {
+		batch, err := st.next()
+		if err != nil {
+			return
+		}
+		for len(batch) > 0 {
+			t, p, rest := record(batch)
+			batch = rest
+			switch t {
+			case protocol.TypeSockData:
+				if _, err := conn.Write(p); err != nil {
+					_ = st.send(protocol.TypeSockClose, nil)
+					return
+				}
+				st.unacked += len(p)
+				if st.unacked >= protocol.Window/4 {
+					_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, uint32(st.unacked)))
+					st.unacked = 0
+				}
+			case protocol.TypeSockEnd:
+				if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+					_ = cw.CloseWrite()
+				}
+			case protocol.TypeSockClose:
+				return
+			}
+		}
+	}
+}
+
+// ServeClientError hands a client error to the plugin, which may write an
+// answer on the socket; the server closes it afterwards.
+func (in *Instance) ServeClientError(ce *server.ClientError, conn net.Conn) {
+	defer in.release()
+	st := in.open()
+	defer in.close(st)
+	rh := protocol.RequestHead{
+		Event:       protocol.EvClientError,
+		Flags:       protocol.ReqSocketRelay,
+		RemoteAddr:  []byte(conn.RemoteAddr().String()),
+		LocalAddr:   []byte(conn.LocalAddr().String()),
+		Data:        ce.RawPacket,
+		ErrCode:     []byte(ce.Code),
+		BytesParsed: uint32(ce.BytesParsed),
+	}
+	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
+	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
+	st.frame = frame
+	if err := in.w.Write(frame); err != nil {
+		return
+	}
+	in.relayToClient(st, conn)
+}

@@ -1,0 +1,171 @@
+package pluginhost
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// maxInbox bounds what a stream queues from its plugin. A plugin that
+// respects flow control never comes near it; one that does not is cut off.
+const maxInbox = 2*protocol.Window + protocol.MaxFrame
+
+var (
+	errPluginGone   = errors.New("pluginhost: plugin process ended")
+	errClientGone   = errors.New("pluginhost: client went away")
+	errFlowControl  = errors.New("pluginhost: plugin ignored flow control")
+	errStreamClosed = errors.New("pluginhost: stream closed")
+)
+
+// stream is the host's side of one event sent to a plugin. The instance's
+// reader goroutine queues the plugin's frames in the inbox; the goroutine
+// serving the request takes them in batches.
+type stream struct {
+	in *Instance
+	id uint32
+
+	mu         sync.Mutex
+	wake       chan struct{} // inbox, failure or abort
+	inbox      []byte        // records: type (1 byte), length (4 bytes), payload
+	spare      []byte
+	err        error // why the stream ended early: errPluginGone, errClientGone, ...
+	credit     int   // request body bytes the plugin will still accept
+	creditWake chan struct{}
+
+	frame    []byte   // encoding scratch, used by the serving goroutine
+	fields   [][]byte // encoding scratch
+	body     []byte   // inline request body scratch
+	head     protocol.ResponseHead
+	end      protocol.End
+	info     protocol.Info
+	unacked  int // response body bytes written to the client, not yet credited
+	onAbort  func()
+	pumpDone chan struct{}
+	pump     pumpState
+}
+
+var streamPool = sync.Pool{New: func() any {
+	st := &stream{wake: make(chan struct{}, 1), creditWake: make(chan struct{}, 1)}
+	st.onAbort = st.clientGone
+	return st
+}}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// deliver queues a frame from the plugin. Called by the reader goroutine.
+func (st *stream) deliver(f protocol.Frame) {
+	if f.Type == protocol.TypeCredit {
+		n, err := protocol.DecodeUint32(f.Payload)
+		st.mu.Lock()
+		if err == nil {
+			st.credit += int(n)
+		}
+		st.mu.Unlock()
+		signal(st.creditWake)
+		return
+	}
+	st.mu.Lock()
+	if st.err == nil {
+		if len(st.inbox)+len(f.Payload) > maxInbox {
+			st.err = errFlowControl
+		} else {
+			st.inbox = append(st.inbox, byte(f.Type))
+			st.inbox = binary.BigEndian.AppendUint32(st.inbox, uint32(len(f.Payload)))
+			st.inbox = append(st.inbox, f.Payload...)
+		}
+	}
+	st.mu.Unlock()
+	signal(st.wake)
+}
+
+// fail ends the stream early with err, waking its goroutines.
+func (st *stream) fail(err error) {
+	st.mu.Lock()
+	if st.err == nil {
+		st.err = err
+	}
+	st.mu.Unlock()
+	signal(st.wake)
+	signal(st.creditWake)
+}
+
+// clientGone is the request's OnAborted callback.
+func (st *stream) clientGone() { st.fail(errClientGone) }
+
+// next waits for frames and returns a batch of records (valid until the
+// next call), or the error that ended the stream once nothing is queued.
+func (st *stream) next() ([]byte, error) {
+	st.mu.Lock()
+	for len(st.inbox) == 0 && st.err == nil {
+		st.mu.Unlock()
+		<-st.wake
+		st.mu.Lock()
+	}
+	defer st.mu.Unlock()
+	if len(st.inbox) == 0 {
+		return nil, st.err
+	}
+	batch := st.inbox
+	st.inbox, st.spare = st.spare[:0], batch
+	return batch, nil
+}
+
+// record splits the first record off a batch.
+func record(batch []byte) (t protocol.Type, payload, rest []byte) {
+	n := binary.BigEndian.Uint32(batch[1:])
+	return protocol.Type(batch[0]), batch[5 : 5+n], batch[5+n:]
+}
+
+// takeCredit waits until the plugin accepts body bytes; it returns how
+// many of want may go now, or the stream's error.
+func (st *stream) takeCredit(want int) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for st.credit <= 0 && st.err == nil && !st.pump.stop {
+		st.mu.Unlock()
+		<-st.creditWake
+		st.mu.Lock()
+	}
+	switch {
+	case st.err != nil:
+		return 0, st.err
+	case st.pump.stop:
+		return 0, errStreamClosed
+	}
+	n := min(want, st.credit, protocol.MaxChunk)
+	st.credit -= n
+	return n, nil
+}
+
+// send writes one frame on the stream.
+func (st *stream) send(t protocol.Type, payload []byte) error {
+	st.frame = protocol.AppendHeader(st.frame[:0], st.id, t, len(payload))
+	st.frame = append(st.frame, payload...)
+	return st.in.w.Write(st.frame)
+}
+
+// reset prepares a pooled stream for a new id.
+func (st *stream) reset(in *Instance, id uint32) {
+	st.in, st.id = in, id
+	st.inbox, st.spare = st.inbox[:0], st.spare[:0]
+	st.err = nil
+	st.credit = protocol.Window
+	st.unacked = 0
+	st.pumpDone = nil
+	st.pump = pumpState{}
+	select {
+	case <-st.wake:
+	default:
+	}
+	select {
+	case <-st.creditWake:
+	default:
+	}
+}

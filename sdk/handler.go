@@ -1,0 +1,85 @@
+package sdk
+
+import "net"
+
+// RequestHandler handles the request event: an ordinary request.
+type RequestHandler interface {
+	HandleRequest(req *Request, res *Response)
+}
+
+// CheckContinueHandler handles a request that carries "Expect:
+// 100-continue" (Node's checkContinue event). It decides whether the
+// client may send the body: res.WriteContinue, or a final response. A
+// plugin without it gets such requests as ordinary requests, and hostd
+// sends "100 Continue" when the body is first read.
+type CheckContinueHandler interface {
+	HandleCheckContinue(req *Request, res *Response)
+}
+
+// CheckExpectationHandler handles a request with any other Expect value.
+// Without it hostd answers 417.
+type CheckExpectationHandler interface {
+	HandleCheckExpectation(req *Request, res *Response)
+}
+
+// UpgradeHandler handles a request to switch protocols. The handler owns
+// socket, a connection to the client, and writes its own "HTTP/1.1 101"
+// response on it, as in Node; head holds bytes the client sent past the
+// request head. It must close socket when done.
+type UpgradeHandler interface {
+	HandleUpgrade(req *Request, socket net.Conn, head []byte)
+}
+
+// ConnectHandler handles a CONNECT request, as UpgradeHandler does an
+// upgrade: the handler writes "HTTP/1.1 200 Connection Established" (or
+// a refusal) on socket itself.
+type ConnectHandler interface {
+	HandleConnect(req *Request, socket net.Conn, head []byte)
+}
+
+// ClientErrorHandler handles a request hostd refused as malformed (Node's
+// clientError event). socket accepts the answer's raw bytes; hostd closes
+// the connection once the handler returns.
+type ClientErrorHandler interface {
+	HandleClientError(err *ClientError, socket net.Conn)
+}
+
+// Configurer is implemented by a plugin that takes configuration: hostd
+// calls Configure with the plugin's config table once, before any event.
+// An error refuses the plugin: hostd keeps serving with its previous
+// generation, or does not start.
+type Configurer interface {
+	Configure(cfg *Config) error
+}
+
+// HandlerFunc adapts a function to a RequestHandler.
+type HandlerFunc func(req *Request, res *Response)
+
+// HandleRequest calls f.
+func (f HandlerFunc) HandleRequest(req *Request, res *Response) { f(req, res) }
+
+var _ RequestHandler = HandlerFunc(nil)
+
+// events lists the events p handles, by protocol name.
+func events(p any) []string {
+	var ev []string
+	if _, ok := p.(RequestHandler); ok {
+		ev = append(ev, "request")
+	}
+	if _, ok := p.(CheckContinueHandler); ok {
+		ev = append(ev, "checkContinue")
+	}
+	if _, ok := p.(CheckExpectationHandler); ok {
+		ev = append(ev, "checkExpectation")
+	}
+	if _, ok := p.(UpgradeHandler); ok {
+		ev = append(ev, "upgrade")
+	}
+	if _, ok := p.(ConnectHandler); ok {
+		ev = append(ev, "connect")
+	}
+	if _, ok := p.(ClientErrorHandler); ok {
+		ev = append(ev, "clientError")
+	}
+	return ev
+}

@@ -1,0 +1,155 @@
+package sdk
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hostd/hostd/internal/httpspec"
+)
+
+// Request is the request of an event, with the API of Node's
+// http.IncomingMessage. Its body is read with Read.
+type Request struct {
+	st *stream
+
+	once       sync.Once
+	url        string
+	rawHeaders []string
+	headers    Headers
+	distinct   map[string][]string
+}
+
+// Headers is Node's message.headers: lower-case names, repeated fields
+// folded by Node's rules, set-cookie always a list.
+type Headers = httpspec.Headers
+
+// Method returns the request method, for example "GET".
+func (r *Request) Method() string {
+	if m, ok := httpspec.LookupMethod(r.st.head.Method); ok {
+		return m
+	}
+	return string(r.st.head.Method)
+}
+
+// URL returns the request-target as sent, for example "/a?b=c".
+func (r *Request) URL() string {
+	r.once.Do(r.strings)
+	return r.url
+}
+
+func (r *Request) strings() {
+	h := &r.st.head
+	r.url = string(h.URL)
+	r.rawHeaders = make([]string, len(h.Fields))
+	for i, f := range h.Fields {
+		r.rawHeaders[i] = string(f)
+	}
+}
+
+// HTTPVersion returns "1.1", "1.0", "2.0" or "0.9".
+func (r *Request) HTTPVersion() string {
+	h := &r.st.head
+	return string([]byte{'0' + h.Major, '.', '0' + h.Minor})
+}
+
+// HTTPVersionMajor returns the major version number.
+func (r *Request) HTTPVersionMajor() int { return int(r.st.head.Major) }
+
+// HTTPVersionMinor returns the minor version number.
+func (r *Request) HTTPVersionMinor() int { return int(r.st.head.Minor) }
+
+// RawHeaders returns the header fields exactly as received, names and
+// values alternating (Node's message.rawHeaders).
+func (r *Request) RawHeaders() []string {
+	r.once.Do(r.strings)
+	return r.rawHeaders
+}
+
+// Headers returns Node's message.headers. With hostd's
+// join_duplicate_headers the keep-first fields were already joined.
+func (r *Request) Headers() Headers {
+	if r.headers == nil {
+		r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0)
+	}
+	return r.headers
+}
+
+// HeadersDistinct returns Node's message.headersDistinct.
+func (r *Request) HeadersDistinct() map[string][]string {
+	if r.distinct == nil {
+		r.distinct = httpspec.BuildHeadersDistinct(r.RawHeaders(), 0)
+	}
+	return r.distinct
+}
+
+// Header returns one header's value as Headers would.
+func (r *Request) Header(name string) string { return r.Headers().Get(name) }
+
+// RawTrailers returns the trailer fields as received, names and values
+// alternating, once the body has been read to its end.
+func (r *Request) RawTrailers() []string {
+	st := r.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]string, len(st.trailers))
+	for i, f := range st.trailers {
+		out[i] = string(f)
+	}
+	return out
+}
+
+// Trailers returns the trailers folded like Headers.
+func (r *Request) Trailers() Headers { return httpspec.BuildHeaders(r.RawTrailers(), false, 0) }
+
+// TrailersDistinct is HeadersDistinct for the trailers.
+func (r *Request) TrailersDistinct() map[string][]string {
+	return httpspec.BuildHeadersDistinct(r.RawTrailers(), 0)
+}
+
+// Complete reports whether the whole body has been received.
+func (r *Request) Complete() bool {
+	st := r.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.bodyDone
+}
+
+// Aborted reports whether the client went away, or hostd gave up, before
+// the response was finished.
+func (r *Request) Aborted() bool {
+	r.st.mu.Lock()
+	defer r.st.mu.Unlock()
+	return r.st.aborted
+}
+
+// OnAborted registers f to run, on its own goroutine, when the request is
+// aborted.
+func (r *Request) OnAborted(f func()) {
+	st := r.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.aborted {
+		go f()
+		return
+	}
+	st.onAbort = append(st.onAbort, f)
+}
+
+// Context returns a context canceled when the request is aborted: pass it
+// to the work done for the request.
+func (r *Request) Context() context.Context { return r.st.context() }
+
+// RemoteAddr returns the client's address, "ip:port".
+func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
+
+// LocalAddr returns the address the request arrived on.
+func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
+
+// Read reads the request body. It returns io.EOF at its end and
+// ErrAborted if the request was aborted first.
+func (r *Request) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return r.st.readBody(p)
+}

@@ -1,0 +1,206 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// runtime is a plugin process's side of both planes: it serves the
+// Control service and dispatches data-plane frames to streams.
+type runtime struct {
+	protocol.UnimplementedControlServer
+
+	p        any
+	log      hclog.Logger
+	settings atomic.Pointer[settings]
+	w        *protocol.Writer
+
+	mu      sync.Mutex
+	streams map[uint32]*stream
+
+	inFlight atomic.Int64
+	sockets  atomic.Int64
+	total    atomic.Uint64
+}
+
+// settings are what Configure decided.
+type settings struct {
+	relay      bool
+	rejectBody bool
+}
+
+func newRuntime(p any, log hclog.Logger, _ bool) *runtime {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream)}
+	rt.settings.Store(&settings{})
+	return rt
+}
+
+func (rt *runtime) configure(name string, cfg []byte, relay, reject bool) error {
+	if c, ok := rt.p.(Configurer); ok {
+		if err := c.Configure(&Config{Name: name, raw: cfg}); err != nil {
+			return err
+		}
+	}
+	rt.settings.Store(&settings{relay: relay, rejectBody: reject})
+	return nil
+}
+
+// Configure implements the Control service.
+func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) (*protocol.ConfigureResponse, error) {
+	if req.ProtocolVersion != protocol.Version {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
+	}
+	if err := rt.configure(req.Name, req.ConfigJson, req.RelaySockets, req.RejectNonStandardBodyWrites); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &protocol.ConfigureResponse{
+		Events:          events(rt.p),
+		RelaySockets:    req.RelaySockets,
+		ProtocolVersion: protocol.Version,
+	}, nil
+}
+
+// Health implements the Control service.
+func (rt *runtime) Health(context.Context, *protocol.HealthRequest) (*protocol.HealthResponse, error) {
+	return &protocol.HealthResponse{Serving: true}, nil
+}
+
+// Stats implements the Control service.
+func (rt *runtime) Stats(context.Context, *protocol.StatsRequest) (*protocol.StatsResponse, error) {
+	return &protocol.StatsResponse{
+		InFlight:      uint64(max(rt.inFlight.Load(), 0)),
+		OpenSockets:   uint64(max(rt.sockets.Load(), 0)),
+		RequestsTotal: rt.total.Load(),
+	}, nil
+}
+
+// Shutdown implements the Control service. The host drains a plugin
+// before shutting it down, and kills it afterwards; nothing is left to do.
+func (rt *runtime) Shutdown(context.Context, *protocol.ShutdownRequest) (*protocol.ShutdownResponse, error) {
+	return &protocol.ShutdownResponse{}, nil
+}
+
+// serveConn reads frames until the connection ends.
+func (rt *runtime) serveConn(c *net.UnixConn) error {
+	rt.w = protocol.NewWriter(c)
+	r := protocol.NewReader(c)
+	defer r.Close()
+	for {
+		f, err := r.Next()
+		if err != nil {
+			rt.abortAll()
+			return err
+		}
+		if f.Type == protocol.TypeRequest {
+			st, err := rt.open(f)
+			if err != nil {
+				rt.abortAll()
+				return err
+			}
+			if st.head.Flags&protocol.ReqSocketFD != 0 {
+				fd, ok := r.TakeFD()
+				if !ok {
+					rt.abortAll()
+					return fmt.Errorf("%w: socket descriptor missing", protocol.ErrFrame)
+				}
+				st.fd = fd
+			}
+			go rt.run(st)
+			continue
+		}
+		rt.mu.Lock()
+		st := rt.streams[f.Stream]
+		rt.mu.Unlock()
+		if st == nil {
+			continue // a stream that already ended; its late frames are moot
+		}
+		if err := st.deliver(f); err != nil {
+			rt.abortAll()
+			return err
+		}
+	}
+}
+
+// open registers the stream a Request frame starts.
+func (rt *runtime) open(f protocol.Frame) (*stream, error) {
+	st := newStream(rt, f.Stream, f.Payload)
+	if err := protocol.DecodeRequestHead(st.payload, &st.head); err != nil {
+		return nil, err
+	}
+	switch st.head.Event {
+	case protocol.EvRequest, protocol.EvCheckContinue, protocol.EvCheckExpectation:
+		if st.head.Flags&protocol.ReqBodyFollows == 0 {
+			// The whole body, if any, came with the request.
+			st.body, st.bodyDone = st.head.Data, true
+		}
+	default:
+		st.bodyDone = true
+	}
+	rt.mu.Lock()
+	rt.streams[f.Stream] = st
+	rt.mu.Unlock()
+	rt.inFlight.Add(1)
+	rt.total.Add(1)
+	return st, nil
+}
+
+// forget unregisters a finished stream.
+func (rt *runtime) forget(st *stream) {
+	rt.mu.Lock()
+	if rt.streams[st.id] == st {
+		delete(rt.streams, st.id)
+		rt.inFlight.Add(-1)
+	}
+	rt.mu.Unlock()
+}
+
+// abortAll aborts every stream: the host is gone.
+func (rt *runtime) abortAll() {
+	rt.mu.Lock()
+	list := make([]*stream, 0, len(rt.streams))
+	for _, st := range rt.streams {
+		list = append(list, st)
+	}
+	rt.mu.Unlock()
+	for _, st := range list {
+		st.abort()
+	}
+}
+
+// run calls the handler for a stream's event.
+func (rt *runtime) run(st *stream) {
+	defer func() {
+		if v := recover(); v != nil {
+			rt.log.Error("handler panicked", "event", st.head.Event, "url", string(st.head.URL), "panic", v)
+			st.reset(fmt.Sprint(v))
+		}
+	}()
+	p := rt.p
+	switch st.head.Event {
+	case protocol.EvRequest:
+		p.(RequestHandler).HandleRequest(&st.req, &st.res)
+	case protocol.EvCheckContinue:
+		p.(CheckContinueHandler).HandleCheckContinue(&st.req, &st.res)
+	case protocol.EvCheckExpectation:
+		p.(CheckExpectationHandler).HandleCheckExpectation(&st.req, &st.res)
+	case protocol.EvUpgrade, protocol.EvConnect:
+		rt.runSocket(st)
+	case protocol.EvClientError:
+		rt.runClientError(st)
+	default:
+		st.reset(fmt.Sprintf("unknown event %d", st.head.Event))
+	}
+}

@@ -1,0 +1,216 @@
+package sdk
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// runSocket runs an upgrade or CONNECT handler with the client's socket:
+// the descriptor hostd passed, or a connection relayed over the stream.
+// hostd counts the socket as open, for draining, until the handler
+// returns.
+func (rt *runtime) runSocket(st *stream) {
+	var conn net.Conn
+	if st.fd >= 0 {
+		f := os.NewFile(uintptr(st.fd), "hostd-client")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			rt.log.Error("cannot use the client socket", "error", err)
+			st.finish()
+			return
+		}
+		conn = c
+		// hostd forgot the socket when it passed it: no frame will come.
+		st.finish()
+	} else {
+		st.sock = &relayConn{st: st}
+		conn = st.sock
+	}
+	rt.sockets.Add(1)
+	defer rt.sockets.Add(-1)
+	head := st.head.Data
+	if st.head.Event == protocol.EvUpgrade {
+		rt.p.(UpgradeHandler).HandleUpgrade(&st.req, conn, head)
+	} else {
+		rt.p.(ConnectHandler).HandleConnect(&st.req, conn, head)
+	}
+}
+
+// runClientError runs the clientError handler with a socket that only
+// writes; hostd closes the connection when the handler returns.
+func (rt *runtime) runClientError(st *stream) {
+	st.sock = &relayConn{st: st, writeOnly: true}
+	err := &ClientError{
+		Code:        string(st.head.ErrCode),
+		BytesParsed: int(st.head.BytesParsed),
+		RawPacket:   st.head.Data,
+		RemoteAddr:  string(st.head.RemoteAddr),
+	}
+	rt.p.(ClientErrorHandler).HandleClientError(err, st.sock)
+	st.sock.Close()
+}
+
+// relayConn is a client socket whose bytes hostd relays as SockData
+// frames, for when the descriptor itself cannot be passed. Reads come
+// from the stream's inbox, writes go out under the stream's credit.
+type relayConn struct {
+	st        *stream
+	writeOnly bool
+
+	mu            sync.Mutex
+	closed        bool
+	wroteEnd      bool
+	readDeadline  time.Time
+	writeDeadline time.Time
+}
+
+var _ net.Conn = (*relayConn)(nil)
+
+// errDeadline is returned past a deadline; it is a net.Error timeout.
+var errDeadline = os.ErrDeadlineExceeded
+
+// deliver applies a socket frame from hostd.
+func (c *relayConn) deliver(f protocol.Frame) {
+	st := c.st
+	switch f.Type {
+	case protocol.TypeSockData:
+		st.mu.Lock()
+		if st.bodyOff == len(st.body) {
+			st.body, st.bodyOff = st.body[:0], 0
+		}
+		st.body = append(st.body, f.Payload...)
+		st.mu.Unlock()
+		signal(st.bodyWake)
+	case protocol.TypeSockEnd:
+		st.mu.Lock()
+		st.bodyDone = true
+		st.mu.Unlock()
+		signal(st.bodyWake)
+	case protocol.TypeSockClose:
+		c.closeFromHost()
+	}
+}
+
+// closeFromHost marks the socket closed by the client or by hostd.
+func (c *relayConn) closeFromHost() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	st := c.st
+	st.mu.Lock()
+	st.aborted = true
+	st.mu.Unlock()
+	signal(st.bodyWake)
+	signal(st.sendWake)
+	st.rt.forget(st)
+}
+
+func (c *relayConn) Read(p []byte) (int, error) {
+	if c.writeOnly {
+		return 0, errors.New("sdk: a clientError socket cannot be read")
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	dl := c.readDeadline
+	c.mu.Unlock()
+	n, err := c.st.readBodyUntil(p, dl)
+	if err == ErrAborted {
+		return n, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *relayConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.closed || c.wroteEnd {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	dl := c.writeDeadline
+	c.mu.Unlock()
+	written := 0
+	for written < len(p) {
+		n, err := c.st.takeCreditUntil(len(p)-written, dl)
+		if err != nil {
+			if err == ErrAborted {
+				err = net.ErrClosed
+			}
+			return written, err
+		}
+		if err := c.st.send(protocol.TypeSockData, p[written:written+n]); err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
+// CloseWrite half-closes the socket: the client reads end of file.
+func (c *relayConn) CloseWrite() error {
+	c.mu.Lock()
+	if c.closed || c.wroteEnd {
+		c.mu.Unlock()
+		return nil
+	}
+	c.wroteEnd = true
+	c.mu.Unlock()
+	return c.st.send(protocol.TypeSockEnd, nil)
+}
+
+func (c *relayConn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	err := c.st.send(protocol.TypeSockClose, nil)
+	st := c.st
+	st.mu.Lock()
+	st.aborted = true
+	st.mu.Unlock()
+	signal(st.bodyWake)
+	signal(st.sendWake)
+	st.rt.forget(st)
+	return err
+}
+
+func (c *relayConn) LocalAddr() net.Addr  { return addr(c.st.head.LocalAddr) }
+func (c *relayConn) RemoteAddr() net.Addr { return addr(c.st.head.RemoteAddr) }
+
+func (c *relayConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+func (c *relayConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	c.mu.Unlock()
+	signal(c.st.bodyWake) // a waiting Read re-checks its deadline
+	return nil
+}
+
+func (c *relayConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.writeDeadline = t
+	c.mu.Unlock()
+	signal(c.st.sendWake)
+	return nil
+}
+
+// addr is a client address as hostd reported it.
+type addr string
+
+func (a addr) Network() string { return "tcp" }
+func (a addr) String() string  { return string(a) }

@@ -1,0 +1,304 @@
+package sdk
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// stream is the plugin's side of one event. The data-plane goroutine
+// delivers frames to it; the handler's goroutine reads the body and
+// writes the response.
+type stream struct {
+	rt      *runtime
+	id      uint32
+	payload []byte // a copy of the Request frame's payload, which head points into
+	head    protocol.RequestHead
+	fd      int // the client's socket, for upgrade and CONNECT with ReqSocketFD
+
+	mu        sync.Mutex
+	bodyWake  chan struct{} // body bytes, end or abort arrived
+	sendWake  chan struct{} // credit or abort arrived
+	body      []byte        // request body received and not yet read: body[bodyOff:]
+	bodyOff   int
+	bodyDone  bool
+	trailers  [][]byte
+	aborted   bool
+	onAbort   []func()
+	ctx       context.Context
+	cancel    context.CancelFunc
+	unacked   int  // body bytes read and not yet credited back to the host
+	credit    int  // response body bytes the host will still accept
+	asked     bool // the first read sent the credit an awaiting host waits for
+	ended     bool
+	onTimeout []func()
+	sock      *relayConn
+
+	scratch []byte // frame encoding buffer; used by the handler's goroutine
+
+	req Request
+	res Response
+}
+
+func newStream(rt *runtime, id uint32, payload []byte) *stream {
+	st := &stream{
+		rt:       rt,
+		id:       id,
+		payload:  append([]byte(nil), payload...),
+		fd:       -1,
+		bodyWake: make(chan struct{}, 1),
+		sendWake: make(chan struct{}, 1),
+		credit:   protocol.Window,
+	}
+	st.req.st = st
+	st.res.init(st)
+	return st
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// deliver applies a frame from the host.
+func (st *stream) deliver(f protocol.Frame) error {
+	switch f.Type {
+	case protocol.TypeReqBody:
+		st.mu.Lock()
+		if st.bodyOff == len(st.body) {
+			st.body, st.bodyOff = st.body[:0], 0
+		}
+		st.body = append(st.body, f.Payload...)
+		st.mu.Unlock()
+		signal(st.bodyWake)
+	case protocol.TypeReqEnd:
+		tr, err := copyFields(f.Payload)
+		if err != nil {
+			return err
+		}
+		st.mu.Lock()
+		st.bodyDone, st.trailers = true, tr
+		st.mu.Unlock()
+		signal(st.bodyWake)
+		st.maybeForget()
+	case protocol.TypeAbort:
+		st.abort()
+	case protocol.TypeCredit:
+		n, err := protocol.DecodeUint32(f.Payload)
+		if err != nil {
+			return err
+		}
+		st.mu.Lock()
+		st.credit += int(n)
+		st.mu.Unlock()
+		signal(st.sendWake)
+	case protocol.TypeTimeout:
+		st.mu.Lock()
+		fs := append([]func(){}, st.onTimeout...)
+		st.mu.Unlock()
+		for _, fn := range fs {
+			go fn()
+		}
+	case protocol.TypeSockData, protocol.TypeSockEnd, protocol.TypeSockClose:
+		st.mu.Lock()
+		sock := st.sock
+		st.mu.Unlock()
+		if sock != nil {
+			sock.deliver(f)
+		}
+	default:
+		return protocol.ErrFrame
+	}
+	return nil
+}
+
+// copyFields decodes a field list into a private copy.
+func copyFields(p []byte) ([][]byte, error) {
+	fields, err := protocol.DecodeFields(p)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, len(p))
+	out := make([][]byte, len(fields))
+	for i, f := range fields {
+		start := len(buf)
+		buf = append(buf, f...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out, nil
+}
+
+// abort marks the stream aborted: the client went away, or hostd gave up.
+func (st *stream) abort() {
+	st.mu.Lock()
+	if st.aborted {
+		st.mu.Unlock()
+		return
+	}
+	st.aborted = true
+	fs := st.onAbort
+	st.onAbort = nil
+	cancel := st.cancel
+	sock := st.sock
+	st.mu.Unlock()
+	signal(st.bodyWake)
+	signal(st.sendWake)
+	if cancel != nil {
+		cancel()
+	}
+	if sock != nil {
+		sock.closeFromHost()
+	}
+	for _, f := range fs {
+		go f()
+	}
+	go st.res.raiseClose()
+	st.rt.forget(st)
+}
+
+// context returns the stream's context, made on first use.
+func (st *stream) context() context.Context {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ctx == nil {
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+		if st.aborted {
+			st.cancel()
+		}
+	}
+	return st.ctx
+}
+
+// readBody reads request body bytes, waiting for them.
+func (st *stream) readBody(p []byte) (int, error) { return st.readBodyUntil(p, time.Time{}) }
+
+// readBodyUntil is readBody with a deadline (zero: none).
+func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
+	st.mu.Lock()
+	if st.head.Flags&protocol.ReqAwaitCredit != 0 && !st.asked {
+		st.asked = true
+		st.mu.Unlock()
+		_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, protocol.Window))
+		st.mu.Lock()
+	}
+	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted {
+		st.mu.Unlock()
+		if err := wait(st.bodyWake, deadline); err != nil {
+			return 0, err
+		}
+		st.mu.Lock()
+	}
+	if st.bodyOff < len(st.body) {
+		n := copy(p, st.body[st.bodyOff:])
+		st.bodyOff += n
+		st.unacked += n
+		grant := 0
+		if st.unacked >= protocol.Window/4 && !st.aborted {
+			grant, st.unacked = st.unacked, 0
+		}
+		st.mu.Unlock()
+		if grant > 0 {
+			_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, uint32(grant)))
+		}
+		return n, nil
+	}
+	aborted := st.aborted
+	st.mu.Unlock()
+	if aborted {
+		return 0, ErrAborted
+	}
+	return 0, io.EOF
+}
+
+// takeCredit waits until hostd accepts body bytes and returns how many of
+// want may be sent now.
+func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(want, time.Time{}) }
+
+// takeCreditUntil is takeCredit with a deadline (zero: none).
+func (st *stream) takeCreditUntil(want int, deadline time.Time) (int, error) {
+	st.mu.Lock()
+	for st.credit <= 0 && !st.aborted {
+		st.mu.Unlock()
+		if err := wait(st.sendWake, deadline); err != nil {
+			return 0, err
+		}
+		st.mu.Lock()
+	}
+	defer st.mu.Unlock()
+	if st.aborted {
+		return 0, ErrAborted
+	}
+	n := min(want, st.credit, protocol.MaxChunk)
+	st.credit -= n
+	return n, nil
+}
+
+// wait waits for a signal on c, or until deadline passes.
+func wait(c chan struct{}, deadline time.Time) error {
+	if deadline.IsZero() {
+		<-c
+		return nil
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c:
+		return nil
+	case <-t.C:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// send writes one frame with payload p.
+func (st *stream) send(t protocol.Type, p []byte) error {
+	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
+	frame = append(frame, p...)
+	return st.rt.w.Write(frame)
+}
+
+func (st *stream) scratchFor(n int) []byte {
+	if cap(st.scratch) < protocol.HeaderSize+n {
+		st.scratch = make([]byte, 0, protocol.HeaderSize+n)
+	}
+	return st.scratch[:0]
+}
+
+// finish records that the response ended.
+func (st *stream) finish() {
+	st.mu.Lock()
+	st.ended = true
+	st.mu.Unlock()
+	st.maybeForget()
+}
+
+// maybeForget unregisters the stream once both directions are done.
+func (st *stream) maybeForget() {
+	st.mu.Lock()
+	done := st.ended && st.bodyDone && st.sock == nil
+	st.mu.Unlock()
+	if done {
+		st.rt.forget(st)
+	}
+}
+
+// reset tells the host the handler failed.
+func (st *stream) reset(msg string) {
+	st.mu.Lock()
+	ended := st.ended
+	st.ended = true
+	st.mu.Unlock()
+	if !ended {
+		_ = st.send(protocol.TypeReset, []byte(msg))
+	}
+	st.rt.forget(st)
+}
