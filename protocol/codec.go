@@ -291,6 +291,9 @@ func (d *Decoder) Fields(dst [][]byte) [][]byte {
 		d.fail("fields")
 		return dst
 	}
+	if free := cap(dst) - len(dst); free < int(2*n) {
+		dst = append(make([][]byte, 0, len(dst)+int(2*n)), dst...)
+	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		dst = append(dst, d.String(), d.String())
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 )
@@ -77,6 +78,12 @@ func (w *Writer) write(frame []byte, fd int) error {
 		return nil
 	}
 	w.flushing = true
+	// Let the goroutines that are ready to run append their frames
+	// before writing: under load this gathers many frames into one
+	// system call; when nothing else is runnable it returns at once.
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.mu.Lock()
 	for round := 0; len(w.pending) > 0 && w.err == nil; round++ {
 		if round == inlineRounds {
 			go w.drain()

@@ -48,8 +48,15 @@ func (r *Request) strings() {
 
 // HTTPVersion returns "1.1", "1.0", "2.0" or "0.9".
 func (r *Request) HTTPVersion() string {
-	h := &r.st.head
-	return string([]byte{'0' + h.Major, '.', '0' + h.Minor})
+	switch h := &r.st.head; {
+	case h.Major == 1 && h.Minor == 1:
+		return "1.1"
+	case h.Major == 1 && h.Minor == 0:
+		return "1.0"
+	case h.Major == 2:
+		return "2.0"
+	}
+	return "0.9"
 }
 
 // HTTPVersionMajor returns the major version number.

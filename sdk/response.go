@@ -260,9 +260,10 @@ func parseLength(v string) int64 {
 	return n
 }
 
-// head builds the wire head from the current state. Called with mu held.
+// head builds the wire head from the current state, its strings viewed
+// as bytes without copies (they are only encoded). Called with mu held.
 func (r *Response) head(flags uint8) protocol.ResponseHead {
-	h := protocol.ResponseHead{Status: uint16(r.StatusCode), Flags: flags, Length: -1, Reason: []byte(r.StatusMessage)}
+	h := protocol.ResponseHead{Status: uint16(r.StatusCode), Flags: flags, Length: -1, Reason: bytesOf(r.StatusMessage)}
 	if !r.SendDate {
 		h.Flags |= protocol.HeadNoDate
 	}
@@ -281,14 +282,19 @@ func (r *Response) head(flags uint8) protocol.ResponseHead {
 	if r.hdr.RemovedTransferEncoding {
 		h.Flags |= protocol.HeadRemovedTransferEncoding
 	}
+	h.Fields = r.st.fields[:0]
 	for i := 0; i < r.hdr.Len(); i++ {
 		name, values := r.hdr.At(i)
 		for _, v := range values {
-			h.Fields = append(h.Fields, []byte(name), []byte(v))
+			h.Fields = append(h.Fields, bytesOf(name), bytesOf(v))
 		}
 	}
+	r.st.fields = h.Fields
 	return h
 }
+
+// bytesOf views s as bytes, for encoding only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // sendHead sends the head unless it went already. Called with mu held.
 func (r *Response) sendHead(flags uint8) error {
@@ -297,7 +303,7 @@ func (r *Response) sendHead(flags uint8) error {
 	}
 	h := r.head(flags)
 	r.headSent = true
-	return r.st.send(protocol.TypeHead, protocol.AppendResponseHead(nil, &h))
+	return r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) })
 }
 
 // FlushHeaders sends the head now.
@@ -462,10 +468,10 @@ func (r *Response) endLocked(data [][]byte) error {
 	r.written += int64(len(p))
 	e.Data = p
 	for _, t := range r.trailers {
-		e.Trailers = append(e.Trailers, []byte(t))
+		e.Trailers = append(e.Trailers, bytesOf(t))
 	}
 	r.finished = true
-	err := r.st.send(protocol.TypeEnd, protocol.AppendEnd(nil, &e))
+	err := r.st.sendFrame(protocol.TypeEnd, func(b []byte) []byte { return protocol.AppendEnd(b, &e) })
 	r.st.finish()
 	return err
 }

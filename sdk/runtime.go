@@ -30,7 +30,17 @@ type runtime struct {
 	inFlight atomic.Int64
 	sockets  atomic.Int64
 	total    atomic.Uint64
+
+	// idle hands a new stream to a worker goroutine that is waiting for
+	// one; idleCount counts those workers.
+	idle      chan *stream
+	idleCount atomic.Int64
 }
+
+// maxIdleWorkers bounds the goroutines kept waiting for work. Reusing a
+// goroutine keeps its grown stack, which spares each request the stack
+// growth and goroutine start that otherwise dominate a small handler.
+const maxIdleWorkers = 256
 
 // settings are what Configure decided.
 type settings struct {
@@ -42,7 +52,7 @@ func newRuntime(p any, log hclog.Logger, _ bool) *runtime {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream)}
+	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream), idle: make(chan *stream)}
 	rt.settings.Store(&settings{})
 	return rt
 }
@@ -118,7 +128,7 @@ func (rt *runtime) serveConn(c *net.UnixConn) error {
 				}
 				st.fd = fd
 			}
-			go rt.run(st)
+			rt.dispatch(st)
 			continue
 		}
 		rt.mu.Lock()
@@ -177,6 +187,28 @@ func (rt *runtime) abortAll() {
 	rt.mu.Unlock()
 	for _, st := range list {
 		st.abort()
+	}
+}
+
+// dispatch runs st on a waiting worker, or on a new one.
+func (rt *runtime) dispatch(st *stream) {
+	select {
+	case rt.idle <- st:
+	default:
+		go rt.worker(st)
+	}
+}
+
+// worker runs streams until too many workers are idle.
+func (rt *runtime) worker(st *stream) {
+	for {
+		rt.run(st)
+		if rt.idleCount.Add(1) > maxIdleWorkers {
+			rt.idleCount.Add(-1)
+			return
+		}
+		st = <-rt.idle
+		rt.idleCount.Add(-1)
 	}
 }
 

@@ -38,7 +38,8 @@ type stream struct {
 	onTimeout []func()
 	sock      *relayConn
 
-	scratch []byte // frame encoding buffer; used by the handler's goroutine
+	scratch []byte   // frame encoding buffer; used by the handler's goroutine
+	fields  [][]byte // field list scratch for encoding
 
 	req Request
 	res Response
@@ -263,6 +264,14 @@ func wait(c chan struct{}, deadline time.Time) error {
 func (st *stream) send(t protocol.Type, p []byte) error {
 	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
 	frame = append(frame, p...)
+	return st.rt.w.Write(frame)
+}
+
+// sendFrame writes one frame whose payload enc appends, encoding in place.
+func (st *stream) sendFrame(t protocol.Type, enc func([]byte) []byte) error {
+	frame, off := protocol.Begin(st.scratch[:0], st.id, t)
+	frame = protocol.Finish(enc(frame), off)
+	st.scratch = frame
 	return st.rt.w.Write(frame)
 }
 
