@@ -156,8 +156,17 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			// The whole body, if any, came with the request.
 			st.body, st.bodyDone = st.head.Data, true
 		}
+	case protocol.EvUpgrade, protocol.EvConnect:
+		// A relayed socket's bytes arrive like a body; the relay exists
+		// before the first of them can.
+		if st.head.Flags&protocol.ReqSocketRelay != 0 {
+			st.sock = &relayConn{st: st}
+		} else {
+			st.bodyDone = true
+		}
 	default:
 		st.bodyDone = true
+		st.sock = &relayConn{st: st, writeOnly: true}
 	}
 	rt.mu.Lock()
 	rt.streams[f.Stream] = st

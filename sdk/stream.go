@@ -282,11 +282,15 @@ func (st *stream) scratchFor(n int) []byte {
 	return st.scratch[:0]
 }
 
-// finish records that the response ended.
+// finish records that the response ended. As in Node, what is left of
+// the request body is then dropped (hostd stops sending it): a read after
+// End sees the end of the body.
 func (st *stream) finish() {
 	st.mu.Lock()
 	st.ended = true
+	st.bodyDone = true
 	st.mu.Unlock()
+	signal(st.bodyWake)
 	st.maybeForget()
 }
 

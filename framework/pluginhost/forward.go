@@ -252,6 +252,11 @@ func applyHead(res *server.ServerResponse, h *protocol.ResponseHead) error {
 func writeInfo(res *server.ServerResponse, i *protocol.Info) error {
 	switch i.Status {
 	case 100:
+		// The plugin's first read may have made the engine send it
+		// already: the client gets one.
+		if res.ContinueSent() {
+			return nil
+		}
 		return res.WriteContinue()
 	case 102:
 		return res.WriteProcessing()

@@ -78,3 +78,11 @@ func (r *ServerResponse) Flush() error {
 // DefaultResponse returns the bytes Node's default clientError handler
 // writes for e: a status line and "Connection: close".
 func (e *ClientError) DefaultResponse() []byte { return defaultClientErrorResponse(e.StatusCode()) }
+
+// ContinueSent reports whether "100 Continue" was sent, by WriteContinue
+// or by the first read of a body the client holds back.
+func (r *ServerResponse) ContinueSent() bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.sent100
+}

@@ -1,0 +1,43 @@
+package hostd_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/plugins/earlyhints"
+	"github.com/hostd/hostd/plugins/echo"
+	"github.com/hostd/hostd/plugins/tunnel"
+)
+
+// bin holds the real plugin executables (echo, tunnel, earlyhints) and
+// hostd itself, built once for the whole test binary.
+var bin string
+
+func TestMain(m *testing.M) {
+	hostdtest.ServeBuiltin(map[string]func() any{
+		"echo":       func() any { return echo.New() },
+		"tunnel":     func() any { return tunnel.New() },
+		"earlyhints": func() any { return earlyhints.New() },
+	})
+	dir, err := hostdtest.Build(
+		"github.com/hostd/hostd/cmd/hostd",
+		"github.com/hostd/hostd/plugins/echo/cmd/echo",
+		"github.com/hostd/hostd/plugins/tunnel/cmd/tunnel",
+		"github.com/hostd/hostd/plugins/earlyhints/cmd/earlyhints",
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// config fills {{bin}} in a configuration with the folder of the built
+// executables.
+func config(s string) string { return strings.ReplaceAll(s, "{{bin}}", bin) }

@@ -1,0 +1,42 @@
+package hostdtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+var (
+	buildMu   sync.Mutex
+	buildDirs = map[string]string{}
+)
+
+// Build compiles the main packages (import paths such as
+// "github.com/hostd/hostd/plugins/echo/cmd/echo") into one temporary
+// folder and returns it; each executable is named after its package's
+// last path element. It builds once per set of packages per process. The
+// caller removes the folder (TestMain, after m.Run).
+func Build(pkgs ...string) (string, error) {
+	key := strings.Join(pkgs, " ")
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if dir, ok := buildDirs[key]; ok {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "hostd-test-bin-")
+	if err != nil {
+		return "", err
+	}
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("go build %s: %w\n%s", key, err, out)
+	}
+	buildDirs[key] = dir
+	return dir, nil
+}

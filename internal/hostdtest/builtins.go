@@ -1,0 +1,215 @@
+package hostdtest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/hostd/hostd/framework/hostd"
+	"github.com/hostd/hostd/protocol"
+	"github.com/hostd/hostd/sdk"
+)
+
+// ServeBuiltin turns the process into the built-in plugin hostd asked
+// for, if it asked: call it first thing in TestMain. plugins adds the
+// caller's own builtins (such as the shipped plugins) to the misbehaving
+// ones here.
+func ServeBuiltin(plugins map[string]func() any) {
+	name := os.Getenv(hostd.EnvBuiltin)
+	if name == "" {
+		return
+	}
+	if name == "oldproto" {
+		serveOldProtocol()
+	}
+	mk, ok := plugins[name]
+	if !ok {
+		mk, ok = Builtins[name]
+	}
+	if !ok {
+		fmt.Fprintf(os.Stderr, "hostdtest: no builtin %q\n", name)
+		os.Exit(2)
+	}
+	sdk.Serve(mk())
+}
+
+// Builtins are the test plugins every test binary serves.
+var Builtins = map[string]func() any{
+	"misbehave":   func() any { return &misbehave{} },
+	"badconfig":   func() any { return badConfig{} },
+	"stream":      func() any { return stream{} },
+	"gen":         func() any { return &gen{} },
+	"expect":      func() any { return expect{} },
+	"clienterror": func() any { return clientError{} },
+}
+
+// BuiltinNames lists Builtins plus extra names, for hostd.Options.
+func BuiltinNames(extra ...string) []string {
+	names := append([]string{"oldproto"}, extra...)
+	for name := range Builtins {
+		names = append(names, name)
+	}
+	return names
+}
+
+// misbehave answers by the query: ?crash=before exits before any answer,
+// ?crash=after exits after sending the head and part of the body,
+// ?sleep=DURATION answers after that long (or when aborted), and ?panic
+// panics; otherwise it answers "ok" with its process id in X-Pid. Its
+// configuration may name a file (fail_while) whose existence makes it
+// refuse to start, to hold it down after a crash.
+type misbehave struct{}
+
+func (*misbehave) Configure(c *sdk.Config) error {
+	var cfg struct {
+		FailWhile string `json:"fail_while"`
+	}
+	if err := c.Decode(&cfg); err != nil {
+		return err
+	}
+	if cfg.FailWhile != "" {
+		if _, err := os.Stat(cfg.FailWhile); err == nil {
+			return fmt.Errorf("held down by %s", cfg.FailWhile)
+		}
+	}
+	return nil
+}
+
+func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	q := query(req)
+	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	switch {
+	case q.Get("crash") == "before":
+		os.Exit(3)
+	case q.Get("crash") == "after":
+		_ = res.WriteHead(200)
+		_, _ = res.Write([]byte("partial"))
+		time.Sleep(100 * time.Millisecond)
+		os.Exit(3)
+	case q.Has("panic"):
+		panic("asked to panic")
+	case q.Get("sleep") != "":
+		d, _ := time.ParseDuration(q.Get("sleep"))
+		select {
+		case <-time.After(d):
+		case <-req.Context().Done():
+			return
+		}
+	}
+	_, _ = io.Copy(io.Discard, req)
+	_ = res.End([]byte("ok"))
+}
+
+// badConfig refuses every configuration, as a plugin failing its checks.
+type badConfig struct{}
+
+func (badConfig) Configure(*sdk.Config) error { return fmt.Errorf("this plugin refuses to start") }
+func (badConfig) HandleRequest(_ *sdk.Request, res *sdk.Response) {
+	_ = res.End([]byte("should never run"))
+}
+
+// stream answers ?bytes=N with N bytes of body, written in 64 KiB pieces.
+type stream struct{}
+
+func (stream) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	n, _ := strconv.ParseInt(query(req).Get("bytes"), 10, 64)
+	chunk := make([]byte, 64<<10)
+	for i := range chunk {
+		chunk[i] = byte('a' + i%26)
+	}
+	_ = res.SetHeader("Content-Type", "application/octet-stream")
+	for n > 0 {
+		m := min(n, int64(len(chunk)))
+		if _, err := res.Write(chunk[:m]); err != nil {
+			return
+		}
+		n -= m
+	}
+	_ = res.End()
+}
+
+// gen answers with its configured "name" and its process id, so a test
+// can tell generations apart.
+type gen struct{ name string }
+
+func (g *gen) Configure(c *sdk.Config) error {
+	var cfg struct {
+		Name string `json:"name"`
+	}
+	if err := c.Decode(&cfg); err != nil {
+		return err
+	}
+	g.name = cfg.Name
+	return nil
+}
+
+func (g *gen) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	_, _ = io.Copy(io.Discard, req)
+	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	_ = res.End([]byte(g.name))
+}
+
+// expect handles the Expect events: checkContinue sends "100 Continue"
+// unless the request has X-Refuse (then 417), and echoes the body;
+// checkExpectation answers 418 naming the expectation.
+type expect struct{}
+
+func (expect) HandleCheckContinue(req *sdk.Request, res *sdk.Response) {
+	if req.Header("x-refuse") != "" {
+		_ = res.WriteHead(417)
+		_ = res.End()
+		return
+	}
+	_ = res.WriteContinue()
+	body, _ := io.ReadAll(req)
+	_ = res.End([]byte("continued: " + string(body)))
+}
+
+func (expect) HandleCheckExpectation(req *sdk.Request, res *sdk.Response) {
+	_ = res.WriteHead(418)
+	_ = res.End([]byte("expectation: " + req.Header("expect")))
+}
+
+func (expect) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	body, _ := io.ReadAll(req)
+	_ = res.End([]byte("request: " + string(body)))
+}
+
+// clientError answers malformed requests with its own 400, naming the
+// error code and how much was parsed.
+type clientError struct{}
+
+func (clientError) HandleClientError(err *sdk.ClientError, socket net.Conn) {
+	_, _ = fmt.Fprintf(socket, "HTTP/1.1 400 Bad Request\r\nX-Code: %s\r\nX-Bytes-Parsed: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		err.Code, err.BytesParsed)
+}
+
+func query(req *sdk.Request) url.Values {
+	u, err := url.Parse(req.URL())
+	if err != nil {
+		return url.Values{}
+	}
+	return u.Query()
+}
+
+// serveOldProtocol is a plugin built against an older protocol version.
+func serveOldProtocol() {
+	hs := protocol.Handshake
+	hs.ProtocolVersion = protocol.Version + 100 // a version hostd does not speak
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: hs,
+		Plugins:         protocol.PluginSet(unimplemented{}),
+		GRPCServer:      plugin.DefaultGRPCServer,
+	})
+	os.Exit(0)
+}
+
+type unimplemented struct {
+	protocol.UnimplementedControlServer
+}
