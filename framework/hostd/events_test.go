@@ -65,7 +65,7 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	h := hostdtest.Start(t, config(eventsConfig))
 
 	t.Run("a request reaches echo and its JSON answer comes back", func(t *testing.T) {
-		r := h.Get("/echo/x?y=1").RequireStatus(200).RequireHeader("Content-Type", "application/json")
+		r := h.Get(t, "/echo/x?y=1").RequireStatus(200).RequireHeader("Content-Type", "application/json")
 		var a echo.Answer
 		require.NoError(t, json.Unmarshal([]byte(r.Body), &a))
 		require.Equal(t, "GET", a.Method)
@@ -75,7 +75,7 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	})
 
 	t.Run("checkContinue reaches the plugin, which sends 100 then reads the body", func(t *testing.T) {
-		c := h.Dial()
+		c := h.Dial(t)
 		_, err := io.WriteString(c, "POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
 		require.NoError(t, err)
 		br := bufio.NewReader(c)
@@ -92,26 +92,26 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	})
 
 	t.Run("checkContinue can refuse the body", func(t *testing.T) {
-		out := h.Raw("POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nX-Refuse: 1\r\n\r\n", 2*time.Second)
+		out := h.Raw(t, "POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nX-Refuse: 1\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 417 Expectation Failed\r\n"), out)
 		require.NotContains(t, out, "100 Continue")
 		require.Contains(t, out, "Connection: close\r\n", "a refused 100-continue cannot keep the connection")
 	})
 
 	t.Run("checkExpectation reaches the plugin", func(t *testing.T) {
-		out := h.Raw("GET /expect HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nConnection: close\r\n\r\n", 2*time.Second)
+		out := h.Raw(t, "GET /expect HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nConnection: close\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 418 I'm a Teapot\r\n"), out)
 		require.Contains(t, out, "\r\nexpectation: tea\r\n", out)
 	})
 
 	t.Run("an unknown expectation without a plugin gets 417", func(t *testing.T) {
-		out := h.Raw("GET /echo HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nConnection: close\r\n\r\n", 2*time.Second)
+		out := h.Raw(t, "GET /echo HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nConnection: close\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 417 Expectation Failed\r\n"), out)
 	})
 
 	for _, path := range []string{"/echo", "/relay"} {
 		t.Run("an upgrade on "+path+" switches protocols and echoes bytes", func(t *testing.T) {
-			c := h.Dial()
+			c := h.Dial(t)
 			_, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nearly")
 			require.NoError(t, err)
 			br := bufio.NewReader(c)
@@ -138,7 +138,7 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	_, port, _ := net.SplitHostPort(target)
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		t.Run("a CONNECT to "+host+" tunnels both ways", func(t *testing.T) {
-			c := h.Dial()
+			c := h.Dial(t)
 			_, err := io.WriteString(c, "CONNECT "+host+":"+port+" HTTP/1.1\r\nHost: "+host+":"+port+"\r\n\r\nfirst")
 			require.NoError(t, err)
 			br := bufio.NewReader(c)
@@ -157,16 +157,16 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	}
 
 	t.Run("a CONNECT no route takes gets 404", func(t *testing.T) {
-		out := h.Raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 2*time.Second)
+		out := h.Raw(t, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 404 Not Found\r\n"), out)
 	})
 
 	t.Run("a request no route takes gets 404", func(t *testing.T) {
-		h.Get("/nowhere").RequireStatus(404).RequireBody("Not Found\n")
+		h.Get(t, "/nowhere").RequireStatus(404).RequireBody("Not Found\n")
 	})
 
 	t.Run("a malformed request reaches the clientError plugin", func(t *testing.T) {
-		out := h.Raw("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 2*time.Second)
+		out := h.Raw(t, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 400 Bad Request\r\nX-Code: HPE_INVALID_HEADER_TOKEN\r\n"), out)
 		require.Contains(t, out, "X-Bytes-Parsed: 20\r\n")
 	})

@@ -22,7 +22,6 @@ import (
 // Host is a hostd started by a test.
 type Host struct {
 	*hostd.Host
-	t    testing.TB
 	File string // the configuration file, which a test may rewrite
 	Addr string // host:port of the first listener
 	URL  string // http://Addr
@@ -65,7 +64,6 @@ func Start(t testing.TB, config string, opts ...Option) *Host {
 	addr := h.Addrs()[0].String()
 	return &Host{
 		Host:   h,
-		t:      t,
 		File:   file,
 		Addr:   addr,
 		URL:    "http://" + addr,
@@ -94,22 +92,34 @@ func (w *testWriter) Write(p []byte) (int, error) {
 }
 
 // Get requests path and returns the response with its body read.
-func (h *Host) Get(path string) *Response {
-	h.t.Helper()
+func (h *Host) Get(t testing.TB, path string) *Response {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, h.URL+path, nil)
-	require.NoError(h.t, err)
-	return h.Do(req)
+	require.NoError(t, err)
+	return h.Do(t, req)
 }
 
 // Do sends req and returns the response with its body read.
-func (h *Host) Do(req *http.Request) *Response {
-	h.t.Helper()
+func (h *Host) Do(t testing.TB, req *http.Request) *Response {
+	t.Helper()
 	res, err := h.Client.Do(req)
-	require.NoError(h.t, err)
+	require.NoError(t, err)
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
-	require.NoError(h.t, err)
-	return &Response{Response: res, Body: string(body), t: h.t}
+	require.NoError(t, err)
+	return &Response{Response: res, Body: string(body), t: t}
+}
+
+// Status requests path and returns the status and X-Pid, or 0 when the
+// request fails: for polling in require.Eventually.
+func (h *Host) Status(path string) (int, string) {
+	res, err := h.Client.Get(h.URL + path)
+	if err != nil {
+		return 0, ""
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, res.Header.Get("X-Pid")
 }
 
 // Response is a response with its body, and assertions.
@@ -141,21 +151,21 @@ func (r *Response) RequireHeader(name, value string) *Response {
 }
 
 // Dial opens a raw connection to hostd.
-func (h *Host) Dial() net.Conn {
-	h.t.Helper()
+func (h *Host) Dial(t testing.TB) net.Conn {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", h.Addr, 5*time.Second)
-	require.NoError(h.t, err)
-	h.t.Cleanup(func() { c.Close() })
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 // Raw writes raw bytes on a new connection and returns everything hostd
 // writes back until it closes the connection or timeout passes.
-func (h *Host) Raw(raw string, timeout time.Duration) string {
-	h.t.Helper()
-	c := h.Dial()
+func (h *Host) Raw(t testing.TB, raw string, timeout time.Duration) string {
+	t.Helper()
+	c := h.Dial(t)
 	_, err := io.WriteString(c, raw)
-	require.NoError(h.t, err)
+	require.NoError(t, err)
 	return ReadUntilClose(c, timeout)
 }
 

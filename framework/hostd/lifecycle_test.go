@@ -1,0 +1,268 @@
+package hostd_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/framework/hostd"
+	"github.com/hostd/hostd/internal/hostdtest"
+)
+
+const lifecycleConfig = `
+[server]
+listen = ["127.0.0.1:0"]
+[admin]
+listen = "127.0.0.1:0"
+[plugins.echo]
+cmd = "{{bin}}/echo"
+[plugins.echo.config]
+max_body = {{max}}
+[plugins.tunnel]
+cmd = "{{bin}}/tunnel"
+[[routes]]
+path = "/echo"
+plugin = "echo"
+[[routes]]
+authority = "*"
+events = ["connect"]
+plugin = "tunnel"
+`
+
+// daemon is the hostd executable running as its own process.
+type daemon struct {
+	cmd   *exec.Cmd
+	file  string
+	addr  string
+	admin string
+	mu    sync.Mutex
+	log   strings.Builder
+	lines chan string
+}
+
+func startDaemon(t *testing.T, max int) *daemon {
+	d := &daemon{file: filepath.Join(t.TempDir(), "hostd.toml"), lines: make(chan string, 1000)}
+	d.write(t, max)
+	d.cmd = exec.Command(filepath.Join(bin, "hostd"), "-config", d.file, "-watch=false")
+	stderr, err := d.cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, d.cmd.Start())
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		_ = d.cmd.Wait()
+	})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+			select {
+			case d.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	addrRE := regexp.MustCompile(`listening: addr=(\S+)`)
+	adminRE := regexp.MustCompile(`admin API listening: addr=(\S+)`)
+	d.waitLine(t, func(line string) bool {
+		if m := adminRE.FindStringSubmatch(line); m != nil {
+			d.admin = m[1]
+		} else if m := addrRE.FindStringSubmatch(line); m != nil {
+			d.addr = m[1]
+		}
+		return d.addr != "" && d.admin != ""
+	})
+	return d
+}
+
+func (d *daemon) write(t *testing.T, max int) {
+	toml := strings.ReplaceAll(config(lifecycleConfig), "{{max}}", strconv.Itoa(max))
+	require.NoError(t, os.WriteFile(d.file, []byte(toml), 0o644))
+}
+
+// waitLine reads log lines until match accepts one.
+func (d *daemon) waitLine(t *testing.T, match func(string) bool) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-d.lines:
+			if match(line) {
+				return
+			}
+		case <-deadline:
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			t.Fatalf("timed out waiting for a log line; log so far:\n%s", d.log.String())
+		}
+	}
+}
+
+// children lists the processes whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so parse after ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+func get(t *testing.T, addr, path string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	require.NoError(t, err)
+	return hostdtest.ReadUntilClose(c, 10*time.Second)
+}
+
+func TestDaemonReloadsOnSIGHUPAndTheAdminCommand(t *testing.T) {
+	d := startDaemon(t, 1000)
+	require.Contains(t, get(t, d.addr, "/echo"), "HTTP/1.1 200 OK")
+	before := children(d.cmd.Process.Pid)
+	require.Len(t, before, 2, "echo and tunnel run as children")
+
+	t.Run("SIGHUP applies an edited file", func(t *testing.T) {
+		d.write(t, 2000)
+		require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+		d.waitLine(t, func(line string) bool { return strings.Contains(line, "configuration reloaded") })
+		require.Contains(t, get(t, d.addr, "/echo"), "HTTP/1.1 200 OK")
+	})
+
+	t.Run("the reload command asks the admin API", func(t *testing.T) {
+		d.write(t, 3000)
+		toml, err := os.ReadFile(d.file)
+		require.NoError(t, err)
+		// The command finds the admin API in the file, which names port 0;
+		// point this copy at the port the daemon got.
+		file := filepath.Join(t.TempDir(), "client.toml")
+		require.NoError(t, os.WriteFile(file, []byte(strings.Replace(string(toml), `listen = "127.0.0.1:0"`, `listen = "`+d.admin+`"`, 1)), 0o644))
+		out, err := exec.Command(filepath.Join(bin, "hostd"), "-config", file, "reload").CombinedOutput()
+		require.NoError(t, err, string(out))
+		require.Equal(t, "reloaded\n", string(out))
+	})
+
+	t.Run("a bad file is refused by the reload command, and hostd keeps serving", func(t *testing.T) {
+		require.NoError(t, os.WriteFile(d.file, []byte("[server]\nlisten = 5\n"), 0o644))
+		require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+		d.waitLine(t, func(line string) bool { return strings.Contains(line, "new configuration refused") })
+		require.Contains(t, get(t, d.addr, "/echo"), "HTTP/1.1 200 OK")
+	})
+}
+
+func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
+	d := startDaemon(t, 1000)
+	plugins := children(d.cmd.Process.Pid)
+	require.Len(t, plugins, 2)
+
+	// A request in flight: its body is not all sent yet.
+	c, err := net.DialTimeout("tcp", d.addr, 5*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond)
+
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	d.waitLine(t, func(line string) bool { return strings.Contains(line, "shutting down") })
+	_, err = net.DialTimeout("tcp", d.addr, time.Second)
+	require.Error(t, err, "no new connections once shutting down")
+
+	_, err = io.WriteString(c, "world")
+	require.NoError(t, err)
+	out := hostdtest.ReadUntilClose(c, 10*time.Second)
+	require.Contains(t, out, "HTTP/1.1 200 OK", "the request in flight finishes")
+	require.Contains(t, out, `"body":"helloworld"`)
+
+	require.NoError(t, d.cmd.Wait())
+	for _, pid := range plugins {
+		require.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 20*time.Millisecond, "plugin %d outlived hostd", pid)
+	}
+}
+
+func TestNoPluginOutlivesAKilledHostd(t *testing.T) {
+	d := startDaemon(t, 1000)
+	plugins := children(d.cmd.Process.Pid)
+	require.Len(t, plugins, 2)
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGKILL))
+	_ = d.cmd.Wait()
+	for _, pid := range plugins {
+		require.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 20*time.Millisecond, "plugin %d outlived a killed hostd", pid)
+	}
+}
+
+func TestNoPluginOutlivesShutdown(t *testing.T) {
+	h := hostdtest.Start(t, config(swapTOML("v1", bin+"/echo", 1000)))
+	pids := []int{h.Plugin("gen").Current().Pid(), h.Plugin("echo").Current().Pid()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	for _, pid := range pids {
+		require.False(t, alive(pid), "plugin %d outlived Shutdown", pid)
+	}
+}
+
+func TestStartRefusals(t *testing.T) {
+	for _, tc := range []struct{ name, toml, want string }{
+		{"a plugin built against another protocol version", `
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.old]
+builtin = "oldproto"
+`, "incompatible API version"},
+		{"an executable whose digest differs from sha256", `
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.echo]
+cmd = "{{bin}}/echo"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+`, "checksums did not match"},
+		{"a plugin whose configuration fails", `
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.bad]
+builtin = "badconfig"
+`, "this plugin refuses to start"},
+	} {
+		t.Run(tc.name+" is refused at once", func(t *testing.T) {
+			h, err := hostd.New(hostd.Options{Config: []byte(config(tc.toml)), ConfigName: "test.toml",
+				Builtins: hostdtest.BuiltinNames(), Logger: hostdtest.Logger(t)})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err = h.Start(ctx)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NoError(t, ctx.Err(), "refused without hanging")
+			require.NoError(t, h.Shutdown(ctx))
+		})
+	}
+}
