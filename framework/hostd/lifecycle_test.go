@@ -193,8 +193,13 @@ func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
 
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	d.waitLine(t, func(line string) bool { return strings.Contains(line, "shutting down") })
-	_, err = net.DialTimeout("tcp", d.addr, time.Second)
-	require.Error(t, err, "no new connections once shutting down")
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", d.addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, 5*time.Second, 20*time.Millisecond, "no new connections once shutting down")
 
 	_, err = io.WriteString(c, "world")
 	require.NoError(t, err)

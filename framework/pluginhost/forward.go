@@ -32,7 +32,8 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 	defer in.release()
 	st := in.open()
 	defer in.close(st)
-	req.OnAborted(st.onAbort)
+	req.SetAbortHook(st.onAbort)
+	defer req.SetAbortHook(nil) // before the stream goes back to the pool
 	var timer *time.Timer
 	if d := in.spec.RequestTimeout; d > 0 {
 		timer = time.AfterFunc(d, func() { st.fail(errTimeout) })

@@ -85,6 +85,11 @@ func (in *Instance) readLoop() {
 	in.w.Close()
 	in.deadErr = err
 	close(in.dead)
+	// Mark the plugin down before failing the streams, so that a client
+	// retrying after its 502 finds the routes at 503, not this instance.
+	if !in.stopping.Load() && in.onDeath != nil {
+		in.onDeath(in, err)
+	}
 	in.mu.Lock()
 	list := make([]*stream, 0, len(in.streams))
 	for _, st := range in.streams {
@@ -94,19 +99,25 @@ func (in *Instance) readLoop() {
 	for _, st := range list {
 		st.fail(errPluginGone)
 	}
-	if !in.stopping.Load() && in.onDeath != nil {
-		in.onDeath(in, err)
-	}
 }
 
 // acquire reserves a request slot, or reports why none is available.
 func (in *Instance) acquire() bool {
 	n := in.inflight.Add(1)
-	if in.closed.Load() || (in.spec.MaxConcurrent > 0 && n > int64(in.spec.MaxConcurrent)) {
+	if in.closed.Load() || in.isDead() || (in.spec.MaxConcurrent > 0 && n > int64(in.spec.MaxConcurrent)) {
 		in.inflight.Add(-1)
 		return false
 	}
 	return true
+}
+
+func (in *Instance) isDead() bool {
+	select {
+	case <-in.dead:
+		return true
+	default:
+		return false
+	}
 }
 
 // release returns a slot taken by acquire.

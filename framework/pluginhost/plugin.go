@@ -207,6 +207,9 @@ func (p *Plugin) Acquire() (*Instance, time.Duration, error) {
 		if in.acquire() {
 			return in, 0, nil
 		}
+		if in.isDead() {
+			return nil, time.Second, ErrDown // its restart is being scheduled
+		}
 		if !in.closed.Load() {
 			return nil, 0, ErrBusy
 		}

@@ -49,6 +49,7 @@ type conn struct {
 	lastActive atomic.Int64 // last read or write, for Options.Timeout
 	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
 	timedOut   atomic.Bool  // the timeout event fired since the last activity
+	partial    atomic.Bool  // bytes of the current request head have arrived
 
 	// mu guards writes to nc and the response state they change, since a
 	// response may be finished from another goroutine while the sweeper
@@ -151,7 +152,7 @@ func (c *conn) closeLocked() {
 func (c *conn) closeIfIdle() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s := c.state.Load(); (s == stateIdle || s == stateHead && c.ex == nil) && c.state.CompareAndSwap(s, stateClosed) {
+	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.partial.Load()) && c.state.CompareAndSwap(s, stateClosed) {
 		c.nc.Close()
 	}
 }
@@ -197,8 +198,8 @@ func (c *conn) fill() error {
 	n, err := c.nc.Read(ex.rbuf[ex.w:cap(ex.rbuf)])
 	if n > 0 {
 		ex.w += n
-		c.lastActive.Store(c.srv.sweeper.now())
-		c.timedOut.Store(false)
+		c.touch()
+		c.partial.Store(true)
 		return nil
 	}
 	if err == nil {
@@ -223,6 +224,7 @@ func (c *conn) waitRead() bool {
 	}
 	c.lastActive.Store(c.srv.sweeper.now())
 	c.timedOut.Store(false)
+	c.partial.Store(true)
 	if c.state.Load() == stateIdle {
 		// The first byte of the next request starts its clock.
 		now := c.srv.sweeper.now()

@@ -27,6 +27,7 @@ type IncomingMessage struct {
 
 	aborted   bool
 	onAborted []func()
+	abortHook func() // guarded by c.mu; see SetAbortHook
 }
 
 // Method returns the request method, for example "GET".
@@ -179,6 +180,9 @@ func (m *IncomingMessage) abortLocked() {
 		return
 	}
 	m.aborted = true
+	if m.abortHook != nil {
+		m.abortHook()
+	}
 	for _, f := range m.onAborted {
 		go f()
 	}
@@ -198,6 +202,7 @@ func (m *IncomingMessage) reset(c *conn, ex *exchange) {
 	m.rawHeaders, m.headers, m.distinct, m.rawTrail, m.trailers = nil, nil, nil, nil, nil
 	m.aborted = false
 	m.onAborted = m.onAborted[:0]
+	m.abortHook = nil
 }
 
 // clear drops references before m is pooled.
@@ -205,6 +210,7 @@ func (m *IncomingMessage) clear() {
 	m.c = nil
 	m.rawHeaders, m.headers, m.distinct, m.rawTrail, m.trailers = nil, nil, nil, nil, nil
 	m.url = ""
+	m.abortHook = nil
 	clear(m.onAborted)
 	m.onAborted = m.onAborted[:0]
 }

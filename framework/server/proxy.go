@@ -24,6 +24,18 @@ func (m *IncomingMessage) RawFields() []http1.Field {
 	return f
 }
 
+// SetAbortHook sets f to be called, synchronously and with the
+// connection's lock held, when the request is aborted; nil removes it. It
+// is for proxies that must signal their own goroutines without a delay or
+// a goroutine: f must only signal, never block or call the request or
+// response. A proxy removes its hook before reusing what f refers to; from
+// then on f is never called.
+func (m *IncomingMessage) SetAbortHook(f func()) {
+	m.c.mu.Lock()
+	m.abortHook = f
+	m.c.mu.Unlock()
+}
+
 // RemoteAddress returns the client's address as "ip:port", computed once
 // per connection.
 func (m *IncomingMessage) RemoteAddress() string { return m.c.addrs().remote }
