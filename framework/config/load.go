@@ -122,7 +122,20 @@ func envKey(name, value string) (string, any) {
 		}
 		return key, parts
 	}
-	return key, value
+	return key, scalar(value)
+}
+
+// scalar types a value from the environment as TOML would: integers,
+// booleans, else a string. Typed [server] fields convert strings anyway;
+// this matters for free-form plugin config tables.
+func scalar(v string) any {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n
+	}
+	if b, err := strconv.ParseBool(v); err == nil && (v == "true" || v == "false") {
+		return b
+	}
+	return v
 }
 
 // isListKey reports whether key holds a list, so that a single value

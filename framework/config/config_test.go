@@ -1,0 +1,121 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/examples"
+	"github.com/hostd/hostd/framework/config"
+)
+
+var builtins = config.Options{Builtins: []string{"echo", "tunnel", "earlyhints"}, Environ: []string{}}
+
+func TestTheDefaultConfigurationLoads(t *testing.T) {
+	c, err := config.Load(examples.DefaultConfig, "hostd.toml", ".", builtins)
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1:8080"}, c.Server.Listen)
+	require.Equal(t, 60*time.Second, c.Server.HeadersTimeout)
+	require.Equal(t, 5*time.Second, c.Server.KeepAliveTimeout)
+	require.Equal(t, 16384, c.Server.MaxHeaderSize)
+	require.True(t, c.Server.RequireHostHeader)
+	require.Len(t, c.Plugins, 3)
+	require.Len(t, c.Routes, 3)
+	require.JSONEq(t, `{"max_body":1048576}`, string(c.Plugins["echo"].Config))
+	require.Equal(t, []string{"request", "upgrade"}, c.Routes[0].Events)
+	require.Equal(t, []string{"request"}, c.Routes[1].Events, "events default to request")
+}
+
+func TestDefaultsAreNodes(t *testing.T) {
+	c, err := config.Load([]byte(""), "empty.toml", ".", builtins)
+	require.NoError(t, err)
+	s := c.Server
+	require.Equal(t, 60*time.Second, s.HeadersTimeout)
+	require.Equal(t, 300*time.Second, s.RequestTimeout)
+	require.Equal(t, 5*time.Second, s.KeepAliveTimeout)
+	require.Zero(t, s.Timeout)
+	require.Equal(t, 2000, s.MaxHeadersCount)
+	require.Zero(t, s.MaxRequestsPerSocket)
+	require.True(t, s.NoDelay)
+	require.False(t, s.KeepAlive)
+}
+
+func TestDurationsAreMillisecondsOrStrings(t *testing.T) {
+	c, err := config.Load([]byte("[server]\nheaders_timeout = 1500\nrequest_timeout = \"2m\"\nkeep_alive_timeout = \"250ms\"\n"), "t.toml", ".", builtins)
+	require.NoError(t, err)
+	require.Equal(t, 1500*time.Millisecond, c.Server.HeadersTimeout)
+	require.Equal(t, 2*time.Minute, c.Server.RequestTimeout)
+	require.Equal(t, 250*time.Millisecond, c.Server.KeepAliveTimeout)
+}
+
+func TestEnvironmentOverridesKeys(t *testing.T) {
+	opts := builtins
+	opts.Environ = []string{
+		"HOSTD_SERVER__KEEP_ALIVE_TIMEOUT=9000",
+		"HOSTD_SERVER__LISTEN=127.0.0.1:1,127.0.0.1:2",
+		"HOSTD_SERVER__MAX_REQUESTS_PER_SOCKET=7",
+		"HOSTD_PLUGINS__ECHO__CONFIG__MAX_BODY=12",
+		"OTHER=ignored",
+	}
+	c, err := config.Load(examples.DefaultConfig, "hostd.toml", ".", opts)
+	require.NoError(t, err)
+	require.Equal(t, 9*time.Second, c.Server.KeepAliveTimeout)
+	require.Equal(t, []string{"127.0.0.1:1", "127.0.0.1:2"}, c.Server.Listen)
+	require.Equal(t, 7, c.Server.MaxRequestsPerSocket)
+	require.JSONEq(t, `{"max_body":12}`, string(c.Plugins["echo"].Config), "scalars are typed")
+}
+
+func TestRelativeCommandsResolveAgainstTheFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bin", "p"), []byte("#!/bin/sh\n"), 0o755))
+	file := filepath.Join(dir, "hostd.toml")
+	require.NoError(t, os.WriteFile(file, []byte("[plugins.p]\ncmd = \"bin/p\"\n"), 0o644))
+	c, err := config.LoadFile(file, builtins)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "bin", "p"), c.Plugins["p"].Cmd)
+}
+
+func TestRefusalsNameTheFileTheKeyAndTheReason(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "plain")
+	require.NoError(t, os.WriteFile(notExec, nil, 0o644))
+	for _, tc := range []struct{ name, toml, want string }{
+		{"an unknown top-level key", "[servers]\n", "t.toml: servers: unknown key"},
+		{"an unknown server key", "[server]\nlisten_on = 1\n", "t.toml: server.listen_on: unknown key"},
+		{"an unknown plugin key", "[plugins.p]\nbuiltin = \"echo\"\ncomand = \"x\"\n", "t.toml: plugins.p.comand: unknown key"},
+		{"an unknown route key", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\npth = \"/\"\n", "t.toml: routes[0].pth: unknown key"},
+		{"a wrong type", "[server]\nmax_header_size = \"big\"\n", "t.toml: server.max_header_size: cannot parse"},
+		{"a bad duration", "[server]\ntimeout = \"soon\"\n", "t.toml: server.timeout:"},
+		{"a negative count", "[server]\nmax_headers_count = -1\n", "t.toml: server.max_headers_count: must not be negative"},
+		{"headers_timeout above request_timeout", "[server]\nheaders_timeout = 10\nrequest_timeout = 5\n", "t.toml: server.headers_timeout: must not exceed request_timeout"},
+		{"a listen address without a port", "[server]\nlisten = [\"localhost\"]\n", "t.toml: server.listen[0]:"},
+		{"no listen address", "[server]\nlisten = []\n", "t.toml: server.listen: at least one address"},
+		{"a plugin with neither cmd nor builtin", "[plugins.p]\nargs = []\n", "t.toml: plugins.p: set cmd"},
+		{"a plugin with both", "[plugins.p]\nbuiltin = \"echo\"\ncmd = \"x\"\n", "t.toml: plugins.p: set cmd or builtin, not both"},
+		{"an unknown builtin", "[plugins.p]\nbuiltin = \"nope\"\n", "t.toml: plugins.p.builtin: \"nope\" is not a built-in plugin"},
+		{"a missing executable", "[plugins.p]\ncmd = \"/no/such/file\"\n", "t.toml: plugins.p.cmd: stat /no/such/file"},
+		{"a file that is not executable", "[plugins.p]\ncmd = \"" + notExec + "\"\n", "is not an executable file"},
+		{"a bad sha256", "[plugins.p]\nbuiltin = \"echo\"\nsha256 = \"abc\"\n", "t.toml: plugins.p.sha256: must be 64 hexadecimal digits"},
+		{"a route to no plugin", "[[routes]]\npath = \"/\"\nplugin = \"p\"\n", "t.toml: routes[0].plugin: \"p\" is not a configured plugin"},
+		{"a route without a plugin", "[[routes]]\npath = \"/\"\n", "t.toml: routes[0].plugin: every route needs a plugin"},
+		{"an unknown event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"data\"]\n", "t.toml: routes[0].events[0]: \"data\" is not an event"},
+		{"a connect route without authority", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"connect\"]\n", "t.toml: routes[0].authority: a connect route needs authority"},
+		{"a path without a slash", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\npath = \"echo\"\n", "t.toml: routes[0].path: \"echo\" must start with /"},
+		{"an unknown method", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nmethods = [\"FETCH\"]\n", "t.toml: routes[0].methods[0]: \"FETCH\" is not an HTTP method"},
+		{"a client_error plugin that does not exist", "[server]\nclient_error = \"p\"\n", "t.toml: server.client_error: \"p\" is not a configured plugin"},
+		{"broken TOML", "[server\n", "t.toml: not valid TOML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load([]byte(tc.toml), "t.toml", dir, builtins)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			var ce *config.Error
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, "t.toml", ce.File)
+		})
+	}
+}
