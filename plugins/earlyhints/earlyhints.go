@@ -136,6 +136,6 @@ func page(links []string) string {
 			fmt.Fprintf(&b, "<link rel=\"preload\" href=\"%s\">\n", html.EscapeString(target))
 		}
 	}
-	b.WriteString("</head>\n<body>\n<p>This page was preceded by a 103 Early Hints response.</p>\n</body>\n</html>\n")
+	b.WriteString("</head>\n<body>\n<p>hostd hinted this page's assets with 103 Early Hints, to clients that take them.</p>\n</body>\n</html>\n")
 	return b.String()
 }
