@@ -41,3 +41,5 @@ func TestMain(m *testing.M) {
 // config fills {{bin}} in a configuration with the folder of the built
 // executables.
 func config(s string) string { return strings.ReplaceAll(s, "{{bin}}", bin) }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
