@@ -204,8 +204,11 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 // ignoreGone drops the errors of writing to a client that is gone: the
 // stream learns it from OnAborted.
 func ignoreGone(err error) error {
+	if err == nil {
+		return nil
+	}
 	var he *httpspec.Error
-	if err == nil || !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
+	if !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
 		return nil
 	}
 	return err

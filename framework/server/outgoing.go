@@ -195,8 +195,8 @@ func (r *ServerResponse) matchHeader(st *headState, name, value string) {
 	if len(name) < 4 || len(name) > 17 {
 		return
 	}
-	switch httpspec.ToLower(name) {
-	case "connection":
+	switch {
+	case httpspec.EqualFoldASCII(name, "connection"):
 		st.connection = true
 		r.removedConn = false
 		if containsWord(value, "close") {
@@ -204,23 +204,23 @@ func (r *ServerResponse) matchHeader(st *headState, name, value string) {
 		} else {
 			r.keepAlive = true
 		}
-	case "transfer-encoding":
+	case httpspec.EqualFoldASCII(name, "transfer-encoding"):
 		st.te = true
 		r.removedTE = false
 		if containsWord(value, "chunked") {
 			r.chunked = true
 		}
-	case "content-length":
+	case httpspec.EqualFoldASCII(name, "content-length"):
 		st.contLen = true
 		r.removedLen = false
 		if n, err := strconv.ParseInt(value, 10, 64); err == nil && n >= 0 {
 			r.contentLength = n
 		}
-	case "date":
+	case httpspec.EqualFoldASCII(name, "date"):
 		st.date = true
-	case "expect":
+	case httpspec.EqualFoldASCII(name, "expect"):
 		st.expect = true
-	case "trailer":
+	case httpspec.EqualFoldASCII(name, "trailer"):
 		st.trailer = true
 	}
 }
