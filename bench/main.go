@@ -7,7 +7,7 @@
 // plugin. It ends with a Markdown table of the figures next to the issue's
 // targets.
 //
-//	go run ./bench          # about 5 minutes
+//	go run ./bench          # about 4 minutes
 //	go run ./bench -quick   # about 1 minute
 //
 // It builds what it runs into a temporary folder, talks only to
@@ -53,7 +53,8 @@ type options struct {
 	rounds     int
 	conns      int
 	idleConns  int
-	streamMiB  int64
+	streamMiB  int64  // each upload and download
+	pipeMiB    int64  // each tunnel and upgrade run
 	loadgen    string // auto, wrk or go
 	node       string
 	markdown   string // also write the final table here
@@ -69,11 +70,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds (at least 3)")
 	fs.IntVar(&o.conns, "connections", 64, "keep-alive connections of the throughput runs")
 	fs.IntVar(&o.idleConns, "idle-conns", 5000, "idle keep-alive connections of the memory figure")
-	fs.Int64Var(&o.streamMiB, "stream-mib", 1024, "MiB moved by each tunnel, upgrade, upload and download run")
+	fs.Int64Var(&o.streamMiB, "stream-mib", 1024, "MiB of the upload and of the download through a plugin")
+	fs.Int64Var(&o.pipeMiB, "pipe-mib", 4096, "MiB moved by each tunnel and upgrade run (a few seconds each)")
 	fs.StringVar(&o.loadgen, "loadgen", "auto", "load generator: wrk, go (internal/loadgen) or auto (wrk when installed)")
 	fs.StringVar(&o.node, "node", "node", "Node.js executable; empty to leave Node out")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the final Markdown table to this `file`")
-	quick := fs.Bool("quick", false, "a run of about a minute: shorter load runs, 256 MiB streams")
+	quick := fs.Bool("quick", false, "a run of about a minute: shorter load runs, 256 MiB streams, 512 MiB pipes")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -93,12 +95,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		unlessSet("c1-duration", func() { o.c1Duration = time.Second })
 		unlessSet("warmup", func() { o.warmup = time.Second })
 		unlessSet("stream-mib", func() { o.streamMiB = 256 })
+		unlessSet("pipe-mib", func() { o.pipeMiB = 512 })
 	}
 	switch {
 	case o.rounds < 3:
 		return o, errors.New("-rounds must be at least 3")
-	case o.conns < 1 || o.idleConns < 1 || o.streamMiB < 1:
-		return o, errors.New("-connections, -idle-conns and -stream-mib must be positive")
+	case o.conns < 1 || o.idleConns < 1 || o.streamMiB < 1 || o.pipeMiB < 1:
+		return o, errors.New("-connections, -idle-conns, -stream-mib and -pipe-mib must be positive")
 	case o.duration < time.Second || o.c1Duration < time.Second:
 		return o, errors.New("-duration and -c1-duration must be at least 1s")
 	case o.loadgen != "auto" && o.loadgen != "wrk" && o.loadgen != "go":

@@ -60,7 +60,7 @@ func (b *bench) runPipes(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
-	n := b.opts.streamMiB << 20
+	n := b.opts.pipeMiB << 20
 	runs := map[string]func() (float64, error){
 		"tunnel/plain":  func() (float64, error) { return sendToSink(ctx, fwd.addr, nil, n) },
 		"tunnel/hostd":  func() (float64, error) { return sendToSink(ctx, h.addr, connectTo(sink.Addr().String()), n) },
@@ -85,7 +85,7 @@ func (b *bench) runPipes(ctx context.Context, res *results) error {
 				} else {
 					fig.out.hostd = append(fig.out.hostd, mbps)
 				}
-				b.logf("round %d/%d %-7s %-5s %6d MiB  %7.0f MB/s", r+1, b.opts.rounds, fig.name, via, b.opts.streamMiB, mbps)
+				b.logf("round %d/%d %-7s %-5s %6d MiB  %7.0f MB/s", r+1, b.opts.rounds, fig.name, via, b.opts.pipeMiB, mbps)
 			}
 		}
 	}

@@ -203,7 +203,7 @@ func (r *results) details(b *bench) string {
 		}
 	}
 	if len(r.tunnel.hostd) > 0 || len(r.upgrade.hostd) > 0 {
-		fmt.Fprintf(&w, "\nByte pipes, %s per run: MB/s through hostd / plain loopback (ratio)\n\n| round | CONNECT tunnel | upgrade echo |\n|---|---|---|\n", fmtSize(b.opts.streamMiB))
+		fmt.Fprintf(&w, "\nByte pipes, %s per run: MB/s through hostd / plain loopback (ratio)\n\n| round | CONNECT tunnel | upgrade echo |\n|---|---|---|\n", fmtSize(b.opts.pipeMiB))
 		for i := range max(len(r.tunnel.hostd), len(r.upgrade.hostd)) {
 			fmt.Fprintf(&w, "| %d | %s | %s |\n", i+1, pipeRound(r.tunnel, i), pipeRound(r.upgrade, i))
 		}
@@ -368,7 +368,7 @@ func (r *results) markdown(b *bench) string {
 			float64(t.res.hostKiB)/1024, t.res.plugin, float64(t.res.pluginKiB)/1024, since),
 			"peak RSS < 64 MiB per process", verdict(float64(peak), peak < 64<<10))
 	}
-	fmt.Fprintf(&w, "\nByte pipes: MB/s are medians over rounds of %s each; the ratio is the median of the per-round ratios.\n", fmtSize(b.opts.streamMiB))
+	fmt.Fprintf(&w, "\nByte pipes: MB/s are medians over rounds of %s each; the ratio is the median of the per-round ratios.\n", fmtSize(b.opts.pipeMiB))
 	if b.opts.streamMiB != 1024 {
 		fmt.Fprintf(&w, "\nStreams moved %s each, not the 1 GiB of the issue (-stream-mib).\n", fmtSize(b.opts.streamMiB))
 	}
