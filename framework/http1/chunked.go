@@ -76,16 +76,23 @@ func (d *ChunkedDecoder) KeepAlive(h *Head) bool {
 // of in. When in is used up before the body ends it returns with
 // consumed == len(in); at the end of the body Done becomes true and the
 // bytes after it are left. A *ParseError's Offset counts from the start
-// of the body.
+// of the body; with an error, consumed reaches that offset.
 func (d *ChunkedDecoder) Decode(in []byte, max int) (consumed int, data []byte, err error) {
 	i, data, perr := d.decode(in, max)
 	if perr == nil && d.extInSpan {
 		perr = d.addExt(d.consumed + i) // the input ends inside a span
 	}
-	d.consumed += i
 	if perr != nil {
+		// Consumed up to the error, so that the sum over calls does not
+		// depend on how the body was split.
+		i = min(perr.Offset-d.consumed, len(in))
+		if i < 0 {
+			i = 0
+		}
+		d.consumed += i
 		return i, nil, perr
 	}
+	d.consumed += i
 	return i, data, nil
 }
 
