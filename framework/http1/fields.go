@@ -126,14 +126,19 @@ func (s *fieldScanner) flush(end int) *ParseError {
 // scan parses from s.pos to the end of buf or of the section. It returns
 // true when the blank line that ends the section has been read.
 func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
-	i := s.pos
-	defer func() { s.pos = i }()
+	i, done, err := s.scanFrom(buf, s.pos)
+	s.pos = i
+	return done, err
+}
+
+// scanFrom is scan from offset i; it returns where it stopped.
+func (s *fieldScanner) scanFrom(buf []byte, i int) (int, bool, *ParseError) {
 	for i < len(buf) {
 		c := buf[i]
 		switch s.state {
 		case fsHeadersStart:
 			if c == ' ' {
-				return false, fail(ErrUnexpectedSpace, "Unexpected space after start line", i+1)
+				return i, false, fail(ErrUnexpectedSpace, "Unexpected space after start line", i+1)
 			}
 			s.state = fsFieldStart
 			continue
@@ -143,9 +148,9 @@ func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
 			case c == '\r':
 				s.state = fsBlankLF
 			case c == '\n':
-				return false, fail(ErrInvalidHeaderToken, "Invalid header field char", i+1)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header field char", i+1)
 			case c == ':':
-				return false, fail(ErrInvalidHeaderToken, "Invalid header token", i)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header token", i)
 			default:
 				s.name = i
 				s.startSpan(i)
@@ -166,20 +171,20 @@ func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
 				// llhttp refuses the space after a name it knows one byte
 				// later than after other names.
 				if err := s.endSpan(i, true); err != nil {
-					return false, err
+					return i, false, err
 				}
-				return false, fail(ErrInvalidHeaderToken, "Invalid header field char", i+1)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header field char", i+1)
 			}
 			if c != ':' {
-				return false, fail(ErrInvalidHeaderToken, "Invalid header token", i)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header token", i)
 			}
 			if err := s.endSpan(i, true); err != nil {
-				return false, err
+				return i, false, err
 			}
 			s.nameEnd = i
 			i++
 			if err := s.nameComplete(i); err != nil {
-				return false, err
+				return i, false, err
 			}
 			s.state = fsValueWS
 			continue
@@ -190,30 +195,30 @@ func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
 			case '\r':
 				s.state = fsValueWSCR
 			case '\n':
-				return false, fail(ErrInvalidHeaderToken, "Invalid header value char", i+1)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header value char", i+1)
 			default:
 				if err := s.valueStart(buf, i); err != nil {
-					return false, err
+					return i, false, err
 				}
 				continue
 			}
 
 		case fsValueWSCR:
 			if c != '\n' {
-				return false, fail(ErrStrict, "Expected LF after CR", i)
+				return i, false, fail(ErrStrict, "Expected LF after CR", i)
 			}
 			s.state = fsValueWSLF
 
 		case fsValueWSLF:
 			if c == ' ' || c == '\t' {
-				return false, fail(ErrInvalidHeaderToken, "Invalid header value char", i+1)
+				return i, false, fail(ErrInvalidHeaderToken, "Invalid header value char", i+1)
 			}
 			if s.field == fieldContentLength {
-				return false, fail(ErrInvalidContentLength, "Empty Content-Length", i)
+				return i, false, fail(ErrInvalidContentLength, "Empty Content-Length", i)
 			}
 			s.startSpan(i)
 			if err := s.endSpan(i, false); err != nil {
-				return false, err
+				return i, false, err
 			}
 			s.spans = append(s.spans, fieldSpan{int32(s.name), int32(s.nameEnd), int32(i), int32(i)})
 			s.state = fsFieldStart
@@ -227,27 +232,27 @@ func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
 				continue
 			}
 			if err := s.valueEnd(buf, i); err != nil {
-				return false, err
+				return i, false, err
 			}
 
 		case fsValueCL, fsValueCLWS, fsValueTEItem, fsValueTEChunked, fsValueTEToken, fsValueTEOWS,
 			fsValueConnItem, fsValueConnWS, fsValueConnToken:
 			next, err := s.specialValue(buf, i)
 			if err != nil {
-				return false, err
+				return i, false, err
 			}
 			i = next
 			continue
 
 		case fsValueCR:
 			if c != '\n' {
-				return false, fail(ErrLFExpected, "Missing expected LF after header value", i)
+				return i, false, fail(ErrLFExpected, "Missing expected LF after header value", i)
 			}
 			s.state = fsValueLF
 
 		case fsValueLF:
 			if c == ' ' || c == '\t' {
-				return false, fail(ErrInvalidHeaderToken, "Unexpected whitespace after header value", i)
+				return i, false, fail(ErrInvalidHeaderToken, "Unexpected whitespace after header value", i)
 			}
 			s.flags |= s.pending
 			s.pending = 0
@@ -256,18 +261,18 @@ func (s *fieldScanner) scan(buf []byte) (bool, *ParseError) {
 
 		case fsBlankLF:
 			if c != '\n' {
-				return false, fail(ErrStrict, "Expected LF after headers", i)
+				return i, false, fail(ErrStrict, "Expected LF after headers", i)
 			}
 			i++
 			s.state = fsDone
-			return true, nil
+			return i, true, nil
 
 		case fsDone:
-			return true, nil
+			return i, true, nil
 		}
 		i++
 	}
-	return false, s.flush(len(buf))
+	return i, false, s.flush(len(buf))
 }
 
 // specialField returns which special field name is.

@@ -53,6 +53,12 @@ func (p *Parser) startLine(buf []byte, i int) (int, *ParseError) {
 			p.state = stMethod
 			if p.response {
 				p.state = stProto
+				if v, ok := commonVersion(buf[i:], " "); ok {
+					p.major, p.minor = 1, v
+					p.state, p.status = stStatus, 0
+					i += len("HTTP/1.1 ") - 1
+					continue
+				}
 			}
 			i--
 
@@ -174,11 +180,19 @@ func (p *Parser) startLine(buf []byte, i int) (int, *ParseError) {
 			p.state = stProtoStart
 			i--
 		case stProtoStart:
-			if c != ' ' {
-				p.mark, p.match = i, 0
-				p.state = stProto
-				i--
+			if c == ' ' {
+				continue
 			}
+			if v, ok := commonVersion(buf[i:], "\r\n"); ok && llMethods[p.method].node {
+				// The usual "HTTP/1.1\r\n" at once; the same states
+				// would accept it byte by byte.
+				p.major, p.minor = 1, v
+				p.state = stFields
+				return i + len("HTTP/1.1\r\n"), nil
+			}
+			p.mark, p.match = i, 0
+			p.state = stProto
+			i--
 
 		case stProto:
 			if err := p.protocol(c, i); err != nil {
@@ -294,6 +308,20 @@ func (p *Parser) startLine(buf []byte, i int) (int, *ParseError) {
 		}
 	}
 	return i, nil
+}
+
+// commonVersion reports whether b starts with "HTTP/1.1" or "HTTP/1.0"
+// followed by end, and returns the minor version.
+func commonVersion(b []byte, end string) (uint8, bool) {
+	const v = "HTTP/1."
+	if len(b) < len(v)+1+len(end) || string(b[:len(v)]) != v || string(b[len(v)+1:len(v)+1+len(end)]) != end {
+		return 0, false
+	}
+	switch m := b[len(v)]; m {
+	case '0', '1':
+		return m - '0', true
+	}
+	return 0, false
 }
 
 // endTarget handles the byte at i after the request-target's characters:
