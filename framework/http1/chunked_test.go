@@ -113,7 +113,7 @@ func TestChunkedDecoderSplits(t *testing.T) {
 		"5\r\nhello\r\n0\r\n\r\n",
 		"3;a=b;c=\"d;e\"\r\nabc\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: yes\r\nY:  z \r\n\r\n",
 		"000A\r\n0123456789\r\n0;end\r\n\r\n",
-		"3\r\nabc\r\nZ\r\n",             // refused in the second size
+		"3\r\nabc\r\nZ\r\n",               // refused in the second size
 		"2\r\nab\r\n0\r\nA: \x01\r\n\r\n", // refused in a trailer
 	}
 	rng := rand.New(rand.NewPCG(3, 4))

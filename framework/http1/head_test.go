@@ -24,7 +24,9 @@ func parseAll(t *testing.T, response bool, raw string, max int) (http1.Head, err
 }
 
 // field is a test shorthand for a Field.
-func field(name, value string) http1.Field { return http1.Field{Name: []byte(name), Value: []byte(value)} }
+func field(name, value string) http1.Field {
+	return http1.Field{Name: []byte(name), Value: []byte(value)}
+}
 
 func TestParseRequest(t *testing.T) {
 	tests := []struct {
