@@ -323,6 +323,10 @@ func (d *ChunkedDecoder) trailerBytes(in []byte, off int) (int, *ParseError) {
 		}
 		return len(in), nil
 	}
+	if err := d.fs.ambiguity(); err != nil {
+		err.Offset += off - base
+		return 0, err
+	}
 	d.trailer = d.trailer[:d.fs.pos]
 	d.state = chDone
 	for _, sp := range d.fs.spans {

@@ -95,10 +95,17 @@ const (
 	// the LF. A bare CR is refused everywhere else, and later llhttp
 	// versions refuse it here too.
 	reasonStatusLineCR = "Expected LF after CR in status line"
+	// A Connection option (close, keep-alive, upgrade) or a final
+	// "chunked" followed by trailing whitespace with a tab: llhttp reads
+	// neither as the option or the coding, but the value it reports,
+	// trimmed, says the opposite (see fieldScanner.ambiguity).
+	reasonTabAfterConnectionOption = "Tab after a Connection option"
+	reasonTabAfterChunked          = "Tab after chunked"
 )
 
 // stricterReasons lists them for the differential test.
 var stricterReasons = []string{
 	reasonHeadTooLarge, reasonNotHTTP, reasonNotHTTPMethod, reasonEmptyTarget,
 	reasonBareLF, reasonContentLengthTooLarge, reasonTrailerTE, reasonStatusLineCR,
+	reasonTabAfterConnectionOption, reasonTabAfterChunked,
 }

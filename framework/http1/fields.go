@@ -68,6 +68,12 @@ type fieldScanner struct {
 	flags   uint16
 	cl      uint64 // Content-Length, valid with flagContentLength
 
+	// tabTail: the value read so far ends in whitespace with a tab
+	// after close, keep-alive, upgrade or chunked; see ambiguity.
+	tabTail     bool
+	ambiguous   uint8 // fieldBit of the fields with such a value
+	ambiguousAt int   // the CR of the first such value
+
 	request bool // a request: no coding may follow chunked
 	trailer bool // a trailer section: stricter, see below
 
@@ -325,6 +331,7 @@ func (s *fieldScanner) valueStart(buf []byte, i int) *ParseError {
 	s.value = i
 	s.startSpan(i)
 	s.state = fsValue
+	s.tabTail = false
 	switch s.field {
 	case fieldUpgrade:
 		s.flags |= flagUpgrade
@@ -345,6 +352,7 @@ func (s *fieldScanner) valueStart(buf []byte, i int) *ParseError {
 		}
 		s.flags |= flagTransferEncoding
 		s.flags &^= flagChunked
+		s.ambiguous &^= fieldBit(fieldTransferEncoding) // this value decides now
 		s.state, s.match = fsValueTEItem, 0
 	case fieldContentLength:
 		if s.flags&flagContentLength != 0 {
@@ -371,6 +379,12 @@ func (s *fieldScanner) valueEnd(buf []byte, i int) *ParseError {
 			end--
 		}
 		s.spans = append(s.spans, fieldSpan{int32(s.name), int32(s.nameEnd), int32(s.value), int32(end)})
+		if s.tabTail {
+			if s.ambiguous == 0 {
+				s.ambiguousAt = i
+			}
+			s.ambiguous |= fieldBit(s.field)
+		}
 		if s.field == fieldContentLength && s.cl > math.MaxInt64 {
 			// llhttp takes up to 2^64-1; Head.ContentLength is an int64.
 			return fail(ErrInvalidContentLength, reasonContentLengthTooLarge, i)

@@ -68,14 +68,17 @@ func (s *fieldScanner) specialValue(buf []byte, i int) (int, *ParseError) {
 				s.state, s.match = fsValueTEItem, 0
 				i--
 			default:
+				s.tabTail = c == '\t'
 				s.state = fsValueTEToken
 				i--
 			}
 		case fsValueTEToken:
 			switch {
 			case c == ',':
+				s.tabTail = false
 				s.state = fsValueTEOWS
 			case httpspec.IsFieldValueChar(c):
+				s.tabTail = s.tabTail && (c == ' ' || c == '\t')
 			default:
 				s.state = fsValue
 				return i, nil
@@ -127,6 +130,7 @@ func (s *fieldScanner) specialValue(buf []byte, i int) (int, *ParseError) {
 				s.state = fsValue
 				return i, nil
 			default:
+				s.tabTail = c == '\t'
 				s.pending = 0
 				s.state = fsValueConnToken
 				i--
@@ -134,8 +138,10 @@ func (s *fieldScanner) specialValue(buf []byte, i int) (int, *ParseError) {
 		case fsValueConnToken:
 			switch {
 			case c == ',':
+				s.tabTail = false
 				s.state, s.match = fsValueConnItem, 0
 			case httpspec.IsFieldValueChar(c):
+				s.tabTail = s.tabTail && (c == ' ' || c == '\t')
 			default:
 				s.state = fsValue
 				return i, nil
@@ -144,6 +150,25 @@ func (s *fieldScanner) specialValue(buf []byte, i int) (int, *ParseError) {
 	}
 	return i, nil
 }
+
+// ambiguity refuses a section with a value whose trailing whitespace
+// changed its meaning: llhttp does not read "close\t" as the Connection
+// option close, nor "chunked\t" as the coding chunked, but the value
+// without its trailing whitespace, which is what Field.Value and Node's
+// req.headers hold, says close or chunked. Anything that acts on the
+// reported value (a proxy forwarding it, a handler reading it) would then
+// disagree with the framing; hostd refuses instead.
+func (s *fieldScanner) ambiguity() *ParseError {
+	switch {
+	case s.ambiguous&fieldBit(fieldTransferEncoding) != 0:
+		return fail(ErrInvalidTransferEncoding, reasonTabAfterChunked, s.ambiguousAt)
+	case s.ambiguous&fieldBit(fieldConnection) != 0:
+		return fail(ErrInvalidHeaderToken, reasonTabAfterConnectionOption, s.ambiguousAt)
+	}
+	return nil
+}
+
+func fieldBit(field uint8) uint8 { return 1 << field }
 
 func connectionFlag(option string) uint16 {
 	switch option {

@@ -101,9 +101,10 @@ func (p *Parser) limit() int {
 // ParseRequest parses a request head from buf, which must begin with the
 // bytes given to the previous call since Reset. It returns nil when the
 // head is complete and h is filled, ErrNeedMore when buf ends first, or a
-// *ParseError. It also fills h before returning the one refusal llhttp
-// makes after the head is complete: a Transfer-Encoding whose final
-// coding is not chunked (ErrInvalidTransferEncoding).
+// *ParseError. It also fills h before the refusals made once the head is
+// complete: the one llhttp makes, a Transfer-Encoding whose final coding
+// is not chunked (ErrInvalidTransferEncoding), and the ambiguous values
+// of fieldScanner.ambiguity.
 func (p *Parser) ParseRequest(buf []byte, h *Head) error {
 	return p.parse(buf, h, false)
 }
@@ -190,6 +191,9 @@ func (p *Parser) finish(buf []byte, h *Head) error {
 		}
 		h.Upgrade = upgradeFields && p.status == 101
 		h.KeepAlive = keepAlive(p.major, p.minor, f) && !responseNeedsEOF(p.status, f)
+		if err := p.fs.ambiguity(); err != nil {
+			return err
+		}
 		return nil
 	}
 	h.Method = llMethods[p.method].name
@@ -198,11 +202,12 @@ func (p *Parser) finish(buf []byte, h *Head) error {
 	h.Upgrade = upgradeFields || h.Method == "CONNECT"
 	h.KeepAlive = keepAlive(p.major, p.minor, f)
 	hasBody := h.Chunked || h.ContentLength > 0
-	if h.Upgrade && (h.Method == "CONNECT" || !hasBody) {
-		return nil // the rest of the stream is another protocol
-	}
-	if h.TransferEncoding && !h.Chunked {
+	handedOver := h.Upgrade && (h.Method == "CONNECT" || !hasBody) // the rest is another protocol
+	if !handedOver && h.TransferEncoding && !h.Chunked {
 		return fail(ErrInvalidTransferEncoding, "Request has invalid `Transfer-Encoding`", h.Size)
+	}
+	if err := p.fs.ambiguity(); err != nil {
+		return err
 	}
 	return nil
 }
