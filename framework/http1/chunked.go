@@ -323,8 +323,7 @@ func (d *ChunkedDecoder) trailerBytes(in []byte, off int) (int, *ParseError) {
 		}
 		return len(in), nil
 	}
-	if err := d.fs.ambiguity(); err != nil {
-		err.Offset += off - base
+	if err := d.fs.ambiguity(off - base + d.fs.pos); err != nil {
 		return 0, err
 	}
 	d.trailer = d.trailer[:d.fs.pos]

@@ -70,9 +70,8 @@ type fieldScanner struct {
 
 	// tabTail: the value read so far ends in whitespace with a tab
 	// after close, keep-alive, upgrade or chunked; see ambiguity.
-	tabTail     bool
-	ambiguous   uint8 // fieldBit of the fields with such a value
-	ambiguousAt int   // the CR of the first such value
+	tabTail   bool
+	ambiguous uint8 // fieldBit of the fields with such a value
 
 	request bool // a request: no coding may follow chunked
 	trailer bool // a trailer section: stricter, see below
@@ -380,9 +379,6 @@ func (s *fieldScanner) valueEnd(buf []byte, i int) *ParseError {
 		}
 		s.spans = append(s.spans, fieldSpan{int32(s.name), int32(s.nameEnd), int32(s.value), int32(end)})
 		if s.tabTail {
-			if s.ambiguous == 0 {
-				s.ambiguousAt = i
-			}
 			s.ambiguous |= fieldBit(s.field)
 		}
 		if s.field == fieldContentLength && s.cl > math.MaxInt64 {

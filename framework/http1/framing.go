@@ -158,12 +158,15 @@ func (s *fieldScanner) specialValue(buf []byte, i int) (int, *ParseError) {
 // req.headers hold, says close or chunked. Anything that acts on the
 // reported value (a proxy forwarding it, a handler reading it) would then
 // disagree with the framing; hostd refuses instead.
-func (s *fieldScanner) ambiguity() *ParseError {
+//
+// The refusal comes at offset end, the end of the section, where the
+// ambiguity is known: a later Transfer-Encoding field may decide instead.
+func (s *fieldScanner) ambiguity(end int) *ParseError {
 	switch {
 	case s.ambiguous&fieldBit(fieldTransferEncoding) != 0:
-		return fail(ErrInvalidTransferEncoding, reasonTabAfterChunked, s.ambiguousAt)
+		return fail(ErrInvalidTransferEncoding, reasonTabAfterChunked, end)
 	case s.ambiguous&fieldBit(fieldConnection) != 0:
-		return fail(ErrInvalidHeaderToken, reasonTabAfterConnectionOption, s.ambiguousAt)
+		return fail(ErrInvalidHeaderToken, reasonTabAfterConnectionOption, end)
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func (p *Parser) finish(buf []byte, h *Head) error {
 		}
 		h.Upgrade = upgradeFields && p.status == 101
 		h.KeepAlive = keepAlive(p.major, p.minor, f) && !responseNeedsEOF(p.status, f)
-		if err := p.fs.ambiguity(); err != nil {
+		if err := p.fs.ambiguity(h.Size); err != nil {
 			return err
 		}
 		return nil
@@ -206,7 +206,7 @@ func (p *Parser) finish(buf []byte, h *Head) error {
 	if !handedOver && h.TransferEncoding && !h.Chunked {
 		return fail(ErrInvalidTransferEncoding, "Request has invalid `Transfer-Encoding`", h.Size)
 	}
-	if err := p.fs.ambiguity(); err != nil {
+	if err := p.fs.ambiguity(h.Size); err != nil {
 		return err
 	}
 	return nil
