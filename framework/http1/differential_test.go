@@ -110,7 +110,7 @@ func TestDifferential(t *testing.T) {
 		classes := map[string]int{}
 		for i, c := range cases {
 			ours := runTranscript(c.Response, c.Raw, c.Max, 0)
-			if msg := compareWithNode(ours, results[i]); msg != "" {
+			if msg := compareWithNode(ours, results[i], len(c.Raw)); msg != "" {
 				classes[mismatchClass(ours, results[i])]++
 				if len(bad) < 40 {
 					bad = append(bad, fmt.Sprintf("%s: %q\n%s", c.Name, c.Raw, msg))
@@ -140,8 +140,19 @@ func sumValues(m map[string]int) int {
 
 // compareWithNode returns "" when ours is what Node produced, or is a
 // documented stricter refusal where Node accepts; else a description.
-func compareWithNode(ours transcript, node nodeResult) string {
+func compareWithNode(ours transcript, node nodeResult, inputLen int) string {
 	if slices.Equal(ours.Log, node.Log) && ours.Offset == node.Offset {
+		return ""
+	}
+	if n := len(node.Log); n > 0 && len(ours.Log) == n && ours.errorCode() != "" &&
+		slices.Equal(ours.Log[:n-1], node.Log[:n-1]) && slices.Contains(node.Log, "upgrade true") &&
+		(node.Log[n-1] == fmt.Sprintf("error ignored for upgrade at %d", ours.Offset) ||
+			node.Log[n-1] == "incomplete" && ours.Offset == inputLen) {
+		// Node ignores an error in the body of an upgrade request and
+		// hands the bytes from the error on to its 'upgrade' handler (an
+		// error at the end of the input then looks like an incomplete
+		// body); hostd refuses the body at the same byte. See the golden
+		// case pipelining/upgrade_with_bad_body.
 		return ""
 	}
 	if slices.Contains(http1.StricterReasons, ours.Reason) && ours.errorCode() != "" {

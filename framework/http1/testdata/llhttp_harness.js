@@ -84,6 +84,16 @@ function run(kind, raw, max) {
     log.push(`error ${r.code} at ${r.bytesParsed}`);
     return { log, offset: r.bytesParsed };
   }
+  if (upgraded && inMessage && r < raw.length) {
+    // Node's binding drops a parse error once the upgrade flag is set
+    // (node_http_parser.cc: `if (!parser_.upgrade && err != HPE_OK)`):
+    // execute returns the error's position as if the rest were tunnel
+    // data. (An error at the very end of the input looks like an
+    // incomplete message.)
+    flushBody();
+    log.push(`error ignored for upgrade at ${r}`);
+    return { log, offset: r };
+  }
   if (!upgraded || inMessage) {
     const f = p.finish();
     if (inMessage) {
