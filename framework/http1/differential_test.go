@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,11 +39,37 @@ type nodeResult struct {
 	Offset int      `json:"offset"`
 }
 
-// runNode runs every case through Node's llhttp in one node process.
+// runNode runs every case through Node's llhttp, split between a few
+// node processes that run at once.
 func runNode(t *testing.T, node string, cases []diffCase) []nodeResult {
 	t.Helper()
 	script := filepath.Join(t.TempDir(), "llhttp_harness.js")
 	require.NoError(t, os.WriteFile(script, llhttpHarness, 0o600))
+	procs := min(runtime.NumCPU(), 4)
+	per := (len(cases) + procs - 1) / procs
+	results := make([][]nodeResult, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := 0; i < procs; i++ {
+		part := cases[min(i*per, len(cases)):min((i+1)*per, len(cases))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runNodeProcess(node, script, part)
+		}()
+	}
+	wg.Wait()
+	var all []nodeResult
+	for i := range results {
+		require.NoError(t, errs[i])
+		all = append(all, results[i]...)
+	}
+	require.Len(t, all, len(cases))
+	return all
+}
+
+// runNodeProcess runs cases through one node process.
+func runNodeProcess(node, script string, cases []diffCase) ([]nodeResult, error) {
 	type jsCase struct {
 		Kind string `json:"kind"`
 		Raw  string `json:"raw"`
@@ -62,17 +90,25 @@ func runNode(t *testing.T, node string, cases []diffCase) []nodeResult {
 		in.Cases = append(in.Cases, jsCase{Kind: kind, Raw: base64.StdEncoding.EncodeToString(c.Raw), Max: max})
 	}
 	stdin, err := json.Marshal(in)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(node, "--no-deprecation", script)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w: %s", err, stderr.String())
+	}
 	var res []nodeResult
-	require.NoError(t, json.Unmarshal(out, &res))
-	require.Len(t, res, len(cases))
-	return res
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, err
+	}
+	if len(res) != len(cases) {
+		return nil, fmt.Errorf("node answered %d cases of %d", len(res), len(cases))
+	}
+	return res, nil
 }
 
 // TestDifferential runs the golden inputs and thousands of mutations of
@@ -188,7 +224,7 @@ func mismatchClass(ours transcript, node nodeResult) string {
 
 // mutations derives inputs from the golden cases and from templates:
 // every byte inserted at and substituted for each position of short
-// messages, bytes deleted, line ends doubled, dropped and swapped,
+// messages, bytes deleted, every prefix, line ends doubled, dropped and swapped,
 // Content-Length, Transfer-Encoding and Connection combinations, and
 // seeded random edits.
 func mutations(golden []goldenCase) []diffCase {
@@ -228,6 +264,14 @@ func mutations(golden []goldenCase) []diffCase {
 			if i < len(raw) {
 				add(fmt.Sprintf("%s delete %d", tp.name, i), tp.response, splice(raw, i, 1, nil))
 			}
+		}
+	}
+
+	// Every prefix of every golden input: an input that ends early must
+	// be refused at the same byte or be incomplete, as in llhttp.
+	for _, g := range golden {
+		for i := 1; i < len(g.Raw) && i < 400; i++ {
+			add(fmt.Sprintf("golden %s prefix %d", g.Name, i), g.Response, g.Raw[:i])
 		}
 	}
 
