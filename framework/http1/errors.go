@@ -103,6 +103,11 @@ const (
 	reasonTabAfterChunked          = "Tab after chunked"
 )
 
+// Not listed, because it is Node's binding and not llhttp: Node ignores a
+// parse error in the body of an upgrade request and hands the bytes from
+// the error on to its 'upgrade' handler; the ChunkedDecoder refuses such
+// a body as any other (golden case pipelining/upgrade_with_bad_body).
+
 // stricterReasons lists them for the differential test.
 var stricterReasons = []string{
 	reasonHeadTooLarge, reasonNotHTTP, reasonNotHTTPMethod, reasonEmptyTarget,
