@@ -63,3 +63,54 @@ var (
 func fail(sentinel *ParseError, reason string, offset int) *ParseError {
 	return &ParseError{Code: sentinel.Code, Reason: reason, Offset: offset}
 }
+
+// Reasons of the refusals where hostd is deliberately stricter than
+// llhttp. Each is a message llhttp accepts:
+const (
+	// A head or trailer section longer than RawHeadLimit: llhttp counts
+	// neither whitespace nor line ends nor empty lines before a start
+	// line, so it takes any amount of them, but hostd keeps a head in its
+	// buffer until it is complete and must bound it.
+	reasonHeadTooLarge = "Head too large"
+	// RTSP/x.y and ICE/x.y requests, and HTTP/0.9 requests whose method
+	// is not in http.METHODS (RTSP methods, PRI): llhttp takes them, but
+	// they are not HTTP and no handler could tell them apart.
+	reasonNotHTTP       = "Expected HTTP/"
+	reasonNotHTTPMethod = "Method not in http.METHODS"
+	// An empty authority-form target ("CONNECT \r\n"), which llhttp takes
+	// as an HTTP/0.9 CONNECT to nowhere.
+	reasonEmptyTarget = "Empty request-target"
+	// An HTTP/0.9 request line ended by a bare LF: bare LF is refused
+	// everywhere else (newer llhttp refuses it here too).
+	reasonBareLF = "Missing expected CR after request line"
+	// A Content-Length above 2^63-1: llhttp takes up to 2^64-1, but
+	// Head.ContentLength is an int64 and no body is that long.
+	reasonContentLengthTooLarge = "Content-Length too large"
+	// Transfer-Encoding in a response's trailers: llhttp refuses it in a
+	// request's, takes it in a response's; a trailer cannot change the
+	// framing of the body it ends, and the decoder does not know which it
+	// reads.
+	reasonTrailerTE = "Transfer-Encoding in trailers"
+	// A status line ended by two CRs: llhttp 9.3 takes the second one as
+	// the LF. A bare CR is refused everywhere else, and later llhttp
+	// versions refuse it here too.
+	reasonStatusLineCR = "Expected LF after CR in status line"
+	// A Connection option (close, keep-alive, upgrade) or a final
+	// "chunked" followed by trailing whitespace with a tab: llhttp reads
+	// neither as the option or the coding, but the value it reports,
+	// trimmed, says the opposite (see fieldScanner.ambiguity).
+	reasonTabAfterConnectionOption = "Tab after a Connection option"
+	reasonTabAfterChunked          = "Tab after chunked"
+)
+
+// Not listed, because it is Node's binding and not llhttp: Node ignores a
+// parse error in the body of an upgrade request and hands the bytes from
+// the error on to its 'upgrade' handler; the ChunkedDecoder refuses such
+// a body as any other (golden case pipelining/upgrade_with_bad_body).
+
+// stricterReasons lists them for the differential test.
+var stricterReasons = []string{
+	reasonHeadTooLarge, reasonNotHTTP, reasonNotHTTPMethod, reasonEmptyTarget,
+	reasonBareLF, reasonContentLengthTooLarge, reasonTrailerTE, reasonStatusLineCR,
+	reasonTabAfterConnectionOption, reasonTabAfterChunked,
+}

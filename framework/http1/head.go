@@ -1,7 +1,7 @@
 package http1
 
 import (
-	"bytes"
+	"math"
 
 	"github.com/hostd/hostd/internal/httpspec"
 )
@@ -22,7 +22,7 @@ type Head struct {
 	Target []byte // requests: the request-target as sent
 
 	StatusCode int    // responses
-	Reason     []byte // responses
+	Reason     []byte // responses: the reason phrase as sent, nil without one
 
 	Major, Minor uint8 // HTTP version; a request with no version is 0.9
 
@@ -34,42 +34,61 @@ type Head struct {
 	// TransferEncoding reports a Transfer-Encoding header; Chunked that its
 	// final coding is chunked.
 	TransferEncoding, Chunked bool
-	// KeepAlive is llhttp's should_keep_alive: the connection may carry
-	// another message after this one.
+	// KeepAlive is llhttp's should_keep_alive as Node reports it with the
+	// head: the connection may carry another message after this one. For
+	// a chunked message, ChunkedDecoder.KeepAlive has the final word.
 	KeepAlive bool
-	// Upgrade is set for CONNECT, for a request with Upgrade and
-	// "Connection: upgrade", and for a 101 response.
+	// Upgrade is llhttp's upgrade flag: set for CONNECT, and for a request
+	// with an Upgrade field and "Connection: upgrade", or a 101 response
+	// with both. After a 101 response the connection speaks another
+	// protocol in any case.
 	Upgrade bool
 
 	// Size is the number of bytes from the start of the buffer through the
 	// blank line that ends the head.
 	Size int
+
+	flags uint16 // llhttp's framing flags, for ChunkedDecoder.KeepAlive
 }
 
 // Parser parses one message head at a time, incrementally: each call
-// resumes where the previous one stopped. Reset it before each message.
+// resumes where the previous one stopped, reading each byte once, so
+// feeding a head in pieces costs what feeding it whole does. It refuses
+// a malformed head at the same byte, with the same code, as llhttp.
+// Reset it before each message.
 type Parser struct {
-	// MaxHeaderSize limits the header bytes counted as Node counts them
-	// (the request-target, field names and values). 0 means
-	// DefaultMaxHeaderSize.
+	// MaxHeaderSize limits the header bytes, counted as Node counts them:
+	// the request-target or reason phrase, plus each field name and value
+	// (a value from its first non-blank byte to its CR, trailing blanks
+	// included). The head is refused with ErrHeaderOverflow once the count
+	// reaches the limit, so at most MaxHeaderSize-1 bytes are accepted.
+	// Node does not count the other bytes (line ends, colons, whitespace,
+	// empty lines before the start line), which a parser that keeps the
+	// head in its buffer must still bound: the whole head may span at most
+	// RawHeadLimit(MaxHeaderSize) bytes. 0 means DefaultMaxHeaderSize.
 	MaxHeaderSize int
 
-	pos     int // start of the first line not yet parsed
-	inHead  bool
-	counted int
-	spans   []fieldSpan
-	frame   framing
+	fs        fieldScanner
+	pos       int // next byte to read
+	state     uint8
+	response  bool
+	mark      int   // start of the method or the protocol
+	match     uint8 // bytes of a keyword matched so far
+	method    int8  // index in llMethods
+	proto     uint8 // index in protocols
+	major     uint8
+	minor     uint8
+	status    int
+	target    int // request-target, buf[target:targetEnd]
+	targetEnd int
+	reason    int // reason phrase, buf[reason:reasonEnd] when hasReason
+	reasonEnd int
+	hasReason bool
 }
-
-// fieldSpan locates a field line's name and trimmed value in the buffer by
-// offset, so the buffer may grow between calls.
-type fieldSpan struct{ name, nameEnd, valStart, valEnd int32 }
 
 // Reset prepares p for a new message.
 func (p *Parser) Reset() {
-	p.pos, p.inHead, p.counted = 0, false, 0
-	p.spans = p.spans[:0]
-	p.frame = framing{}
+	*p = Parser{MaxHeaderSize: p.MaxHeaderSize, fs: fieldScanner{spans: p.fs.spans[:0]}}
 }
 
 func (p *Parser) limit() int {
@@ -82,7 +101,10 @@ func (p *Parser) limit() int {
 // ParseRequest parses a request head from buf, which must begin with the
 // bytes given to the previous call since Reset. It returns nil when the
 // head is complete and h is filled, ErrNeedMore when buf ends first, or a
-// *ParseError.
+// *ParseError. It also fills h before the refusals made once the head is
+// complete: the one llhttp makes, a Transfer-Encoding whose final coding
+// is not chunked (ErrInvalidTransferEncoding), and the ambiguous values
+// of fieldScanner.ambiguity.
 func (p *Parser) ParseRequest(buf []byte, h *Head) error {
 	return p.parse(buf, h, false)
 }
@@ -92,157 +114,102 @@ func (p *Parser) ParseResponse(buf []byte, h *Head) error {
 	return p.parse(buf, h, true)
 }
 
+// RawHeadLimit is the most bytes a head (or a trailer section) may span
+// with the header-size limit maxHeaderSize: four bytes per counted byte
+// (as in a run of "a:\r\n" lines) and room for a start line. It never
+// refuses a head that llhttp takes unless the head is padded with
+// whitespace or empty lines, which llhttp does not count.
+func RawHeadLimit(maxHeaderSize int) int {
+	if maxHeaderSize <= 0 {
+		maxHeaderSize = DefaultMaxHeaderSize
+	}
+	if maxHeaderSize > (math.MaxInt-64)/4 {
+		return math.MaxInt
+	}
+	return 4*maxHeaderSize + 64
+}
+
 func (p *Parser) parse(buf []byte, h *Head, response bool) error {
-	for {
-		rest := buf[p.pos:]
-		nl := bytes.IndexByte(rest, '\n')
-		if nl < 0 {
-			if p.counted+len(rest) >= p.limit() {
-				return fail(ErrHeaderOverflow, "Header overflow", p.pos)
-			}
-			return ErrNeedMore
+	p.response = response
+	p.fs.limit = p.limit()
+	p.fs.request = !response
+	if raw := RawHeadLimit(p.fs.limit); len(buf) > raw {
+		err := p.parse(buf[:raw], h, response)
+		if err == ErrNeedMore {
+			return fail(ErrHeaderOverflow, reasonHeadTooLarge, raw)
 		}
-		line := rest[:nl]
-		lineStart := p.pos
-		crlf := len(line) > 0 && line[len(line)-1] == '\r'
-		if crlf {
-			line = line[:len(line)-1]
-		}
-		if !p.inHead {
-			if len(line) == 0 && crlf && !response {
-				// llhttp skips empty lines before a request line; they count
-				// toward the limit here so a flood of them cannot grow the
-				// buffer without bound.
-				p.pos += nl + 1
-				p.counted += nl + 1
-				continue
-			}
-			if !crlf {
-				return fail(ErrInvalidVersion, "Expected CRLF after version", lineStart+nl)
-			}
-			var err *ParseError
-			if response {
-				err = p.statusLine(line, lineStart, h)
-			} else {
-				err = p.requestLine(line, lineStart, h)
-			}
-			if err != nil {
-				return err
-			}
-			p.inHead = true
-			p.pos += nl + 1
-			continue
-		}
-		if !crlf {
-			if len(line) == 0 {
-				return fail(ErrInvalidHeaderToken, "Invalid header field char", lineStart)
-			}
-			return fail(ErrCRExpected, "Missing expected CR after header value", lineStart+nl)
-		}
-		if len(line) == 0 {
-			p.pos += nl + 1
-			return p.finish(buf, h, response)
-		}
-		sp, err := scanField(line, lineStart, len(p.spans) == 0)
+		return err
+	}
+	if p.state != stFields {
+		i, err := p.startLine(buf, p.pos)
+		p.pos = i
 		if err != nil {
 			return err
 		}
-		p.counted += int(sp.nameEnd-sp.name) + int(sp.valEnd-sp.valStart)
-		if p.counted >= p.limit() {
-			return fail(ErrHeaderOverflow, "Header overflow", lineStart)
-		}
-		if err := p.frame.note(buf[sp.name:sp.nameEnd], buf[sp.valStart:sp.valEnd], lineStart); err != nil {
-			return err
-		}
-		p.spans = append(p.spans, sp)
-		p.pos += nl + 1
-	}
-}
-
-// scanField validates one field line (without its CRLF) that starts at
-// offset off of the buffer and returns where its name and value are.
-func scanField(line []byte, off int, first bool) (fieldSpan, *ParseError) {
-	if line[0] == ' ' || line[0] == '\t' {
-		if first {
-			return fieldSpan{}, fail(ErrUnexpectedSpace, "Unexpected space after start line", off)
-		}
-		return fieldSpan{}, fail(ErrInvalidHeaderToken, "Unexpected whitespace after header value", off)
-	}
-	i := 0
-	for i < len(line) && httpspec.IsTokenChar(line[i]) {
-		i++
-	}
-	if i == 0 || i == len(line) || line[i] != ':' {
-		return fieldSpan{}, fail(ErrInvalidHeaderToken, "Invalid header token", off+i)
-	}
-	nameEnd := i
-	i++
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	start := i
-	for ; i < len(line); i++ {
-		if c := line[i]; !httpspec.IsFieldValueChar(c) {
-			if c == '\r' {
-				return fieldSpan{}, fail(ErrLFExpected, "Missing expected LF after header value", off+i)
+		if p.state != stFields {
+			if err := p.fs.flush(len(buf)); err != nil {
+				return err
 			}
-			return fieldSpan{}, fail(ErrInvalidHeaderToken, "Invalid header value char", off+i)
+			return ErrNeedMore
 		}
+		p.fs.pos = i
 	}
-	end := len(line)
-	for end > start && (line[end-1] == ' ' || line[end-1] == '\t') {
-		end--
+	done, err := p.fs.scan(buf)
+	if err != nil {
+		return err
 	}
-	return fieldSpan{name: int32(off), nameEnd: int32(off + nameEnd), valStart: int32(off + start), valEnd: int32(off + end)}, nil
+	if !done {
+		return ErrNeedMore
+	}
+	return p.finish(buf, h)
 }
 
-// finish checks the framing of a complete head and fills h.
-func (p *Parser) finish(buf []byte, h *Head, response bool) error {
-	f := &p.frame
-	if f.te && f.clSeen {
-		return fail(ErrInvalidContentLength, "Content-Length can't be present with Transfer-Encoding", p.pos)
-	}
-	if !response && f.te && !f.chunked {
-		return fail(ErrInvalidTransferEncoding, "Request has invalid `Transfer-Encoding`", p.pos)
-	}
+// finish fills h from a complete head and applies llhttp's checks after
+// the headers.
+func (p *Parser) finish(buf []byte, h *Head) error {
+	f := p.fs.flags
+	h.flags = f
+	h.Major, h.Minor = p.major, p.minor
 	h.Fields = h.Fields[:0]
-	for _, sp := range p.spans {
+	for _, sp := range p.fs.spans {
 		h.Fields = append(h.Fields, Field{Name: buf[sp.name:sp.nameEnd], Value: buf[sp.valStart:sp.valEnd]})
 	}
 	h.ContentLength = -1
-	if f.clSeen {
-		h.ContentLength = f.cl
+	if f&flagContentLength != 0 {
+		h.ContentLength = int64(p.fs.cl)
 	}
-	h.TransferEncoding, h.Chunked = f.te, f.chunked
-	h.Size = p.pos
-	if response {
-		h.Upgrade = h.StatusCode == 101
-	} else {
-		h.Upgrade = h.Method == "CONNECT" || (f.upgradeHeader && f.connUpgrade)
+	h.TransferEncoding = f&flagTransferEncoding != 0
+	h.Chunked = f&flagChunked != 0
+	h.Size = p.fs.pos
+	upgradeFields := f&flagUpgrade != 0 && f&flagConnUpgrade != 0
+	if p.response {
+		h.Method, h.Target = "", nil
+		h.StatusCode = p.status
+		h.Reason = nil
+		if p.hasReason {
+			h.Reason = buf[p.reason:p.reasonEnd]
+		}
+		h.Upgrade = upgradeFields && p.status == 101
+		h.KeepAlive = keepAlive(p.major, p.minor, f) && !responseNeedsEOF(p.status, f)
+		if err := p.fs.ambiguity(h.Size); err != nil {
+			return err
+		}
+		return nil
 	}
-	// llhttp_should_keep_alive: only HTTP/1.1 (major and minor both > 0)
-	// defaults to keep-alive.
-	if h.Major > 0 && h.Minor > 0 {
-		h.KeepAlive = !f.connClose
-	} else {
-		h.KeepAlive = f.connKeepAlive
+	h.Method = llMethods[p.method].name
+	h.Target = buf[p.target:p.targetEnd]
+	h.StatusCode, h.Reason = 0, nil
+	h.Upgrade = upgradeFields || h.Method == "CONNECT"
+	h.KeepAlive = keepAlive(p.major, p.minor, f)
+	hasBody := h.Chunked || h.ContentLength > 0
+	handedOver := h.Upgrade && (h.Method == "CONNECT" || !hasBody) // the rest is another protocol
+	if !handedOver && h.TransferEncoding && !h.Chunked {
+		return fail(ErrInvalidTransferEncoding, "Request has invalid `Transfer-Encoding`", h.Size)
 	}
-	if h.KeepAlive && response && responseNeedsEOF(h) {
-		h.KeepAlive = false
+	if err := p.fs.ambiguity(h.Size); err != nil {
+		return err
 	}
 	return nil
-}
-
-// responseNeedsEOF is llhttp_message_needs_eof for a response whose
-// request was not HEAD: its body runs until the connection closes.
-func responseNeedsEOF(h *Head) bool {
-	if h.StatusCode/100 == 1 || h.StatusCode == 204 || h.StatusCode == 304 {
-		return false
-	}
-	if h.TransferEncoding && !h.Chunked {
-		return true
-	}
-	return !h.Chunked && h.ContentLength < 0
 }
 
 // Get returns the value of the first field named name (ASCII

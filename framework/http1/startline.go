@@ -2,120 +2,419 @@ package http1
 
 import "github.com/hostd/hostd/internal/httpspec"
 
-// requestLine parses "method SP target SP HTTP/x.y" (without CRLF) that
-// starts at offset off. Like llhttp it tolerates extra spaces between the
-// parts, and a request line without a version is HTTP/0.9.
-func (p *Parser) requestLine(line []byte, off int, h *Head) *ParseError {
-	i := 0
-	for i < len(line) && line[i] != ' ' {
-		i++
-	}
-	m, ok := httpspec.LookupMethod(line[:i])
-	if !ok {
-		if string(line[:i]) == "PRI" {
-			return fail(ErrH2Preface, "Pause on PRI/Upgrade", off)
+// Start-line states, after llhttp's request and response nodes.
+const (
+	stStart        uint8 = iota // CR and LF before a message
+	stMethod                    // the method, matched against llhttp's trie
+	stSpaceAfter                // the space after the method
+	stSpaces                    // more spaces, then the target
+	stURLStart                  // first byte of an origin, asterisk or absolute form
+	stURLSchema                 // "scheme" of an absolute form
+	stURLSlashes                // "//" after "scheme:"
+	stURLServer                 // authority
+	stURLServerAt               // authority after its '@'
+	stURLPath                   // path, query and fragment
+	stURLCR                     // LF after a CR that ends an HTTP/0.9 request line
+	stURLAfterCRLF              // first byte after that line
+	stURLAfterSP                // first byte after the space that ends the target
+	stProtoStart                // more spaces, then the protocol
+	stProto                     // "HTTP", "RTSP" or "ICE"
+	stSlash                     // '/' after the protocol
+	stMajor
+	stDot
+	stMinor
+	stLineCR    // CR ending the request line
+	stLineLF    // LF ending the request line
+	stPreface   // the rest of the HTTP/2 preface after PRI * HTTP/2.0
+	stVersionSP // SP after a response's version
+	stStatus    // three status digits
+	stStatusEnd // SP, or the CR ending the status line
+	stReason    // reason phrase
+	stStatusLF  // LF ending the status line
+	stFields    // the field section, parsed by p.fs
+)
+
+const preface = "\r\n\r\nSM\r\n\r\n"
+
+var protocols = [...]string{"HTTP", "RTSP", "ICE"}
+
+// startLine advances through the start line from i. It returns the offset
+// where it stopped: the end of buf, or the first byte of the field
+// section with p.state == stFields.
+func (p *Parser) startLine(buf []byte, i int) (int, *ParseError) {
+	for ; i < len(buf) && p.state != stFields; i++ {
+		c := buf[i]
+		switch p.state {
+		case stStart:
+			if c == '\r' || c == '\n' {
+				continue
+			}
+			p.mark, p.match = i, 0
+			p.state = stMethod
+			if p.response {
+				p.state = stProto
+				if v, ok := commonVersion(buf[i:], " "); ok {
+					p.major, p.minor = 1, v
+					p.state, p.status = stStatus, 0
+					i += len("HTTP/1.1 ") - 1
+					continue
+				}
+			}
+			i--
+
+		case stMethod:
+			id, n := matchMethod(buf[p.mark:])
+			if id < 0 {
+				if p.mark+n == len(buf) {
+					return len(buf), nil
+				}
+				return i, fail(ErrInvalidMethod, "Invalid method encountered", p.mark+n)
+			}
+			p.method = int8(id)
+			i = p.mark + n - 1
+			p.state = stSpaceAfter
+		case stSpaceAfter:
+			if c != ' ' {
+				return i, fail(ErrInvalidMethod, "Expected space after method", i)
+			}
+			p.state = stSpaces
+		case stSpaces:
+			if c == ' ' {
+				continue
+			}
+			if c == '\t' || c == '\f' {
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			}
+			p.target = i
+			p.fs.startSpan(i)
+			p.state = stURLStart
+			if llMethods[p.method].name == "CONNECT" {
+				p.state = stURLServer
+			}
+			i--
+
+		case stURLStart:
+			switch {
+			case c == '/' || c == '*':
+				p.state = stURLPath
+			case isAlpha(c):
+				p.state = stURLSchema
+			case c == ' ' || c == '\r' || c == '\n':
+				return i, fail(ErrInvalidURL, "Invalid characters in url", i+1)
+			case c == '\t' || c == '\f':
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			default:
+				return i, fail(ErrInvalidURL, "Unexpected start char in url", i)
+			}
+		case stURLSchema:
+			switch {
+			case isAlpha(c):
+			case c == ':':
+				p.state, p.match = stURLSlashes, 0
+			case c == ' ' || c == '\r' || c == '\n':
+				return i, fail(ErrInvalidURL, "Invalid characters in url", i+1)
+			case c == '\t' || c == '\f':
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			default:
+				return i, fail(ErrInvalidURL, "Unexpected char in url schema", i)
+			}
+		case stURLSlashes:
+			switch {
+			case c == '/':
+				if p.match++; p.match == 2 {
+					p.state = stURLServer
+				}
+			case p.match == 0 && (c == ' ' || c == '\r' || c == '\n'):
+				return i, fail(ErrInvalidURL, "Invalid characters in url", i+1)
+			case p.match == 0 && (c == '\t' || c == '\f'):
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			default:
+				return i, fail(ErrInvalidURL, "Unexpected char in url schema", i)
+			}
+		case stURLServer, stURLServerAt:
+			switch {
+			case c == '/' || c == '?':
+				p.state = stURLPath
+			case isUserinfoChar(c) || c == '[' || c == ']':
+				p.state = stURLServer
+			case c == '@':
+				if p.state == stURLServerAt {
+					return i, fail(ErrInvalidURL, "Double @ in url", i+1)
+				}
+				p.state = stURLServerAt
+			default:
+				if err := p.endTarget(buf, i); err != nil {
+					return i, err
+				}
+			}
+		case stURLPath:
+			for i < len(buf) && httpspec.IsURLChar(buf[i]) {
+				i++
+			}
+			if i == len(buf) {
+				return i, nil
+			}
+			if err := p.endTarget(buf, i); err != nil {
+				return i, err
+			}
+		case stURLCR:
+			if c != '\n' {
+				return i, fail(ErrInvalidURL, "Expected CRLF", i)
+			}
+			p.state = stURLAfterCRLF
+		case stURLAfterCRLF:
+			if c == '\t' || c == '\f' {
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			}
+			if !llMethods[p.method].node {
+				// llhttp takes any method it knows as HTTP/0.9.
+				return i, fail(ErrInvalidMethod, reasonNotHTTPMethod, p.mark)
+			}
+			p.major, p.minor = 0, 9
+			p.state = stFields
+			return i, nil
+		case stURLAfterSP:
+			if c == '\t' || c == '\f' {
+				return i, fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
+			}
+			p.state = stProtoStart
+			i--
+		case stProtoStart:
+			if c == ' ' {
+				continue
+			}
+			if v, ok := commonVersion(buf[i:], "\r\n"); ok && llMethods[p.method].node {
+				// The usual "HTTP/1.1\r\n" at once; the same states
+				// would accept it byte by byte.
+				p.major, p.minor = 1, v
+				p.state = stFields
+				return i + len("HTTP/1.1\r\n"), nil
+			}
+			p.mark, p.match = i, 0
+			p.state = stProto
+			i--
+
+		case stProto:
+			if err := p.protocol(c, i); err != nil {
+				return i, err
+			}
+		case stSlash:
+			if c != '/' {
+				return i, fail(ErrInvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i)
+			}
+			p.state = stMajor
+		case stMajor:
+			if !isDigit(c) {
+				return i, fail(ErrInvalidVersion, "Invalid major version", i)
+			}
+			p.major = c - '0'
+			p.state = stDot
+		case stDot:
+			if c != '.' {
+				return i, fail(ErrInvalidVersion, "Expected dot", i)
+			}
+			p.state = stMinor
+		case stMinor:
+			if !isDigit(c) {
+				return i, fail(ErrInvalidVersion, "Invalid minor version", i)
+			}
+			p.minor = c - '0'
+			switch v := uint16(p.major)<<8 | uint16(p.minor); v {
+			case 0x0009, 0x0100, 0x0101, 0x0200:
+			default:
+				return i, fail(ErrInvalidVersion, "Invalid HTTP version", i+1)
+			}
+			switch {
+			case p.response:
+				p.state = stVersionSP
+			case llMethods[p.method].name == "PRI":
+				p.state, p.match = stPreface, 0
+			default:
+				p.state = stLineCR
+			}
+		case stLineCR:
+			switch c {
+			case '\r':
+				p.state = stLineLF
+			case '\n':
+				return i, fail(ErrInvalidVersion, "Expected CRLF after version", i+1)
+			default:
+				return i, fail(ErrInvalidVersion, "Expected CRLF after version", i)
+			}
+		case stLineLF:
+			if c != '\n' {
+				return i, fail(ErrStrict, "Expected CRLF after version", i)
+			}
+			p.state = stFields
+			return i + 1, nil
+		case stPreface:
+			if c != preface[p.match] {
+				return i, fail(ErrInvalidVersion, "Expected HTTP/2 Connection Preface", i)
+			}
+			if p.match++; int(p.match) == len(preface) {
+				return i, fail(ErrH2Preface, "Pause on PRI/Upgrade", i+1)
+			}
+
+		case stVersionSP:
+			if c != ' ' {
+				return i, fail(ErrInvalidVersion, "Expected space after version", i)
+			}
+			p.state, p.status, p.match = stStatus, 0, 0
+		case stStatus:
+			if !isDigit(c) {
+				return i, fail(ErrInvalidStatus, "Invalid status code", i)
+			}
+			p.status = p.status*10 + int(c-'0')
+			if p.match++; p.match == 3 {
+				p.state = stStatusEnd
+			}
+		case stStatusEnd:
+			switch c {
+			case ' ':
+				p.reason, p.hasReason = i+1, true
+				p.fs.startSpan(i + 1)
+				p.state = stReason
+			case '\r':
+				p.state = stStatusLF
+			case '\n':
+				return i, fail(ErrInvalidStatus, "Invalid response status", i+1)
+			default:
+				return i, fail(ErrInvalidStatus, "Invalid response status", i)
+			}
+		case stReason:
+			for i < len(buf) && buf[i] != '\r' && buf[i] != '\n' {
+				i++
+			}
+			if i == len(buf) {
+				return i, nil
+			}
+			p.reasonEnd = i
+			if err := p.fs.endSpan(i, true); err != nil {
+				return i, err
+			}
+			if buf[i] == '\n' {
+				return i, fail(ErrCRExpected, "Missing expected CR after response line", i+1)
+			}
+			p.state = stStatusLF
+		case stStatusLF:
+			if c == '\r' {
+				return i, fail(ErrStrict, reasonStatusLineCR, i)
+			}
+			if c != '\n' {
+				return i, fail(ErrStrict, "Expected LF after CR", i)
+			}
+			p.state = stFields
+			return i + 1, nil
 		}
-		return fail(ErrInvalidMethod, "Invalid method encountered", off)
 	}
-	if i == len(line) {
-		return fail(ErrInvalidMethod, "Invalid method encountered", off+i)
-	}
-	h.Method = m
-	for i < len(line) && line[i] == ' ' {
-		i++
-	}
-	start := i
-	for i < len(line) && line[i] != ' ' {
-		if !httpspec.IsURLChar(line[i]) {
-			return fail(ErrInvalidURL, "Invalid characters in url", off+i)
-		}
-		i++
-	}
-	if i == start {
-		return fail(ErrInvalidURL, "Unexpected start char in url", off+i)
-	}
-	h.Target = line[start:i]
-	if err := checkTarget(h.Target, m == "CONNECT", off+start); err != nil {
-		return err
-	}
-	p.counted += len(h.Target)
-	for i < len(line) && line[i] == ' ' {
-		i++
-	}
-	if i == len(line) {
-		h.Major, h.Minor = 0, 9
-		return nil
-	}
-	return parseVersion(line[i:], off+i, &h.Major, &h.Minor, true)
+	return i, nil
 }
 
-// checkTarget applies llhttp's structure rules to a request-target whose
-// bytes are already known to be visible ASCII: origin-form ("/…"),
-// asterisk-form ("*…"), absolute-form ("scheme://…") or, for CONNECT,
-// anything (authority-form).
-func checkTarget(t []byte, connect bool, off int) *ParseError {
-	if connect || t[0] == '/' || t[0] == '*' {
-		return nil
+// commonVersion reports whether b starts with "HTTP/1.1" or "HTTP/1.0"
+// followed by end, and returns the minor version.
+func commonVersion(b []byte, end string) (uint8, bool) {
+	const v = "HTTP/1."
+	if len(b) < len(v)+1+len(end) || string(b[:len(v)]) != v || string(b[len(v)+1:len(v)+1+len(end)]) != end {
+		return 0, false
 	}
-	i := 0
-	for i < len(t) && (t[i]|0x20 >= 'a' && t[i]|0x20 <= 'z') {
-		i++
+	switch m := b[len(v)]; m {
+	case '0', '1':
+		return m - '0', true
 	}
-	if i == 0 {
-		return fail(ErrInvalidURL, "Unexpected start char in url", off)
-	}
-	if len(t) < i+3 || t[i] != ':' || t[i+1] != '/' || t[i+2] != '/' {
-		return fail(ErrInvalidURL, "Unexpected char in url schema", off+i)
-	}
-	return nil
+	return 0, false
 }
 
-// parseVersion parses "HTTP/x.y" that must fill all of b. llhttp accepts
-// 0.9, 1.0, 1.1 and 2.0.
-func parseVersion(b []byte, off int, major, minor *uint8, request bool) *ParseError {
-	if len(b) < 5 || string(b[:5]) != "HTTP/" {
-		return fail(ErrInvalidConstant, "Expected HTTP/, RTSP/ or ICE/", off)
-	}
-	if len(b) < 8 || !isDigit(b[5]) || b[6] != '.' || !isDigit(b[7]) {
-		return fail(ErrInvalidVersion, "Invalid HTTP version", off+5)
-	}
-	ma, mi := b[5]-'0', b[7]-'0'
-	switch {
-	case ma == 1 && mi <= 1, ma == 0 && mi == 9, ma == 2 && mi == 0:
+// endTarget handles the byte at i after the request-target's characters:
+// SP before the version, CRLF ending an HTTP/0.9 request line, or a
+// refusal.
+func (p *Parser) endTarget(buf []byte, i int) *ParseError {
+	c := buf[i]
+	switch c {
+	case ' ', '\r', '\n':
+	case '\t', '\f':
+		return fail(ErrInvalidURL, "Invalid characters in url (strict mode)", i+1)
 	default:
-		return fail(ErrInvalidVersion, "Invalid HTTP version", off+7)
+		return fail(ErrInvalidURL, "Invalid characters in url", i)
 	}
-	if request && len(b) != 8 {
-		return fail(ErrInvalidVersion, "Expected CRLF after version", off+8)
-	}
-	*major, *minor = ma, mi
-	return nil
-}
-
-// statusLine parses "HTTP/x.y SP 3DIGIT [SP reason]" (without CRLF).
-func (p *Parser) statusLine(line []byte, off int, h *Head) *ParseError {
-	if len(line) < 8 {
-		return fail(ErrInvalidConstant, "Expected HTTP/", off)
-	}
-	if err := parseVersion(line[:8], off, &h.Major, &h.Minor, false); err != nil {
+	p.targetEnd = i
+	if err := p.fs.endSpan(i, false); err != nil {
 		return err
 	}
-	rest := line[8:]
-	if len(rest) < 4 || rest[0] != ' ' || !isDigit(rest[1]) || !isDigit(rest[2]) || !isDigit(rest[3]) {
-		return fail(ErrInvalidStatus, "Invalid response status", off+8)
+	if i == p.target {
+		// llhttp takes an empty authority-form target of CONNECT.
+		return fail(ErrInvalidURL, reasonEmptyTarget, i)
 	}
-	h.StatusCode = int(rest[1]-'0')*100 + int(rest[2]-'0')*10 + int(rest[3]-'0')
-	rest = rest[4:]
-	h.Reason = nil
-	if len(rest) > 0 {
-		if rest[0] != ' ' {
-			return fail(ErrInvalidStatus, "Invalid response status", off+12)
-		}
-		// llhttp takes any byte but CR and LF in the reason phrase.
-		h.Reason = rest[1:]
+	switch c {
+	case ' ':
+		p.state = stURLAfterSP
+	case '\r':
+		p.state = stURLCR
+	default:
+		// llhttp ends an HTTP/0.9 request line at a bare LF.
+		return fail(ErrCRExpected, reasonBareLF, i)
 	}
-	p.counted += len(h.Reason)
 	return nil
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+// protocol matches c, the byte at i, against the protocol names.
+func (p *Parser) protocol(c byte, i int) *ParseError {
+	if p.match == 0 {
+		switch c {
+		case 'H':
+			p.proto = 0
+		case 'R':
+			p.proto = 1
+		case 'I':
+			p.proto = 2
+		default:
+			return fail(ErrInvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i)
+		}
+	}
+	name := protocols[p.proto]
+	if c != name[p.match] {
+		return fail(ErrInvalidConstant, "Expected HTTP/, RTSP/ or ICE/", i)
+	}
+	if p.match++; int(p.match) < len(name) {
+		return nil
+	}
+	p.state = stSlash
+	if p.response {
+		if p.proto != 0 {
+			return fail(ErrInvalidConstant, reasonNotHTTP, i+1)
+		}
+		return nil
+	}
+	m := &llMethods[p.method]
+	switch p.proto {
+	case 0:
+		if !m.http {
+			return fail(ErrInvalidConstant, "Invalid method for HTTP/x.x request", i+1)
+		}
+	case 1:
+		if !m.rtsp {
+			return fail(ErrInvalidConstant, "Invalid method for RTSP/x.x request", i+1)
+		}
+		return fail(ErrInvalidConstant, reasonNotHTTP, i+1)
+	case 2:
+		if !m.ice {
+			return fail(ErrInvalidConstant, "Expected SOURCE method for ICE/x.x request", i+1)
+		}
+		return fail(ErrInvalidConstant, reasonNotHTTP, i+1)
+	}
+	return nil
+}
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// isUserinfoChar reports the bytes llhttp takes in an authority besides
+// '@', '[' and ']': alphanumerics, "-_.!~*'()" and "%;:&=+$,".
+func isUserinfoChar(c byte) bool {
+	if isAlpha(c) || isDigit(c) {
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '!', '~', '*', '\'', '(', ')', '%', ';', ':', '&', '=', '+', '$', ',':
+		return true
+	}
+	return false
+}

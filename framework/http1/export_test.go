@@ -1,0 +1,5 @@
+package http1
+
+// StricterReasons lists the reasons of the refusals where the parser is
+// deliberately stricter than llhttp; the differential test allows them.
+var StricterReasons = stricterReasons
