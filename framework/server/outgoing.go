@@ -145,6 +145,12 @@ func (r *ServerResponse) storeHeader() error {
 	case !st.connection:
 		sendKeepAlive := r.keepAlive && (st.contLen || r.chunkedByDefault)
 		switch {
+		case sendKeepAlive && r.c.srv.isClosing():
+			// The connection closes after this response (afterResponse),
+			// so the client must not reuse it. Node says keep-alive here
+			// and keeps the socket until keepAliveTimeout.
+			r.last = true
+			b = append(b, "Connection: close\r\n"...)
 		case sendKeepAlive && r.maxReached:
 			b = append(b, "Connection: close\r\n"...)
 		case sendKeepAlive:
