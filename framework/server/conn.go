@@ -158,7 +158,7 @@ func (c *conn) closeIfIdle() {
 // the connection is done.
 func (c *conn) readHead() bool {
 	if c.ex == nil || c.ex.r == c.ex.w {
-		if !c.waitRead() {
+		if !c.flushPending() || !c.waitRead() {
 			return false
 		}
 	}
@@ -174,6 +174,9 @@ func (c *conn) readHead() bool {
 			c.clientError(err)
 			return false
 		}
+		if !c.flushPending() {
+			return false
+		}
 		if err := c.fill(); err != nil {
 			if c.state.Load() == stateClosed {
 				return false // the sweeper timed us out, or the server closed us
@@ -182,6 +185,26 @@ func (c *conn) readHead() bool {
 			return false
 		}
 	}
+}
+
+// flushPending writes the bytes a finished response left in the write
+// buffer for a pipelined request (afterResponse), before the connection
+// blocks on a read: the client may wait for them before it sends more.
+func (c *conn) flushPending() bool {
+	ex := c.ex
+	if ex == nil || len(ex.wbuf) == 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.nc.Write(ex.wbuf)
+	ex.wbuf = ex.wbuf[:0]
+	if err != nil {
+		c.closeLocked()
+		return false
+	}
+	c.touch()
+	return true
 }
 
 func fail(sentinel *http1.ParseError, reason string, off int) *http1.ParseError {

@@ -155,8 +155,11 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 		return false
 	}
 	// With a pipelined request already buffered, leave the bytes for the
-	// next response's write; otherwise write them now.
-	pipelined := ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.last && !req.body.expectContinue
+	// next response's write (readHead writes them before it waits for
+	// more); otherwise write them now. Unread bytes of this request's own
+	// body are no pipelined request: the client may be waiting for this
+	// response before it sends the rest.
+	pipelined := req.body.done && ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.last
 	var err error
 	if !pipelined {
 		err = res.flushLocked()
