@@ -109,11 +109,14 @@ func (w *sweeper) check(c *conn, now int64) {
 	switch c.state.Load() {
 	case stateIdle:
 		// Between requests the keep-alive timeout replaces the socket
-		// timeout, as in Node.
-		if expired(c.since.Load(), cfg.keepAliveTimeout) {
-			c.closeIfIdle()
+		// timeout, as in Node; with no keep-alive timeout the socket
+		// timeout goes on applying.
+		if cfg.keepAliveTimeout > 0 {
+			if expired(c.since.Load(), cfg.keepAliveTimeout) {
+				c.closeIfIdle()
+			}
+			return
 		}
-		return
 	case stateHead:
 		start := c.msgStart.Load()
 		if expired(start, cfg.headersTimeout) || expired(start, cfg.requestTimeout) {
