@@ -111,7 +111,10 @@ func (r *ServerResponse) storeHeader() error {
 	var st headState
 	for i := range r.hdr {
 		h := &r.hdr[i]
-		if len(h.values) > 1 && cfg.unique != nil && cfg.unique[httpspec.ToLower(h.name)] {
+		// As in Node's processHeader, several values of a unique header,
+		// and of Cookie, go on one line joined with "; ".
+		if len(h.values) > 1 && (httpspec.EqualFoldASCII(h.name, "cookie") ||
+			cfg.unique != nil && cfg.unique[httpspec.ToLower(h.name)]) {
 			b = append(b, h.name...)
 			b = append(b, ": "...)
 			for j, v := range h.values {
