@@ -83,8 +83,10 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		r.hasBody = false
 	}
 	// A client that asked for 100-continue and got a final status instead
-	// may still send the body; the connection cannot be reused.
-	if r.expectContinue && !r.sent100 {
+	// may still send the body; the connection cannot be reused. A request
+	// without a body (or whose body has all arrived) leaves nothing to
+	// send.
+	if r.expectContinue && !r.sent100 && !r.req.body.done {
 		r.keepAlive = false
 	}
 	return r.storeHeader()

@@ -1,0 +1,434 @@
+package server_test
+
+import (
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/framework/server"
+)
+
+// echoBody answers with the request body.
+func echoBody(req *server.IncomingMessage, res *server.ServerResponse) {
+	body, err := readBody(req)
+	if err != nil {
+		return
+	}
+	_ = res.EndString(body)
+}
+
+func TestRequestEvent(t *testing.T) {
+	t.Run("the handler sees each request", func(t *testing.T) {
+		var n atomic.Int32
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			n.Add(1)
+			_ = res.EndString(req.Method() + " " + req.URL())
+		}}})
+		c := dial(t, addr)
+		c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nDELETE /b HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "GET /a", c.read().body)
+		require.Equal(t, "DELETE /b", c.read().body)
+		require.Equal(t, int32(2), n.Load())
+	})
+
+	t.Run("without a request handler every request gets an empty 404", func(t *testing.T) {
+		_, addr := start(t, server.Options{})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 404 Not Found\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n", maskDate(c.read().raw))
+	})
+}
+
+func TestCheckContinue(t *testing.T) {
+	t.Run("by default 100 Continue is sent when the handler first reads the body", func(t *testing.T) {
+		reading := make(chan struct{})
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			close(reading)
+			echoBody(req, res)
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		recv(t, reading, "the handler")
+		require.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n", c.read().raw)
+		c.send("hello")
+		r := c.read()
+		require.Equal(t, "hello", r.body)
+		require.Equal(t, "keep-alive", r.get("connection"))
+	})
+
+	t.Run("by default no 100 Continue is sent before the handler reads", func(t *testing.T) {
+		release := make(chan struct{})
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			<-release
+			echoBody(req, res)
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		c.expectSilence(100 * time.Millisecond)
+		close(release)
+		require.Equal(t, 100, c.read().status)
+		c.send("hello")
+		require.Equal(t, "hello", c.read().body)
+	})
+
+	t.Run("a handler that answers without reading sends no 100 and closes the connection", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			res.StatusCode = 401
+			_ = res.EndString("no")
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		r := c.read()
+		require.Equal(t, 401, r.status, "the first response is the final one")
+		require.Equal(t, "close", r.get("connection"), "the client may still send the body, so the connection cannot be reused")
+		c.expectClosed()
+	})
+
+	t.Run("a request without a body needs no 100 and keeps the connection", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoBody}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n")
+		r := c.read()
+		require.Equal(t, 200, r.status)
+		require.Equal(t, "keep-alive", r.get("connection"))
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+	})
+
+	t.Run("a client that sends the body at once is served", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoBody}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+		require.Equal(t, "hello", c.readFinal().body)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+	})
+
+	t.Run("the CheckContinue handler replaces Request and decides", func(t *testing.T) {
+		var requests atomic.Int32
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { requests.Add(1); _ = res.End() },
+			CheckContinue: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				if req.Header("x-allow") != "yes" {
+					res.StatusCode = 417
+					_ = res.EndString("refused")
+					return
+				}
+				if res.WriteContinue() == nil {
+					echoBody(req, res)
+				}
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nX-Allow: yes\r\nContent-Length: 2\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n", c.read().raw)
+		c.send("ok")
+		require.Equal(t, "ok", c.read().body)
+
+		c2 := dial(t, addr)
+		c2.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+		r := c2.read()
+		require.Equal(t, 417, r.status)
+		require.Equal(t, "refused", r.body)
+		require.Equal(t, int32(0), requests.Load())
+	})
+
+	t.Run("Expect on HTTP/1.0 is ignored, as in Node", func(t *testing.T) {
+		var checked atomic.Bool
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:       echoBody,
+			CheckContinue: func(_ *server.IncomingMessage, res *server.ServerResponse) { checked.Store(true); _ = res.End() },
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi")
+		r := c.read()
+		require.True(t, r.untilEOF, "HTTP/1.0 gets a close-delimited body")
+		require.Equal(t, "hi", r.body)
+		require.False(t, checked.Load())
+	})
+}
+
+func TestCheckExpectation(t *testing.T) {
+	t.Run("by default another expectation gets 417", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 417 Expectation Failed\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", maskDate(c.read().raw))
+	})
+
+	t.Run("the CheckExpectation handler replaces Request", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: hello,
+			CheckExpectation: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				_ = res.EndString("expected " + req.Header("expect"))
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nExpect: a-token\r\n\r\n")
+		require.Equal(t, "expected a-token", c.read().body)
+	})
+
+	t.Run("100-continue inside a longer value still counts, as Node's regexp does", func(t *testing.T) {
+		var kind atomic.Value
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:          func(_ *server.IncomingMessage, res *server.ServerResponse) { kind.Store("request"); _ = res.End() },
+			CheckContinue:    func(_ *server.IncomingMessage, res *server.ServerResponse) { kind.Store("continue"); _ = res.End() },
+			CheckExpectation: func(_ *server.IncomingMessage, res *server.ServerResponse) { kind.Store("expectation"); _ = res.End() },
+		}})
+		for value, want := range map[string]string{
+			"100-continue":       "continue",
+			"foo, 100-Continue":  "continue",
+			"100-continued":      "expectation",
+			"x100-continue":      "expectation",
+			"100-continue;a=b":   "continue",
+			"":                   "expectation",
+			"something-100-else": "expectation",
+		} {
+			c := dial(t, addr)
+			c.send("GET / HTTP/1.1\r\nHost: a\r\nExpect: " + value + "\r\n\r\n")
+			c.readFinal()
+			require.Equal(t, want, kind.Load(), "Expect: %q", value)
+		}
+	})
+}
+
+func TestUpgradeEvent(t *testing.T) {
+	const upgradeReq = "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+
+	t.Run("without a handler an upgrade request is a normal request", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send(upgradeReq)
+		require.Equal(t, "/chat", c.read().body)
+	})
+
+	t.Run("the handler gets the socket and the bytes after the head", func(t *testing.T) {
+		type upgrade struct {
+			url, proto, head string
+		}
+		got := make(chan upgrade, 1)
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: hello,
+			Upgrade: func(req *server.IncomingMessage, socket net.Conn, head []byte) {
+				got <- upgrade{req.URL(), req.Header("upgrade"), string(head)}
+				go func() {
+					defer socket.Close()
+					_, _ = io.WriteString(socket, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+					_, _ = socket.Write(head)
+					_, _ = io.Copy(socket, socket)
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send(upgradeReq + "early")
+		u := recv(t, got, "the upgrade handler")
+		require.Equal(t, upgrade{"/chat", "websocket", "early"}, u)
+		r := c.read()
+		require.Equal(t, 101, r.status)
+		buf := make([]byte, 5)
+		_, err := io.ReadFull(c.br, buf)
+		require.NoError(t, err)
+		require.Equal(t, "early", string(buf))
+		c.send("echo me")
+		buf = make([]byte, 7)
+		_, err = io.ReadFull(c.br, buf)
+		require.NoError(t, err)
+		require.Equal(t, "echo me", string(buf))
+
+		waitFor(t, "the server to forget the hijacked connection", func() bool { return srv.ConnectionCount() == 0 })
+		srv.CloseAllConnections()
+		c.send("still mine")
+		buf = make([]byte, 10)
+		_, err = io.ReadFull(c.br, buf)
+		require.NoError(t, err, "CloseAllConnections must not close an upgraded socket")
+	})
+
+	t.Run("an Upgrade header without Connection: upgrade is not an upgrade", func(t *testing.T) {
+		var upgrades atomic.Int32
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: echoURL,
+			Upgrade: func(_ *server.IncomingMessage, socket net.Conn, _ []byte) { upgrades.Add(1); socket.Close() },
+		}})
+		c := dial(t, addr)
+		c.send("GET /plain HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n")
+		require.Equal(t, "/plain", c.read().body)
+		require.Equal(t, int32(0), upgrades.Load())
+	})
+}
+
+func TestConnectEvent(t *testing.T) {
+	t.Run("without a handler the connection is closed", func(t *testing.T) {
+		var requests atomic.Int32
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			requests.Add(1)
+			_ = res.End()
+		}}})
+		c := dial(t, addr)
+		c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+		c.expectClosed()
+		require.Equal(t, int32(0), requests.Load())
+	})
+
+	t.Run("the handler gets the socket and the tunnel bytes", func(t *testing.T) {
+		type connect struct{ method, url, head string }
+		got := make(chan connect, 1)
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{
+			Connect: func(req *server.IncomingMessage, socket net.Conn, head []byte) {
+				got <- connect{req.Method(), req.URL(), string(head)}
+				go func() {
+					defer socket.Close()
+					_, _ = io.WriteString(socket, "HTTP/1.1 200 Connection Established\r\n\r\n")
+					_, _ = io.Copy(socket, socket)
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01")
+		require.Equal(t, connect{"CONNECT", "example.com:443", "\x16\x03\x01"}, recv(t, got, "the connect handler"))
+		r := c.readHead() // a 2xx to CONNECT has no body
+		require.Equal(t, 200, r.status)
+		c.send("tunnel")
+		buf := make([]byte, 6)
+		_, err := io.ReadFull(c.br, buf)
+		require.NoError(t, err)
+		require.Equal(t, "tunnel", string(buf))
+		require.Equal(t, 0, srv.ConnectionCount())
+	})
+}
+
+func TestClientErrorEvent(t *testing.T) {
+	t.Run("by default a malformed request gets Node's bare 400", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", c.readAll())
+	})
+
+	t.Run("by default oversized chunk extensions get 413", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoBody}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" + strings.Repeat("b", 17<<10) + "\r\nx\r\n0\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n", c.readAll())
+	})
+
+	t.Run("a malformed body makes Read fail and gets 400 while the response has not begun", func(t *testing.T) {
+		readErr := make(chan error, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			_, err := readBody(req)
+			readErr <- err
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n")
+		require.Equal(t, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", c.readAll())
+		require.ErrorIs(t, recv(t, readErr, "Read"), http1.ErrInvalidChunkSize)
+	})
+
+	t.Run("once the response has begun a client error destroys the socket without a 400", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				_, _ = res.WriteString("partial")
+				_, _ = readBody(req)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+		require.Equal(t, 200, c.readHead().status)
+		c.send("zz\r\n")
+		rest := c.readAll()
+		require.Equal(t, "7\r\npartial\r\n", rest, "nothing after the body bytes already sent")
+	})
+
+	t.Run("the handler gets the error, BytesParsed and RawPacket, and the socket is closed after it", func(t *testing.T) {
+		errs := make(chan *server.ClientError, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: echoBody,
+			ClientError: func(err *server.ClientError, socket net.Conn) {
+				errs <- err
+				_, _ = io.WriteString(socket, "HTTP/1.1 400 Custom\r\n\r\n")
+			},
+		}})
+		// Codes and offsets as Node v20 reports them for the same bytes.
+		for _, tc := range []struct {
+			raw         string
+			code        string
+			bytesParsed int
+		}{
+			{"GET / HTTP/1.1\r\nHost: a\r\nX(y): z\r\n\r\n", "HPE_INVALID_HEADER_TOKEN", 26},
+			{"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", "HPE_INVALID_HEADER_TOKEN", 29},
+		} {
+			c := dial(t, addr)
+			c.send(tc.raw)
+			require.Equal(t, "HTTP/1.1 400 Custom\r\n\r\n", c.readAll())
+			err := recv(t, errs, "the ClientError handler")
+			require.Equal(t, tc.code, err.Code, "%q", tc.raw)
+			require.Equal(t, tc.raw, string(err.RawPacket), "%q", tc.raw)
+			require.Equal(t, tc.bytesParsed, err.BytesParsed, "%q", tc.raw)
+		}
+	})
+
+	t.Run("a client that leaves mid-head raises an EOF error and gets 400", func(t *testing.T) {
+		errs := make(chan *server.ClientError, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:     hello,
+			ClientError: func(err *server.ClientError, _ net.Conn) { errs <- err },
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHo")
+		require.NoError(t, c.nc.(*net.TCPConn).CloseWrite())
+		err := recv(t, errs, "the ClientError handler")
+		require.Equal(t, "HPE_INVALID_EOF_STATE", err.Code)
+		require.Equal(t, "GET / HTTP/1.1\r\nHo", string(err.RawPacket))
+
+		_, addr = start(t, server.Options{Handlers: server.Handlers{Request: hello}})
+		c = dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHo")
+		require.NoError(t, c.nc.(*net.TCPConn).CloseWrite())
+		require.Equal(t, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", c.readAll())
+	})
+
+	t.Run("a client that leaves between requests raises nothing", func(t *testing.T) {
+		var events atomic.Int32
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:     hello,
+			ClientError: func(*server.ClientError, net.Conn) { events.Add(1) },
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c.read()
+		c.nc.Close()
+		waitFor(t, "the connection to end", func() bool { return srv.ConnectionCount() == 0 })
+		require.Equal(t, int32(0), events.Load())
+	})
+}
+
+func TestConnectionEvent(t *testing.T) {
+	t.Run("the listener gets the server side of each new socket before any request", func(t *testing.T) {
+		sockets := make(chan net.Conn, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:    hello,
+			Connection: func(socket net.Conn) { sockets <- socket },
+		}})
+		c := dial(t, addr)
+		s := recv(t, sockets, "the connection event")
+		require.Equal(t, c.nc.LocalAddr().String(), s.RemoteAddr().String())
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+	})
+
+	t.Run("a listener may write to the socket first", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:    hello,
+			Connection: func(socket net.Conn) { _, _ = io.WriteString(socket, "HTTP/1.1 100 Continue\r\n\r\n") },
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 100, c.read().status)
+		require.Equal(t, "hello world", c.read().body)
+	})
+}
