@@ -349,9 +349,13 @@ func (c *conn) readError(err error) error {
 	}
 	var pe *http1.ParseError
 	if errors.As(err, &pe) {
+		// As for a malformed head, RawPacket is the request as far as it
+		// is still in the buffer: its head, then the body bytes that
+		// compaction kept. pe.Offset counts from the body's start.
 		ex := c.ex
-		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: pe.Offset,
-			RawPacket: append([]byte(nil), ex.unread()...), HeadersSent: ex.res.headerSent})
+		start := ex.keep - ex.head.Size
+		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: ex.head.Size + pe.Offset - ex.dropped,
+			RawPacket: append([]byte(nil), ex.rbuf[start:ex.w]...), HeadersSent: ex.res.headerSent})
 		return pe
 	}
 	return ErrAborted

@@ -16,7 +16,7 @@ func (c *conn) dispatch() bool {
 	ex := c.ex
 	h := &ex.head
 	ex.r += h.Size
-	ex.keep = ex.r
+	ex.keep, ex.dropped = ex.r, 0
 	c.requests++
 	req, res := &ex.req, &ex.res
 	req.reset(c, ex)

@@ -74,7 +74,8 @@ type ClientError struct {
 	Code string
 	// BytesParsed is how many bytes of RawPacket were accepted.
 	BytesParsed int
-	// RawPacket holds the bytes of the current request received so far.
+	// RawPacket holds the bytes of the current request received so far
+	// (of a long body, only the part still buffered).
 	RawPacket []byte
 	// HeadersSent reports that a response to the current request was
 	// already started, so no error response can be written.

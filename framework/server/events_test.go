@@ -361,6 +361,10 @@ func TestClientErrorEvent(t *testing.T) {
 		}{
 			{"GET / HTTP/1.1\r\nHost: a\r\nX(y): z\r\n\r\n", "HPE_INVALID_HEADER_TOKEN", 26},
 			{"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", "HPE_INVALID_HEADER_TOKEN", 29},
+			{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HPE_INVALID_CHUNK_SIZE", 56},
+			{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n", "HPE_INVALID_CHUNK_SIZE", 64},
+			{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "HPE_STRICT", 62},
+			{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n", "HPE_INVALID_HEADER_TOKEN", 62},
 		} {
 			c := dial(t, addr)
 			c.send(tc.raw)
@@ -370,6 +374,26 @@ func TestClientErrorEvent(t *testing.T) {
 			require.Equal(t, tc.raw, string(err.RawPacket), "%q", tc.raw)
 			require.Equal(t, tc.bytesParsed, err.BytesParsed, "%q", tc.raw)
 		}
+	})
+
+	t.Run("an error deep in a long body is located in RawPacket", func(t *testing.T) {
+		errs := make(chan *server.ClientError, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request:     echoBody,
+			ClientError: func(err *server.ClientError, _ net.Conn) { errs <- err },
+		}})
+		c := dial(t, addr)
+		head := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		c.send(head)
+		for range 20 { // 20 KiB of body, more than the read buffer holds
+			c.send("400\r\n" + strings.Repeat("x", 1024) + "\r\n")
+		}
+		c.send("zz\r\n")
+		err := recv(t, errs, "the ClientError handler")
+		require.Equal(t, "HPE_INVALID_CHUNK_SIZE", err.Code)
+		require.True(t, strings.HasPrefix(string(err.RawPacket), head), "RawPacket starts with the head")
+		require.Less(t, err.BytesParsed, len(err.RawPacket))
+		require.Equal(t, "zz\r\n", string(err.RawPacket[err.BytesParsed:]))
 	})
 
 	t.Run("a client that leaves mid-head raises an EOF error and gets 400", func(t *testing.T) {
