@@ -104,6 +104,7 @@ func (c *conn) serve() {
 // hijacked, and its buffers go back to the pool.
 func (c *conn) end() {
 	if c.state.Load() != stateHijacked {
+		c.flushPending()
 		c.destroy()
 		c.watch.stop(c)
 	}
@@ -289,6 +290,9 @@ func (c *conn) rawRead(fd uintptr) bool {
 // clientError answers a request that could not be read, as Node's
 // socketOnError does, and leaves the connection to be closed.
 func (c *conn) clientError(err error) {
+	if !c.flushPending() { // answers to the requests before this one
+		return
+	}
 	ex := c.ex
 	ce := &ClientError{Err: err, Code: errorCode(err)}
 	if ex != nil {

@@ -105,6 +105,7 @@ func isContinue(v []byte) bool { return containsWord(string(v), "100-continue") 
 // hijack hands the connection to an upgrade or CONNECT handler with the
 // bytes read past the head.
 func (c *conn) hijack(req *IncomingMessage, h func(*IncomingMessage, net.Conn, []byte)) {
+	c.flushPending() // the responses to earlier pipelined requests come first
 	c.mu.Lock()
 	c.state.Store(stateHijacked)
 	c.inflight = nil

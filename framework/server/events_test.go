@@ -260,6 +260,23 @@ func TestUpgradeEvent(t *testing.T) {
 		require.Equal(t, "/plain", c.read().body)
 		require.Equal(t, int32(0), upgrades.Load())
 	})
+
+	t.Run("a pipelined upgrade after a normal request", func(t *testing.T) {
+		got := make(chan string, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: echoURL,
+			Upgrade: func(_ *server.IncomingMessage, socket net.Conn, head []byte) {
+				got <- string(head)
+				_, _ = io.WriteString(socket, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")
+				socket.Close()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n" + upgradeReq + "tail")
+		require.Equal(t, "/first", c.read().body)
+		require.Equal(t, 101, c.read().status)
+		require.Equal(t, "tail", recv(t, got, "the upgrade handler"))
+	})
 }
 
 func TestConnectEvent(t *testing.T) {
@@ -273,6 +290,14 @@ func TestConnectEvent(t *testing.T) {
 		c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
 		c.expectClosed()
 		require.Equal(t, int32(0), requests.Load())
+	})
+
+	t.Run("without a handler, the responses to earlier pipelined requests are sent before the close", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+		require.Equal(t, "/1", c.read().body)
+		c.expectClosed()
 	})
 
 	t.Run("the handler gets the socket and the tunnel bytes", func(t *testing.T) {
@@ -413,6 +438,15 @@ func TestClientErrorEvent(t *testing.T) {
 		c = dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHo")
 		require.NoError(t, c.nc.(*net.TCPConn).CloseWrite())
+		require.Equal(t, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", c.readAll())
+	})
+
+	t.Run("the responses to pipelined requests before a malformed one are sent first", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nBAD / HTTP/1.1\r\n\r\n")
+		require.Equal(t, "/1", c.read().body)
+		require.Equal(t, "/2", c.read().body)
 		require.Equal(t, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", c.readAll())
 	})
 
