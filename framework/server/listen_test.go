@@ -70,6 +70,28 @@ func TestListen(t *testing.T) {
 		require.Equal(t, "::1", c.read().body)
 	})
 
+	t.Run("the server is listening as soon as Listen returns", func(t *testing.T) {
+		srv := server.New(server.Options{Logger: hclog.NewNullLogger()})
+		t.Cleanup(func() { stop(t, srv) })
+		for range 50 {
+			_, err := srv.Listen("127.0.0.1:0")
+			require.NoError(t, err)
+			require.True(t, srv.Listening())
+		}
+	})
+
+	t.Run("Close right after Listen closes the new listener", func(t *testing.T) {
+		for range 20 {
+			srv := server.New(server.Options{Logger: hclog.NewNullLogger()})
+			l, err := srv.Listen("127.0.0.1:0")
+			require.NoError(t, err)
+			require.NoError(t, srv.Close())
+			_, err = net.DialTimeout("tcp", l.Addr().String(), time.Second)
+			require.Error(t, err, "the listener must be closed")
+			recv(t, srv.Done(), "Done")
+		}
+	})
+
 	t.Run("a stale Unix socket file is replaced", func(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "s.sock")
 		old, err := net.Listen("unix", sock)
