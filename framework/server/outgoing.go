@@ -187,6 +187,10 @@ func (r *ServerResponse) storeHeader() error {
 		case !r.removedTE:
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 			r.chunked = true
+		default:
+			// Both Content-Length and Transfer-Encoding were removed: the
+			// body can only end with the connection.
+			r.last = true
 		}
 	}
 	if !r.chunked && st.trailer {
