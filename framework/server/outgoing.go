@@ -68,8 +68,11 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
 	}
 	// As in Node: the list form replaces same-named headers but keeps its
-	// own repeats; the map form sets each header.
-	for i := 0; i < len(pairs); i += 2 {
+	// own repeats; the map form sets each header. Without headers set
+	// before, Node writes WriteHead's headers without keeping them, so a
+	// WriteHead that fails leaves none behind (see below).
+	hadHeaders := len(r.hdr) > 0
+	for i := 0; hadHeaders && i < len(pairs); i += 2 {
 		r.removeHeader(pairs[i])
 	}
 	for i := 0; i < len(pairs); i += 2 {
@@ -89,7 +92,11 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 	if r.expectContinue && !r.sent100 && !r.req.body.done {
 		r.keepAlive = false
 	}
-	return r.storeHeader()
+	err := r.storeHeader()
+	if err != nil && !hadHeaders {
+		r.hdr = r.hdr[:0]
+	}
+	return err
 }
 
 func validateField(name string, values []string) error {

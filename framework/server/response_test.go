@@ -466,6 +466,18 @@ func TestResponseTrailers(t *testing.T) {
 		require.Equal(t, "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: close\r\n\r\ndata", maskDate(c.readAll()))
 	})
 
+	t.Run("a Trailer header without chunked encoding is refused", func(t *testing.T) {
+		var got results
+		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			got.set("err", codeOf(res.WriteHead(200, "Trailer", "X-Sum", "Content-Length", "4")))
+			got.set("sent", res.HeadersSent())
+			_ = res.EndString("data")
+		})
+		require.Equal(t, httpspec.ErrTrailerInvalid, got.get("err"))
+		require.Equal(t, false, got.get("sent"))
+		require.Equal(t, "data", r.body)
+	})
+
 	t.Run("invalid trailers are refused", func(t *testing.T) {
 		var got results
 		roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
