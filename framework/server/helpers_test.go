@@ -25,7 +25,7 @@ const ioTimeout = 10 * time.Second
 // start runs a server with opts on 127.0.0.1 and returns it with its
 // address. The server and all its connections are closed when the test
 // ends, and the test fails if they do not go away.
-func start(t *testing.T, opts server.Options) (*server.Server, string) {
+func start(t testing.TB, opts server.Options) (*server.Server, string) {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
@@ -38,7 +38,7 @@ func start(t *testing.T, opts server.Options) (*server.Server, string) {
 }
 
 // stop closes srv and every connection it has, and waits for it.
-func stop(t *testing.T, srv *server.Server) {
+func stop(t testing.TB, srv *server.Server) {
 	t.Helper()
 	_ = srv.Close()
 	srv.CloseAllConnections()
