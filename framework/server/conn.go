@@ -49,6 +49,10 @@ type conn struct {
 	lastActive atomic.Int64 // last read or write, for Options.Timeout
 	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
 	timedOut   atomic.Bool  // the timeout event fired since the last activity
+	// received: bytes of the next request have arrived, so a connection in
+	// stateHead is not idle. Cleared when a response leaves nothing
+	// buffered.
+	received atomic.Bool
 
 	// mu guards writes to nc and the response state they change, since a
 	// response may be finished from another goroutine while the sweeper
@@ -150,7 +154,7 @@ func (c *conn) closeLocked() {
 func (c *conn) closeIfIdle() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s := c.state.Load(); (s == stateIdle || s == stateHead && c.ex == nil) && c.state.CompareAndSwap(s, stateClosed) {
+	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.received.Load()) && c.state.CompareAndSwap(s, stateClosed) {
 		c.nc.Close()
 	}
 }
@@ -236,15 +240,23 @@ func (c *conn) fill() error {
 // the read that finds no data is the one a blocking read would make.
 func (c *conn) waitRead() bool {
 	if c.rc == nil {
-		c.ex = acquireExchange()
-		return c.fill() == nil
+		// No descriptor to wait on (a TLS connection, say): a blocking
+		// read into a buffer the connection keeps.
+		if c.ex == nil {
+			c.ex = acquireExchange()
+		}
+		if c.fill() != nil {
+			return false
+		}
+	} else {
+		c.readN, c.readErr = 0, nil
+		if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
+			return false
+		}
+		c.lastActive.Store(c.srv.sweeper.now())
+		c.timedOut.Store(false)
 	}
-	c.readN, c.readErr = 0, nil
-	if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
-		return false
-	}
-	c.lastActive.Store(c.srv.sweeper.now())
-	c.timedOut.Store(false)
+	c.received.Store(true)
 	if c.state.Load() == stateIdle {
 		// The first byte of the next request starts its clock.
 		now := c.srv.sweeper.now()

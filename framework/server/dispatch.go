@@ -188,6 +188,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	ex.keep = 0
 	c.timeoutAt.Store(0)
 	if ex.r == ex.w {
+		c.received.Store(false)
 		c.setState(stateIdle)
 	} else {
 		now := c.srv.sweeper.now()

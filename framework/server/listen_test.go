@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,6 +139,65 @@ func TestListen(t *testing.T) {
 	})
 }
 
+// plainListener hides the file descriptor of its connections, as a TLS
+// listener does, so the server reads them with blocking reads.
+type plainListener struct{ net.Listener }
+
+type plainConn struct{ net.Conn }
+
+func (l plainListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return plainConn{c}, nil
+}
+
+func TestServeConnectionsWithoutDescriptor(t *testing.T) {
+	serve := func(t *testing.T, opts server.Options) string {
+		opts.Logger = hclog.NewNullLogger()
+		srv := server.New(opts)
+		t.Cleanup(func() { stop(t, srv) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		go func() { _ = srv.Serve(plainListener{l}) }()
+		return l.Addr().String()
+	}
+
+	t.Run("keep-alive and pipelining work", func(t *testing.T) {
+		addr := serve(t, server.Options{Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/1", c.read().body)
+		require.Equal(t, "/2", c.read().body)
+		for i := range 50 {
+			c.send(fmt.Sprintf("POST /%d HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n%s", i, strings.Repeat("b", 100)))
+			require.Equal(t, fmt.Sprintf("/%d", i), c.read().body)
+		}
+	})
+
+	t.Run("a head that arrives slowly after an idle period is not cut by keepAliveTimeout", func(t *testing.T) {
+		addr := serve(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/1", c.read().body)
+		c.send("GET /2 HTTP/1.1\r\n")
+		time.Sleep(3 * shortTimeout)
+		c.send("Host: a\r\n\r\n")
+		require.Equal(t, "/2", c.read().body)
+	})
+
+	t.Run("headersTimeout counts from the first byte of the next request", func(t *testing.T) {
+		addr := serve(t, server.Options{HeadersTimeout: 2 * shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: echoURL}})
+		c := dial(t, addr)
+		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/1", c.read().body)
+		time.Sleep(3 * shortTimeout) // idle, longer than headersTimeout
+		c.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/2", c.read().body)
+	})
+}
+
 func TestClose(t *testing.T) {
 	t.Run("Close stops accepting and closes idle connections", func(t *testing.T) {
 		var closed atomic.Int32
@@ -214,7 +275,10 @@ func TestCloseIdleConnections(t *testing.T) {
 		busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
 		recv(t, entered, "the slow handler")
 		partial := dial(t, addr)
-		partial.send("GET /partial HTTP/1.1\r\nHo")
+		// Once the first response has arrived, the server has read the
+		// start of the next head, which came in the same packet.
+		partial.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\nGET /partial HTTP/1.1\r\nHo")
+		require.Equal(t, "/fast", partial.read().body)
 		waitFor(t, "three connections", func() bool { return srv.ConnectionCount() == 3 })
 
 		srv.CloseIdleConnections()
