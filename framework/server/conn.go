@@ -48,7 +48,12 @@ type conn struct {
 	complete   atomic.Bool  // the current request has been fully received
 	lastActive atomic.Int64 // last read or write, for Options.Timeout
 	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
-	timedOut   atomic.Bool  // the timeout event fired since the last activity
+	// onTimeout holds the current response's SetTimeout callbacks, so that
+	// the sweeper reads them without mu (a stuck write may hold it).
+	onTimeout atomic.Pointer[[]func()]
+	expiring  atomic.Bool // an expire is under way; the sweeper starts one at a time
+	writing   atomic.Bool // a response write is in progress (and holds mu)
+	timedOut  atomic.Bool // the timeout event fired since the last activity
 	// received: bytes of the next request have arrived, so a connection in
 	// stateHead is not idle. Cleared when a response leaves nothing
 	// buffered.
@@ -65,9 +70,9 @@ type conn struct {
 	readN    int
 	readErr  error
 
-	reason   error     // why the server closed the socket; guarded by mu
-	inflight *exchange // the exchange whose response is in flight; guarded by mu
-	waiting  bool      // serve waits on done for the response; guarded by mu
+	reason   atomic.Pointer[httpspec.Error] // the timeout that closed the socket
+	inflight *exchange                      // the exchange whose response is in flight; guarded by mu
+	waiting  bool                           // serve waits on done for the response; guarded by mu
 	done     chan struct{}
 
 	watch closeWatch
@@ -125,35 +130,52 @@ func (c *conn) setState(s int32) {
 	c.state.Store(s)
 }
 
-// destroy closes the socket at once.
+// destroy closes the socket at once. It closes the socket before taking
+// mu: a response write blocked on a client that does not read holds mu,
+// and closing the socket is what makes that write return.
 func (c *conn) destroy() {
-	c.mu.Lock()
-	c.closeLocked()
-	c.mu.Unlock()
+	if c.shut() {
+		c.mu.Lock()
+		c.closedLocked()
+		c.mu.Unlock()
+	}
 }
 
+// closeLocked is destroy for a caller that holds mu.
 func (c *conn) closeLocked() {
+	if c.shut() {
+		c.closedLocked()
+	}
+}
+
+// shut moves to stateClosed and closes the socket. It reports false when
+// the connection was already closed or hijacked.
+func (c *conn) shut() bool {
 	for {
 		s := c.state.Load()
 		if s == stateClosed || s == stateHijacked {
-			return
+			return false
 		}
 		if c.state.CompareAndSwap(s, stateClosed) {
 			c.nc.Close()
-			if ex := c.inflight; ex != nil && !ex.res.finished {
-				ex.req.abortLocked()
-			}
-			c.wake()
-			return
+			return true
 		}
 	}
 }
 
+// closedLocked aborts the request in flight, if its response is not
+// finished, and wakes awaitResponse. Called with mu held after shut.
+func (c *conn) closedLocked() {
+	if ex := c.inflight; ex != nil && !ex.res.finished {
+		ex.req.abortLocked()
+	}
+	c.wake()
+}
+
 // closeIfIdle closes the connection if it is between requests (or has
-// not sent one yet).
+// not sent one yet). It takes no lock: an idle connection has no response
+// in flight, and Close must not wait for a write blocked on a busy one.
 func (c *conn) closeIfIdle() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.received.Load()) && c.state.CompareAndSwap(s, stateClosed) {
 		c.nc.Close()
 	}
@@ -202,7 +224,9 @@ func (c *conn) flushPending() bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.writing.Store(true)
 	_, err := c.nc.Write(ex.wbuf)
+	c.writing.Store(false)
 	ex.wbuf = ex.wbuf[:0]
 	if err != nil {
 		c.closeLocked()
@@ -357,10 +381,7 @@ func (c *conn) touch() {
 // the timeout that closed the socket, a malformed chunk (which, as in
 // Node, is also answered as a client error), or ErrAborted.
 func (c *conn) readError(err error) error {
-	c.mu.Lock()
-	reason := c.reason
-	c.mu.Unlock()
-	if reason != nil {
+	if reason := c.reason.Load(); reason != nil {
 		return reason
 	}
 	var pe *http1.ParseError

@@ -149,6 +149,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	if !res.finished {
 		// The connection closed under an unfinished response. A handler
 		// may still hold req and res, so the exchange is not pooled.
+		req.abortLocked() // destroy may not have reached it yet
 		c.inflight = nil
 		c.mu.Unlock()
 		c.ex = nil
@@ -187,6 +188,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	}
 	ex.keep = 0
 	c.timeoutAt.Store(0)
+	c.onTimeout.Store(nil)
 	if ex.r == ex.w {
 		c.received.Store(false)
 		c.setState(stateIdle)
@@ -213,28 +215,36 @@ func (r *ServerResponse) raiseClose() {
 	}
 }
 
-// expire answers a headers or request timeout, from the sweeper.
+// expire answers a headers or request timeout, from the sweeper, which
+// starts it only when no other expire is under way for c.
 func (c *conn) expire(err *httpspec.Error) {
-	c.mu.Lock()
+	defer c.expiring.Store(false)
 	if s := c.state.Load(); s == stateClosed || s == stateHijacked {
-		c.mu.Unlock()
 		return
 	}
-	c.reason = err
+	c.reason.Store(err)
+	if c.writing.Load() {
+		// A response write is blocked on a client that neither sends nor
+		// reads, holding mu: the response has begun, so the answer is to
+		// destroy the socket, which also releases the write.
+		c.destroy()
+		c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: true})
+		return
+	}
+	c.mu.Lock()
 	sent := c.inflight != nil && c.inflight.res.headerSent
 	c.mu.Unlock()
 	c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: sent})
 }
 
 // inactive raises the timeout event after Options.Timeout or SetTimeout
-// of inactivity; with no listener the socket is destroyed.
+// of inactivity; with no listener the socket is destroyed. It takes no
+// lock, so it works while a write is blocked on the client.
 func (c *conn) inactive() {
-	c.mu.Lock()
 	var fs []func()
-	if c.inflight != nil {
-		fs = append(fs, c.inflight.res.onTimeout...)
+	if p := c.onTimeout.Load(); p != nil {
+		fs = *p
 	}
-	c.mu.Unlock()
 	if h := c.srv.cfg.Handlers.Timeout; h != nil {
 		h(c.nc)
 	} else if len(fs) == 0 {

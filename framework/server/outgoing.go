@@ -345,7 +345,9 @@ func (r *ServerResponse) writev(p []byte) error {
 		ex.iov[2] = crlf
 		ex.bufs = ex.iov[:3]
 	}
+	r.c.writing.Store(true)
 	_, err := ex.bufs.WriteTo(r.c.nc)
+	r.c.writing.Store(false)
 	ex.iov = [3][]byte{}
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
@@ -359,7 +361,9 @@ func (r *ServerResponse) flushLocked() error {
 	if len(ex.wbuf) == 0 {
 		return nil
 	}
+	r.c.writing.Store(true)
 	_, err := r.c.nc.Write(ex.wbuf)
+	r.c.writing.Store(false)
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
 }

@@ -346,6 +346,8 @@ func (r *ServerResponse) SetTimeout(d time.Duration, f func()) {
 	r.c.mu.Lock()
 	if f != nil {
 		r.onTimeout = append(r.onTimeout, f)
+		fs := append([]func(){}, r.onTimeout...)
+		r.c.onTimeout.Store(&fs)
 	}
 	r.c.mu.Unlock()
 	r.c.timeoutAt.Store(int64(d))
@@ -373,10 +375,11 @@ func (r *ServerResponse) Uncork() error {
 	return nil
 }
 
-// Destroy closes the connection at once (Node's res.destroy()).
+// Destroy closes the connection at once (Node's res.destroy()), even
+// while another goroutine's write to it is blocked.
 func (r *ServerResponse) Destroy() {
+	r.c.destroy()
 	r.c.mu.Lock()
 	r.destroyed = true
-	r.c.closeLocked()
 	r.c.mu.Unlock()
 }

@@ -120,13 +120,17 @@ func (w *sweeper) check(c *conn, now int64) {
 	case stateHead:
 		start := c.msgStart.Load()
 		if expired(start, cfg.headersTimeout) || expired(start, cfg.requestTimeout) {
-			go c.expire(ErrRequestTimeout)
+			if c.expiring.CompareAndSwap(false, true) {
+				go c.expire(ErrRequestTimeout)
+			}
 			return
 		}
 	case stateActive:
 		if !c.complete.Load() {
 			if expired(c.msgStart.Load(), cfg.requestTimeout) {
-				go c.expire(ErrRequestTimeout)
+				if c.expiring.CompareAndSwap(false, true) {
+					go c.expire(ErrRequestTimeout)
+				}
 				return
 			}
 		} else if expired(c.since.Load(), time.Duration(w.tick.Load())) {
