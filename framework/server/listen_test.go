@@ -247,6 +247,20 @@ func TestClose(t *testing.T) {
 		recv(t, srv.Done(), "Done")
 	})
 
+	t.Run("Done and Shutdown wait for the close event to finish", func(t *testing.T) {
+		var ran atomic.Bool
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello, Close: func() {
+			time.Sleep(20 * time.Millisecond)
+			ran.Store(true)
+		}}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c.read()
+		require.NoError(t, srv.Shutdown(context.Background()))
+		require.True(t, ran.Load(), "Shutdown returned before the close event finished")
+		recv(t, srv.Done(), "Done")
+	})
+
 	t.Run("a server closed before any listener is done at once", func(t *testing.T) {
 		closed := make(chan struct{})
 		srv := server.New(server.Options{Logger: hclog.NewNullLogger(), Handlers: server.Handlers{Close: func() { close(closed) }}})

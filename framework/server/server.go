@@ -170,10 +170,10 @@ func (s *Server) forget(c *conn) {
 func (s *Server) finishClose() {
 	s.closeOnce.Do(func() {
 		s.sweeper.stop()
-		close(s.closed)
 		if h := s.cfg.Handlers.Close; h != nil {
 			h()
 		}
+		close(s.closed)
 	})
 }
 
@@ -205,7 +205,7 @@ func (s *Server) Close() error {
 }
 
 // Done returns a channel that is closed when the server has been closed
-// and its last connection has ended.
+// and its last connection has ended, after the close event has run.
 func (s *Server) Done() <-chan struct{} { return s.closed }
 
 // Shutdown closes the server gracefully: it stops accepting, closes idle
