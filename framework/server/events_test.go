@@ -62,6 +62,35 @@ func TestCheckContinue(t *testing.T) {
 		require.Equal(t, "keep-alive", r.get("connection"))
 	})
 
+	t.Run("100 Continue is sent on the first read even after WriteHead, before the final head", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.WriteHead(200, "Content-Type", "text/plain")
+			echoBody(req, res)
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		require.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n", c.read().raw)
+		c.send("hello")
+		r := c.read()
+		require.Equal(t, "text/plain", r.get("content-type"))
+		require.Equal(t, "hello", r.body)
+	})
+
+	t.Run("no 100 Continue once the final head has been sent", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.FlushHeaders()
+			echoBody(req, res)
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		r := c.readHead()
+		require.Equal(t, 200, r.status, "the final head comes first, with no 100 before it")
+		c.send("hello")
+		size, err := c.br.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "5\r\n", size)
+	})
+
 	t.Run("by default no 100 Continue is sent before the handler reads", func(t *testing.T) {
 		release := make(chan struct{})
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {

@@ -205,7 +205,7 @@ func (r *ServerResponse) storeHeader() error {
 		return errTrailerInvalid
 	}
 	ex.wbuf = append(b, "\r\n"...)
-	r.headerWritten = true
+	r.headerWritten, r.headAt = true, mark
 	if st.expect {
 		return r.flushLocked()
 	}
@@ -456,8 +456,7 @@ func (r *ServerResponse) endLocked(data [][]byte) error {
 func (r *ServerResponse) sendContinue() {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if !r.headerWritten && !r.sent100 {
-		_ = r.writeInformation(100, nil)
+	if !r.headerSent && !r.sent100 && r.writeInformation(100, nil) == nil {
 		r.sent100 = true
 	}
 }
@@ -517,9 +516,11 @@ func (r *ServerResponse) WriteEarlyHints(hints ...string) error {
 	return r.writeInformation(103, append([]string{"Link", link}, other...))
 }
 
-// writeInformation writes a 1xx response and flushes it.
+// writeInformation writes a 1xx response and flushes it. A final head
+// that WriteHead stored but that has not been sent stays buffered behind
+// it, as Node writes 1xx responses straight to the socket.
 func (r *ServerResponse) writeInformation(code int, pairs []string) error {
-	if r.headerWritten {
+	if r.headerSent {
 		return httpspec.HeadersSentError("write")
 	}
 	if r.destroyed || r.c.state.Load() == stateClosed {
@@ -530,10 +531,30 @@ func (r *ServerResponse) writeInformation(code int, pairs []string) error {
 			return err
 		}
 	}
-	b := http1.AppendStatusLine(r.ex.wbuf, code, httpspec.StatusText(code))
+	ex := r.ex
+	var head []byte
+	if r.headerWritten {
+		head = append(head, ex.wbuf[r.headAt:]...)
+		ex.wbuf = ex.wbuf[:r.headAt]
+	}
+	b := http1.AppendStatusLine(ex.wbuf, code, httpspec.StatusText(code))
 	for i := 0; i < len(pairs); i += 2 {
 		b = http1.AppendField(b, pairs[i], pairs[i+1])
 	}
-	r.ex.wbuf = append(b, "\r\n"...)
-	return r.flushLocked()
+	ex.wbuf = append(b, "\r\n"...)
+	if head == nil {
+		return r.flushLocked()
+	}
+	r.c.writing.Store(true)
+	_, err := r.c.nc.Write(ex.wbuf)
+	r.c.writing.Store(false)
+	ex.wbuf = append(ex.wbuf[:0], head...)
+	r.headAt = 0
+	if err != nil {
+		r.destroyed = true
+		r.c.closeLocked()
+		return err
+	}
+	r.c.touch()
+	return nil
 }

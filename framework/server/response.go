@@ -65,6 +65,7 @@ type ServerResponse struct {
 	written          int64
 	expectContinue   bool
 	sent100          bool
+	headAt           int // where the stored head begins in the write buffer
 	maxReached       bool
 	corked           int
 

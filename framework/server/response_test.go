@@ -511,6 +511,27 @@ func TestInformationalResponses(t *testing.T) {
 		require.Equal(t, "final", c.read().body)
 	})
 
+	t.Run("a 1xx after WriteHead goes before the stored head, after earlier pipelined responses", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			if req.URL() == "/first" {
+				_ = res.EndString("first")
+				return
+			}
+			_ = res.WriteHead(200, "X-Final", "yes")
+			_ = res.WriteProcessing()
+			_ = res.WriteEarlyHints("Link", "</a.css>; rel=preload")
+			_ = res.EndString("second")
+		}}})
+		c := dial(t, addr)
+		c.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "first", c.read().body)
+		require.Equal(t, 102, c.read().status)
+		require.Equal(t, 103, c.read().status)
+		r := c.read()
+		require.Equal(t, "yes", r.get("x-final"))
+		require.Equal(t, "second", r.body)
+	})
+
 	t.Run("early hints need a valid Link", func(t *testing.T) {
 		var got results
 		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
