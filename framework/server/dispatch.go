@@ -63,7 +63,7 @@ func (c *conn) dispatch() bool {
 func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingMessage, *ServerResponse) {
 	cfg := c.srv.cfg
 	hs := &cfg.Handlers
-	if !cfg.DisableHostHeaderCheck && req.head.Get("host") == nil {
+	if !cfg.DisableHostHeaderCheck && req.field("host") == nil {
 		_ = res.WriteHead(400, "Connection", "close")
 		_ = res.End()
 		return nil
@@ -79,7 +79,7 @@ func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingM
 			return nil
 		}
 	}
-	expect := req.head.Get("expect")
+	expect := req.field("expect")
 	if expect == nil {
 		return hs.Request
 	}

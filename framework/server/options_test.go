@@ -163,6 +163,19 @@ func TestMaxHeadersCount(t *testing.T) {
 		require.JSONEq(t, `{"raw":["Host","a","A","1"],"headers":{"host":"a","a":"1"},"distinct":{"host":["a"],"a":["1"]}}`, c.read().body)
 	})
 
+	t.Run("ignored fields are invisible to Header, the Host check and Expect, as in Node", func(t *testing.T) {
+		_, addr := start(t, server.Options{MaxHeadersCount: 1, Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.EndString("[" + req.Header("x-late") + "]")
+		}}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Late: seen\r\n\r\n")
+		require.Equal(t, "[]", c.read().body)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n")
+		require.Equal(t, 200, c.read().status, "the Expect field was ignored")
+		c.send("GET / HTTP/1.1\r\nX-First: 1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 400, c.read().status, "the Host field was ignored")
+	})
+
 	t.Run("ignored fields still frame the request", func(t *testing.T) {
 		_, addr := start(t, server.Options{MaxHeadersCount: 1, Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 			body, _ := readBody(req)

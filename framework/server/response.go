@@ -91,7 +91,7 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	// HTTP/1.0 (and 0.9, 2.0) clients get close-delimited bodies unless
 	// they asked for chunked ones with TE.
 	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
-		httpspec.ListContainsToken(string(req.head.Get("te")), "chunked")
+		httpspec.ListContainsToken(string(req.field("te")), "chunked")
 	r.removedConn, r.removedLen, r.removedTE = false, false, false
 	r.contentLength, r.written = -1, 0
 	r.expectContinue, r.sent100, r.maxReached = false, false, false
