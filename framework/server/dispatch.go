@@ -114,6 +114,9 @@ func (c *conn) hijack(req *IncomingMessage, h func(*IncomingMessage, net.Conn, [
 	head := append([]byte(nil), c.ex.unread()...)
 	c.ex.r = c.ex.w
 	req.body = body{done: true}
+	// The handler owns the connection from now on and may keep req as
+	// long as it likes, so the exchange is not pooled again.
+	c.ex = nil
 	h(req, c.nc, head)
 }
 

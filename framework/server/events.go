@@ -33,7 +33,8 @@ type Handlers struct {
 	// Upgrade handles a request with "Connection: upgrade" and an Upgrade
 	// header. It gets the connection itself and head, the bytes that
 	// followed the request head. From then on the handler owns socket and
-	// must close it. Without it the request goes to Request as usual.
+	// must close it; req stays valid for as long as it keeps it. Without
+	// it the request goes to Request as usual.
 	Upgrade func(req *IncomingMessage, socket net.Conn, head []byte)
 
 	// Connect handles a CONNECT request, like Upgrade. Without it the

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -278,6 +279,34 @@ func TestUpgradeEvent(t *testing.T) {
 		require.NoError(t, err, "CloseAllConnections must not close an upgraded socket")
 	})
 
+	t.Run("the request stays valid for the handler after it returns", func(t *testing.T) {
+		upgraded, proceed := make(chan struct{}), make(chan struct{})
+		got := make(chan string, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: echoURL,
+			Upgrade: func(req *server.IncomingMessage, socket net.Conn, _ []byte) {
+				go func() {
+					defer socket.Close()
+					<-proceed
+					got <- req.URL() + " " + req.Header("x-id") + " " + strings.Join(req.RawHeaders(), ",")
+				}()
+				close(upgraded)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET /upgraded HTTP/1.1\r\nHost: a\r\nX-Id: mine\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")
+		recv(t, upgraded, "the upgrade handler")
+		// Other requests reuse the server's pooled buffers meanwhile.
+		for i := range 20 {
+			o := dial(t, addr)
+			o.send(fmt.Sprintf("GET /other-%02d HTTP/1.1\r\nHost: b\r\nX-Id: someone-else\r\n\r\n", i))
+			require.Equal(t, fmt.Sprintf("/other-%02d", i), o.read().body)
+			o.nc.Close()
+		}
+		close(proceed)
+		require.Equal(t, "/upgraded mine Host,a,X-Id,mine,Connection,Upgrade,Upgrade,x", recv(t, got, "the handler's goroutine"))
+	})
+
 	t.Run("an Upgrade header without Connection: upgrade is not an upgrade", func(t *testing.T) {
 		var upgrades atomic.Int32
 		_, addr := start(t, server.Options{Handlers: server.Handlers{
@@ -327,6 +356,33 @@ func TestConnectEvent(t *testing.T) {
 		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
 		require.Equal(t, "/1", c.read().body)
 		c.expectClosed()
+	})
+
+	t.Run("the request stays valid for the handler after it returns", func(t *testing.T) {
+		connected, proceed := make(chan struct{}), make(chan struct{})
+		got := make(chan string, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: echoURL,
+			Connect: func(req *server.IncomingMessage, socket net.Conn, _ []byte) {
+				go func() {
+					defer socket.Close()
+					<-proceed
+					got <- req.URL() + " " + req.Header("proxy-authorization")
+				}()
+				close(connected)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nProxy-Authorization: Basic eA==\r\n\r\n")
+		recv(t, connected, "the connect handler")
+		for i := range 20 {
+			o := dial(t, addr)
+			o.send(fmt.Sprintf("GET /other-%02d HTTP/1.1\r\nHost: b\r\nProxy-Authorization: other\r\n\r\n", i))
+			require.Equal(t, fmt.Sprintf("/other-%02d", i), o.read().body)
+			o.nc.Close()
+		}
+		close(proceed)
+		require.Equal(t, "example.com:443 Basic eA==", recv(t, got, "the handler's goroutine"))
 	})
 
 	t.Run("the handler gets the socket and the tunnel bytes", func(t *testing.T) {
