@@ -160,7 +160,8 @@ func (m *IncomingMessage) TrailersDistinct() map[string][]string {
 // RawTrailers returns the trailer fields as received, once Complete.
 func (m *IncomingMessage) RawTrailers() []string {
 	if m.rawTrail == nil && m.body.done && m.body.kind == http1.BodyChunked {
-		m.rawTrail = rawFields(m.ex.chunked.Trailers(), m.c.srv.cfg.maxHeadersCount)
+		// Node limits the header fields only, not the trailers.
+		m.rawTrail = rawFields(m.ex.chunked.Trailers(), 0)
 	}
 	if m.rawTrail == nil {
 		return []string{}

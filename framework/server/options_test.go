@@ -176,6 +176,17 @@ func TestMaxHeadersCount(t *testing.T) {
 		require.Equal(t, 400, c.read().status, "the Host field was ignored")
 	})
 
+	t.Run("trailers are not limited, as in Node", func(t *testing.T) {
+		_, addr := start(t, server.Options{MaxHeadersCount: 1, Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			_, _ = readBody(req)
+			b, _ := json.Marshal(map[string]any{"raw": req.RawTrailers(), "trailers": req.Trailers()})
+			_ = res.End(b)
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n")
+		require.JSONEq(t, `{"raw":["T1","1","T2","2","T3","3"],"trailers":{"t1":"1","t2":"2","t3":"3"}}`, c.read().body)
+	})
+
 	t.Run("ignored fields still frame the request", func(t *testing.T) {
 		_, addr := start(t, server.Options{MaxHeadersCount: 1, Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 			body, _ := readBody(req)
