@@ -47,7 +47,7 @@ type conn struct {
 	msgStart   atomic.Int64 // when the current request's first byte arrived
 	complete   atomic.Bool  // the current request has been fully received
 	lastActive atomic.Int64 // last read or write, for Options.Timeout
-	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
+	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none; -1: off
 	// onTimeout holds the current response's SetTimeout callbacks, so that
 	// the sweeper reads them without mu (a stuck write may hold it).
 	onTimeout atomic.Pointer[[]func()]

@@ -342,7 +342,8 @@ func (r *ServerResponse) OnClose(f func()) {
 
 // SetTimeout sets the socket inactivity timeout while this response is in
 // flight, and registers f to run when it passes. Without f (nil), a
-// timeout destroys the socket, as when nobody listens in Node.
+// timeout destroys the socket, as when nobody listens in Node. A zero d
+// turns the socket timeout off for this response.
 func (r *ServerResponse) SetTimeout(d time.Duration, f func()) {
 	r.c.mu.Lock()
 	if f != nil {
@@ -351,6 +352,9 @@ func (r *ServerResponse) SetTimeout(d time.Duration, f func()) {
 		r.c.onTimeout.Store(&fs)
 	}
 	r.c.mu.Unlock()
+	if d <= 0 {
+		d = -1 // off, as Node's setTimeout(0), rather than "not set"
+	}
 	r.c.timeoutAt.Store(int64(d))
 	r.c.srv.sweeper.wantResolution(d)
 }

@@ -381,6 +381,21 @@ func TestResponseSetTimeout(t *testing.T) {
 		c.expectClosed()
 	})
 
+	t.Run("zero turns the server's socket timeout off for the response", func(t *testing.T) {
+		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				res.SetTimeout(0, nil)
+				go func() {
+					time.Sleep(3 * shortTimeout)
+					_ = res.EndString("no timeout")
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "no timeout", c.read().body)
+	})
+
 	t.Run("it lasts only for its response", func(t *testing.T) {
 		_, addr := start(t, server.Options{KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
