@@ -65,7 +65,15 @@ func (w *sweeper) wantResolution(d time.Duration) {
 	}
 }
 
-func (w *sweeper) start() { w.once.Do(func() { go w.run() }) }
+// start runs the sweeper. It refreshes the clock first: connections
+// stamp it before the first tick, and the server may have been created
+// long before it serves.
+func (w *sweeper) start() {
+	w.once.Do(func() {
+		w.clock.Store(time.Now().UnixNano())
+		go w.run()
+	})
+}
 
 func (w *sweeper) stop() { w.stopO.Do(func() { close(w.quit) }) }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/server"
@@ -119,6 +120,21 @@ func TestHeadersTimeout(t *testing.T) {
 		began := time.Now()
 		c.expectClosed()
 		require.GreaterOrEqual(t, time.Since(began), 2*shortTimeout)
+	})
+}
+
+func TestTimeoutClock(t *testing.T) {
+	t.Run("a server that starts listening long after New does not time out its first requests", func(t *testing.T) {
+		srv := server.New(server.Options{Logger: hclog.NewNullLogger(), HeadersTimeout: 2 * shortTimeout, Handlers: server.Handlers{Request: hello}})
+		t.Cleanup(func() { stop(t, srv) })
+		time.Sleep(4 * shortTimeout) // set-up work between New and Listen
+		l, err := srv.Listen("127.0.0.1:0")
+		require.NoError(t, err)
+		c := dial(t, l.Addr().String())
+		c.send("GET / HTTP/1.1\r\n")
+		time.Sleep(shortTimeout / 2)
+		c.send("Host: a\r\n\r\n")
+		require.Equal(t, "hello world", c.read().body)
 	})
 }
 
