@@ -177,6 +177,62 @@ func TestPipelining(t *testing.T) {
 	})
 }
 
+func TestConcurrentConnections(t *testing.T) {
+	t.Run("many keep-alive connections at once are each answered in order", func(t *testing.T) {
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			body, err := readBody(req)
+			if err != nil {
+				return
+			}
+			if req.Header("x-async") != "" {
+				go func() { _ = res.EndString(req.URL() + body) }()
+				return
+			}
+			_ = res.EndString(req.URL() + body)
+		}}})
+		const conns, requests = 40, 25
+		errs := make(chan error, conns)
+		for i := range conns {
+			c := dial(t, addr)
+			go func() {
+				errs <- func() error {
+					for j := 0; j < requests; j += 5 {
+						var batch strings.Builder
+						for k := j; k < j+5; k++ {
+							switch k % 3 {
+							case 0:
+								fmt.Fprintf(&batch, "GET /%d/%d HTTP/1.1\r\nHost: a\r\n\r\n", i, k)
+							case 1:
+								fmt.Fprintf(&batch, "POST /%d/%d HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody", i, k)
+							default:
+								fmt.Fprintf(&batch, "POST /%d/%d HTTP/1.1\r\nHost: a\r\nX-Async: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nch\r\n0\r\n\r\n", i, k)
+							}
+						}
+						if _, err := c.nc.Write([]byte(batch.String())); err != nil {
+							return err
+						}
+						for k := j; k < j+5; k++ {
+							r, err := c.tryRead(false)
+							if err != nil {
+								return err
+							}
+							want := fmt.Sprintf("/%d/%d", i, k) + []string{"", "body", "ch"}[k%3]
+							if r.body != want {
+								return fmt.Errorf("got %q, want %q", r.body, want)
+							}
+						}
+					}
+					return nil
+				}()
+			}()
+		}
+		for range conns {
+			require.NoError(t, recv(t, errs, "a client"))
+		}
+		require.Equal(t, conns, srv.ConnectionCount())
+	})
+}
+
 func TestHTTP10(t *testing.T) {
 	t.Run("an HTTP/1.0 request gets a close-delimited body and the connection closes", func(t *testing.T) {
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
