@@ -289,6 +289,24 @@ func TestAborted(t *testing.T) {
 		require.Equal(t, httpspec.ErrStreamDestroyed, got.get("end"))
 	})
 
+	t.Run("a client that leaves during a large read aborts the request", func(t *testing.T) {
+		readErr := make(chan error, 1)
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, _ *server.ServerResponse) {
+			buf := make([]byte, 64<<10) // large reads go straight from the socket
+			var err error
+			for err == nil {
+				_, err = req.Read(buf)
+			}
+			readErr <- err
+		}}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
+		c.send(strings.Repeat("x", 10000))
+		time.Sleep(20 * time.Millisecond)
+		c.nc.Close()
+		require.ErrorIs(t, recv(t, readErr, "Read to fail"), server.ErrAborted)
+	})
+
 	t.Run("a client that leaves mid chunked body aborts the request", func(t *testing.T) {
 		readErr := make(chan error, 1)
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, _ *server.ServerResponse) {
