@@ -263,6 +263,7 @@ func TestIncomingMessageBody(t *testing.T) {
 }
 
 func TestAborted(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("a client that leaves mid-body aborts the request", func(t *testing.T) {
 		readErr := make(chan error, 1)
 		aborted := make(chan struct{})

@@ -154,6 +154,7 @@ func (l plainListener) Accept() (net.Conn, error) {
 }
 
 func TestServeConnectionsWithoutDescriptor(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
 	serve := func(t *testing.T, opts server.Options) string {
 		opts.Logger = hclog.NewNullLogger()
 		srv := server.New(opts)

@@ -56,7 +56,7 @@ func TestStuckWrites(t *testing.T) {
 
 	t.Run("the socket timeout destroys a connection whose write is stuck", func(t *testing.T) {
 		writing, done := make(chan *server.ServerResponse, 1), make(chan error, 1)
-		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{Request: writer(writing, done)}})
+		_, addr := start(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{Request: writer(writing, done)}})
 		c := dial(t, addr)
 		c.send(get11)
 		recv(t, writing, "the handler")
@@ -67,7 +67,7 @@ func TestStuckWrites(t *testing.T) {
 		writing, done := make(chan *server.ServerResponse, 1), make(chan error, 1)
 		errs := make(chan *server.ClientError, 1)
 		before := runtime.NumGoroutine()
-		_, addr := start(t, server.Options{RequestTimeout: 50 * time.Millisecond, Handlers: server.Handlers{
+		_, addr := start(t, server.Options{RequestTimeout: 200 * time.Millisecond, Handlers: server.Handlers{
 			Request:     writer(writing, done),
 			ClientError: func(err *server.ClientError, _ net.Conn) { errs <- err },
 		}})
