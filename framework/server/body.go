@@ -74,8 +74,11 @@ func (m *IncomingMessage) Read(p []byte) (int, error) {
 	if err != nil && !b.done {
 		b.err = m.c.readError(err)
 		if b.err == ErrAborted {
+			// The client is gone: the request can never complete and the
+			// connection cannot be reused, so the response fails too.
 			m.c.mu.Lock()
 			m.abortLocked()
+			m.c.closeLocked()
 			m.c.mu.Unlock()
 		}
 		if n > 0 {

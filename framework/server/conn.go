@@ -47,9 +47,17 @@ type conn struct {
 	msgStart   atomic.Int64 // when the current request's first byte arrived
 	complete   atomic.Bool  // the current request has been fully received
 	lastActive atomic.Int64 // last read or write, for Options.Timeout
-	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none
-	timedOut   atomic.Bool  // the timeout event fired since the last activity
-	partial    atomic.Bool  // bytes of the current request head have arrived
+	timeoutAt  atomic.Int64 // a per-response SetTimeout, in ns; 0: none; -1: off
+	// onTimeout holds the current response's SetTimeout callbacks, so that
+	// the sweeper reads them without mu (a stuck write may hold it).
+	onTimeout atomic.Pointer[[]func()]
+	expiring  atomic.Bool // an expire is under way; the sweeper starts one at a time
+	writing   atomic.Bool // a response write is in progress (and holds mu)
+	timedOut  atomic.Bool // the timeout event fired since the last activity
+	// received: bytes of the next request have arrived, so a connection in
+	// stateHead is not idle. Cleared when a response leaves nothing
+	// buffered.
+	received atomic.Bool
 
 	// mu guards writes to nc and the response state they change, since a
 	// response may be finished from another goroutine while the sweeper
@@ -62,9 +70,9 @@ type conn struct {
 	readN    int
 	readErr  error
 
-	reason   error     // why the server closed the socket; guarded by mu
-	inflight *exchange // the exchange whose response is in flight; guarded by mu
-	waiting  bool      // serve waits on done for the response; guarded by mu
+	reason   atomic.Pointer[httpspec.Error] // the timeout that closed the socket
+	inflight *exchange                      // the exchange whose response is in flight; guarded by mu
+	waiting  bool                           // serve waits on done for the response; guarded by mu
 	done     chan struct{}
 
 	addrCache atomic.Pointer[connAddrs]
@@ -107,6 +115,7 @@ func (c *conn) serve() {
 // hijacked, and its buffers go back to the pool.
 func (c *conn) end() {
 	if c.state.Load() != stateHijacked {
+		c.flushPending()
 		c.destroy()
 		c.watch.stop(c)
 	}
@@ -123,36 +132,53 @@ func (c *conn) setState(s int32) {
 	c.state.Store(s)
 }
 
-// destroy closes the socket at once.
+// destroy closes the socket at once. It closes the socket before taking
+// mu: a response write blocked on a client that does not read holds mu,
+// and closing the socket is what makes that write return.
 func (c *conn) destroy() {
-	c.mu.Lock()
-	c.closeLocked()
-	c.mu.Unlock()
+	if c.shut() {
+		c.mu.Lock()
+		c.closedLocked()
+		c.mu.Unlock()
+	}
 }
 
+// closeLocked is destroy for a caller that holds mu.
 func (c *conn) closeLocked() {
+	if c.shut() {
+		c.closedLocked()
+	}
+}
+
+// shut moves to stateClosed and closes the socket. It reports false when
+// the connection was already closed or hijacked.
+func (c *conn) shut() bool {
 	for {
 		s := c.state.Load()
 		if s == stateClosed || s == stateHijacked {
-			return
+			return false
 		}
 		if c.state.CompareAndSwap(s, stateClosed) {
 			c.nc.Close()
-			if ex := c.inflight; ex != nil && !ex.res.finished {
-				ex.req.abortLocked()
-			}
-			c.wake()
-			return
+			return true
 		}
 	}
 }
 
+// closedLocked aborts the request in flight, if its response is not
+// finished, and wakes awaitResponse. Called with mu held after shut.
+func (c *conn) closedLocked() {
+	if ex := c.inflight; ex != nil && !ex.res.finished {
+		ex.req.abortLocked()
+	}
+	c.wake()
+}
+
 // closeIfIdle closes the connection if it is between requests (or has
-// not sent one yet).
+// not sent one yet). It takes no lock: an idle connection has no response
+// in flight, and Close must not wait for a write blocked on a busy one.
 func (c *conn) closeIfIdle() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.partial.Load()) && c.state.CompareAndSwap(s, stateClosed) {
+	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.received.Load()) && c.state.CompareAndSwap(s, stateClosed) {
 		c.nc.Close()
 	}
 }
@@ -161,7 +187,7 @@ func (c *conn) closeIfIdle() {
 // the connection is done.
 func (c *conn) readHead() bool {
 	if c.ex == nil || c.ex.r == c.ex.w {
-		if !c.waitRead() {
+		if !c.flushPending() || !c.waitRead() {
 			return false
 		}
 	}
@@ -177,6 +203,9 @@ func (c *conn) readHead() bool {
 			c.clientError(err)
 			return false
 		}
+		if !c.flushPending() {
+			return false
+		}
 		if err := c.fill(); err != nil {
 			if c.state.Load() == stateClosed {
 				return false // the sweeper timed us out, or the server closed us
@@ -185,6 +214,28 @@ func (c *conn) readHead() bool {
 			return false
 		}
 	}
+}
+
+// flushPending writes the bytes a finished response left in the write
+// buffer for a pipelined request (afterResponse), before the connection
+// blocks on a read: the client may wait for them before it sends more.
+func (c *conn) flushPending() bool {
+	ex := c.ex
+	if ex == nil || len(ex.wbuf) == 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing.Store(true)
+	_, err := c.nc.Write(ex.wbuf)
+	c.writing.Store(false)
+	ex.wbuf = ex.wbuf[:0]
+	if err != nil {
+		c.closeLocked()
+		return false
+	}
+	c.touch()
+	return true
 }
 
 func fail(sentinel *http1.ParseError, reason string, off int) *http1.ParseError {
@@ -199,7 +250,6 @@ func (c *conn) fill() error {
 	if n > 0 {
 		ex.w += n
 		c.touch()
-		c.partial.Store(true)
 		return nil
 	}
 	if err == nil {
@@ -215,16 +265,23 @@ func (c *conn) fill() error {
 // the read that finds no data is the one a blocking read would make.
 func (c *conn) waitRead() bool {
 	if c.rc == nil {
-		c.ex = acquireExchange()
-		return c.fill() == nil
+		// No descriptor to wait on (a TLS connection, say): a blocking
+		// read into a buffer the connection keeps.
+		if c.ex == nil {
+			c.ex = acquireExchange()
+		}
+		if c.fill() != nil {
+			return false
+		}
+	} else {
+		c.readN, c.readErr = 0, nil
+		if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
+			return false
+		}
+		c.lastActive.Store(c.srv.sweeper.now())
+		c.timedOut.Store(false)
 	}
-	c.readN, c.readErr = 0, nil
-	if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
-		return false
-	}
-	c.lastActive.Store(c.srv.sweeper.now())
-	c.timedOut.Store(false)
-	c.partial.Store(true)
+	c.received.Store(true)
 	if c.state.Load() == stateIdle {
 		// The first byte of the next request starts its clock.
 		now := c.srv.sweeper.now()
@@ -270,6 +327,9 @@ func (c *conn) rawRead(fd uintptr) bool {
 // clientError answers a request that could not be read, as Node's
 // socketOnError does, and leaves the connection to be closed.
 func (c *conn) clientError(err error) {
+	if !c.flushPending() { // answers to the requests before this one
+		return
+	}
 	ex := c.ex
 	ce := &ClientError{Err: err, Code: errorCode(err)}
 	if ex != nil {
@@ -322,17 +382,18 @@ func (c *conn) touch() {
 // the timeout that closed the socket, a malformed chunk (which, as in
 // Node, is also answered as a client error), or ErrAborted.
 func (c *conn) readError(err error) error {
-	c.mu.Lock()
-	reason := c.reason
-	c.mu.Unlock()
-	if reason != nil {
+	if reason := c.reason.Load(); reason != nil {
 		return reason
 	}
 	var pe *http1.ParseError
 	if errors.As(err, &pe) {
+		// As for a malformed head, RawPacket is the request as far as it
+		// is still in the buffer: its head, then the body bytes that
+		// compaction kept. pe.Offset counts from the body's start.
 		ex := c.ex
-		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: pe.Offset,
-			RawPacket: append([]byte(nil), ex.unread()...), HeadersSent: ex.res.headerSent})
+		start := ex.keep - ex.head.Size
+		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: ex.head.Size + pe.Offset - ex.dropped,
+			RawPacket: append([]byte(nil), ex.rbuf[start:ex.w]...), HeadersSent: ex.res.headerSent})
 		return pe
 	}
 	return ErrAborted

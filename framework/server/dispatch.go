@@ -16,7 +16,7 @@ func (c *conn) dispatch() bool {
 	ex := c.ex
 	h := &ex.head
 	ex.r += h.Size
-	ex.keep = ex.r
+	ex.keep, ex.dropped = ex.r, 0
 	c.requests++
 	req, res := &ex.req, &ex.res
 	req.reset(c, ex)
@@ -63,7 +63,7 @@ func (c *conn) dispatch() bool {
 func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingMessage, *ServerResponse) {
 	cfg := c.srv.cfg
 	hs := &cfg.Handlers
-	if !cfg.DisableHostHeaderCheck && req.head.Get("host") == nil {
+	if !cfg.DisableHostHeaderCheck && req.field("host") == nil {
 		_ = res.WriteHead(400, "Connection", "close")
 		_ = res.End()
 		return nil
@@ -79,7 +79,7 @@ func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingM
 			return nil
 		}
 	}
-	expect := req.head.Get("expect")
+	expect := req.field("expect")
 	if expect == nil {
 		return hs.Request
 	}
@@ -105,6 +105,7 @@ func isContinue(v []byte) bool { return containsWord(string(v), "100-continue") 
 // hijack hands the connection to an upgrade or CONNECT handler with the
 // bytes read past the head.
 func (c *conn) hijack(req *IncomingMessage, h func(*IncomingMessage, net.Conn, []byte)) {
+	c.flushPending() // the responses to earlier pipelined requests come first
 	c.mu.Lock()
 	c.state.Store(stateHijacked)
 	c.inflight = nil
@@ -113,6 +114,9 @@ func (c *conn) hijack(req *IncomingMessage, h func(*IncomingMessage, net.Conn, [
 	head := append([]byte(nil), c.ex.unread()...)
 	c.ex.r = c.ex.w
 	req.body = body{done: true}
+	// The handler owns the connection from now on and may keep req as
+	// long as it likes, so the exchange is not pooled again.
+	c.ex = nil
 	h(req, c.nc, head)
 }
 
@@ -148,6 +152,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	if !res.finished {
 		// The connection closed under an unfinished response. A handler
 		// may still hold req and res, so the exchange is not pooled.
+		req.abortLocked() // destroy may not have reached it yet
 		c.inflight = nil
 		c.mu.Unlock()
 		c.ex = nil
@@ -155,8 +160,11 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 		return false
 	}
 	// With a pipelined request already buffered, leave the bytes for the
-	// next response's write; otherwise write them now.
-	pipelined := ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.last && !req.body.expectContinue
+	// next response's write (readHead writes them before it waits for
+	// more); otherwise write them now. Unread bytes of this request's own
+	// body are no pipelined request: the client may be waiting for this
+	// response before it sends the rest.
+	pipelined := req.body.done && ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.last
 	var err error
 	if !pipelined {
 		err = res.flushLocked()
@@ -183,8 +191,9 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	}
 	ex.keep = 0
 	c.timeoutAt.Store(0)
+	c.onTimeout.Store(nil)
 	if ex.r == ex.w {
-		c.partial.Store(false)
+		c.received.Store(false)
 		c.setState(stateIdle)
 	} else {
 		now := c.srv.sweeper.now()
@@ -209,28 +218,36 @@ func (r *ServerResponse) raiseClose() {
 	}
 }
 
-// expire answers a headers or request timeout, from the sweeper.
+// expire answers a headers or request timeout, from the sweeper, which
+// starts it only when no other expire is under way for c.
 func (c *conn) expire(err *httpspec.Error) {
-	c.mu.Lock()
+	defer c.expiring.Store(false)
 	if s := c.state.Load(); s == stateClosed || s == stateHijacked {
-		c.mu.Unlock()
 		return
 	}
-	c.reason = err
+	c.reason.Store(err)
+	if c.writing.Load() {
+		// A response write is blocked on a client that neither sends nor
+		// reads, holding mu: the response has begun, so the answer is to
+		// destroy the socket, which also releases the write.
+		c.destroy()
+		c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: true})
+		return
+	}
+	c.mu.Lock()
 	sent := c.inflight != nil && c.inflight.res.headerSent
 	c.mu.Unlock()
 	c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: sent})
 }
 
 // inactive raises the timeout event after Options.Timeout or SetTimeout
-// of inactivity; with no listener the socket is destroyed.
+// of inactivity; with no listener the socket is destroyed. It takes no
+// lock, so it works while a write is blocked on the client.
 func (c *conn) inactive() {
-	c.mu.Lock()
 	var fs []func()
-	if c.inflight != nil {
-		fs = append(fs, c.inflight.res.onTimeout...)
+	if p := c.onTimeout.Load(); p != nil {
+		fs = *p
 	}
-	c.mu.Unlock()
 	if h := c.srv.cfg.Handlers.Timeout; h != nil {
 		h(c.nc)
 	} else if len(fs) == 0 {

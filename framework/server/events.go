@@ -33,7 +33,8 @@ type Handlers struct {
 	// Upgrade handles a request with "Connection: upgrade" and an Upgrade
 	// header. It gets the connection itself and head, the bytes that
 	// followed the request head. From then on the handler owns socket and
-	// must close it. Without it the request goes to Request as usual.
+	// must close it; req stays valid for as long as it keeps it. Without
+	// it the request goes to Request as usual.
 	Upgrade func(req *IncomingMessage, socket net.Conn, head []byte)
 
 	// ShouldUpgrade decides, for a request asking to upgrade, whether
@@ -79,7 +80,8 @@ type ClientError struct {
 	Code string
 	// BytesParsed is how many bytes of RawPacket were accepted.
 	BytesParsed int
-	// RawPacket holds the bytes of the current request received so far.
+	// RawPacket holds the bytes of the current request received so far
+	// (of a long body, only the part still buffered).
 	RawPacket []byte
 	// HeadersSent reports that a response to the current request was
 	// already started, so no error response can be written.

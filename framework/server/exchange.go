@@ -28,9 +28,13 @@ type exchange struct {
 	// into. Growing copies to a new array, which leaves the old bytes in
 	// place for those pointers.
 	keep int
-	wbuf []byte      // bytes of the response not yet written
-	bufs net.Buffers // wbuf plus a large body slice, for one writev
-	iov  [3][]byte   // backing array of bufs
+	// dropped counts the bytes after keep that compaction discarded since
+	// the current request's head, so that a body error's offset can be
+	// located in what is left of the request in rbuf.
+	dropped int
+	wbuf    []byte      // bytes of the response not yet written
+	bufs    net.Buffers // wbuf plus a large body slice, for one writev
+	iov     [3][]byte   // backing array of bufs
 
 	parser  http1.Parser
 	head    http1.Head
@@ -69,6 +73,7 @@ func (ex *exchange) makeRoom() {
 		return
 	}
 	if ex.r > ex.keep {
+		ex.dropped += ex.r - ex.keep
 		n := copy(ex.rbuf[ex.keep:cap(ex.rbuf)], ex.rbuf[ex.r:ex.w])
 		ex.r, ex.w = ex.keep, ex.keep+n
 		return

@@ -109,7 +109,7 @@ func (m *IncomingMessage) Header(name string) string {
 	lname := httpspec.ToLower(name)
 	var first []byte
 	n := 0
-	for _, f := range m.head.Fields {
+	for _, f := range m.fields() {
 		if httpspec.EqualFold(f.Name, lname) {
 			if n == 0 {
 				first = f.Value
@@ -121,6 +121,27 @@ func (m *IncomingMessage) Header(name string) string {
 		return string(first)
 	}
 	return m.Headers().Get(name)
+}
+
+// fields returns the header fields that count: at most MaxHeadersCount;
+// Node ignores the others.
+func (m *IncomingMessage) fields() []http1.Field {
+	f := m.head.Fields
+	if max := m.c.srv.cfg.maxHeadersCount; max > 0 && len(f) > max {
+		f = f[:max]
+	}
+	return f
+}
+
+// field returns the value of the first counted field named name (lower
+// case), or nil.
+func (m *IncomingMessage) field(name string) []byte {
+	for _, f := range m.fields() {
+		if httpspec.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return nil
 }
 
 // Trailers returns the trailer fields folded like Headers. They are known
@@ -140,7 +161,8 @@ func (m *IncomingMessage) TrailersDistinct() map[string][]string {
 // RawTrailers returns the trailer fields as received, once Complete.
 func (m *IncomingMessage) RawTrailers() []string {
 	if m.rawTrail == nil && m.body.done && m.body.kind == http1.BodyChunked {
-		m.rawTrail = rawFields(m.ex.chunked.Trailers(), m.c.srv.cfg.maxHeadersCount)
+		// Node limits the header fields only, not the trailers.
+		m.rawTrail = rawFields(m.ex.chunked.Trailers(), 0)
 	}
 	if m.rawTrail == nil {
 		return []string{}

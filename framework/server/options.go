@@ -31,8 +31,8 @@ type Options struct {
 	// client gets 431. Zero means 16 KiB.
 	MaxHeaderSize int
 	// MaxHeadersCount (maxHeadersCount) limits how many fields reach
-	// Headers and RawHeaders; further ones are ignored. Zero means 2000; a
-	// negative value means no limit.
+	// Headers and RawHeaders (not the trailers, as in Node); further ones
+	// are ignored. Zero means 2000; a negative value means no limit.
 	MaxHeadersCount int
 	// MaxRequestsPerSocket (maxRequestsPerSocket): after this many requests
 	// on one connection the response says Connection: close, and requests

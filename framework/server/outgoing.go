@@ -68,8 +68,11 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
 	}
 	// As in Node: the list form replaces same-named headers but keeps its
-	// own repeats; the map form sets each header.
-	for i := 0; i < len(pairs); i += 2 {
+	// own repeats; the map form sets each header. Without headers set
+	// before, Node writes WriteHead's headers without keeping them, so a
+	// WriteHead that fails leaves none behind (see below).
+	hadHeaders := len(r.hdr) > 0
+	for i := 0; hadHeaders && i < len(pairs); i += 2 {
 		r.removeHeader(pairs[i])
 	}
 	for i := 0; i < len(pairs); i += 2 {
@@ -83,11 +86,17 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		r.hasBody = false
 	}
 	// A client that asked for 100-continue and got a final status instead
-	// may still send the body; the connection cannot be reused.
-	if r.expectContinue && !r.sent100 {
+	// may still send the body; the connection cannot be reused. A request
+	// without a body (or whose body has all arrived) leaves nothing to
+	// send.
+	if r.expectContinue && !r.sent100 && !r.req.body.done {
 		r.keepAlive = false
 	}
-	return r.storeHeader()
+	err := r.storeHeader()
+	if err != nil && !hadHeaders {
+		r.hdr = r.hdr[:0]
+	}
+	return err
 }
 
 func validateField(name string, values []string) error {
@@ -111,7 +120,10 @@ func (r *ServerResponse) storeHeader() error {
 	var st headState
 	for i := range r.hdr {
 		h := &r.hdr[i]
-		if len(h.values) > 1 && cfg.unique != nil && cfg.unique[httpspec.ToLower(h.name)] {
+		// As in Node's processHeader, several values of a unique header,
+		// and of Cookie, go on one line joined with "; ".
+		if len(h.values) > 1 && (httpspec.EqualFoldASCII(h.name, "cookie") ||
+			cfg.unique != nil && cfg.unique[httpspec.ToLower(h.name)]) {
 			b = append(b, h.name...)
 			b = append(b, ": "...)
 			for j, v := range h.values {
@@ -145,6 +157,12 @@ func (r *ServerResponse) storeHeader() error {
 	case !st.connection:
 		sendKeepAlive := r.keepAlive && (st.contLen || r.chunkedByDefault)
 		switch {
+		case sendKeepAlive && r.c.srv.isClosing():
+			// The connection closes after this response (afterResponse),
+			// so the client must not reuse it. Node says keep-alive here
+			// and keeps the socket until keepAliveTimeout.
+			r.last = true
+			b = append(b, "Connection: close\r\n"...)
 		case sendKeepAlive && r.maxReached:
 			b = append(b, "Connection: close\r\n"...)
 		case sendKeepAlive:
@@ -176,6 +194,10 @@ func (r *ServerResponse) storeHeader() error {
 		case !r.removedTE:
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 			r.chunked = true
+		default:
+			// Both Content-Length and Transfer-Encoding were removed: the
+			// body can only end with the connection.
+			r.last = true
 		}
 	}
 	if !r.chunked && st.trailer {
@@ -183,7 +205,7 @@ func (r *ServerResponse) storeHeader() error {
 		return errTrailerInvalid
 	}
 	ex.wbuf = append(b, "\r\n"...)
-	r.headerWritten = true
+	r.headerWritten, r.headAt = true, mark
 	if st.expect {
 		return r.flushLocked()
 	}
@@ -323,7 +345,9 @@ func (r *ServerResponse) writev(p []byte) error {
 		ex.iov[2] = crlf
 		ex.bufs = ex.iov[:3]
 	}
+	r.c.writing.Store(true)
 	_, err := ex.bufs.WriteTo(r.c.nc)
+	r.c.writing.Store(false)
 	ex.iov = [3][]byte{}
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
@@ -337,7 +361,9 @@ func (r *ServerResponse) flushLocked() error {
 	if len(ex.wbuf) == 0 {
 		return nil
 	}
+	r.c.writing.Store(true)
 	_, err := r.c.nc.Write(ex.wbuf)
+	r.c.writing.Store(false)
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
 }
@@ -430,8 +456,7 @@ func (r *ServerResponse) endLocked(data [][]byte) error {
 func (r *ServerResponse) sendContinue() {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if !r.headerWritten && !r.sent100 {
-		_ = r.writeInformation(100, nil)
+	if !r.headerSent && !r.sent100 && r.writeInformation(100, nil) == nil {
 		r.sent100 = true
 	}
 }
@@ -491,9 +516,11 @@ func (r *ServerResponse) WriteEarlyHints(hints ...string) error {
 	return r.writeInformation(103, append([]string{"Link", link}, other...))
 }
 
-// writeInformation writes a 1xx response and flushes it.
+// writeInformation writes a 1xx response and flushes it. A final head
+// that WriteHead stored but that has not been sent stays buffered behind
+// it, as Node writes 1xx responses straight to the socket.
 func (r *ServerResponse) writeInformation(code int, pairs []string) error {
-	if r.headerWritten {
+	if r.headerSent {
 		return httpspec.HeadersSentError("write")
 	}
 	if r.destroyed || r.c.state.Load() == stateClosed {
@@ -504,10 +531,30 @@ func (r *ServerResponse) writeInformation(code int, pairs []string) error {
 			return err
 		}
 	}
-	b := http1.AppendStatusLine(r.ex.wbuf, code, httpspec.StatusText(code))
+	ex := r.ex
+	var head []byte
+	if r.headerWritten {
+		head = append(head, ex.wbuf[r.headAt:]...)
+		ex.wbuf = ex.wbuf[:r.headAt]
+	}
+	b := http1.AppendStatusLine(ex.wbuf, code, httpspec.StatusText(code))
 	for i := 0; i < len(pairs); i += 2 {
 		b = http1.AppendField(b, pairs[i], pairs[i+1])
 	}
-	r.ex.wbuf = append(b, "\r\n"...)
-	return r.flushLocked()
+	ex.wbuf = append(b, "\r\n"...)
+	if head == nil {
+		return r.flushLocked()
+	}
+	r.c.writing.Store(true)
+	_, err := r.c.nc.Write(ex.wbuf)
+	r.c.writing.Store(false)
+	ex.wbuf = append(ex.wbuf[:0], head...)
+	r.headAt = 0
+	if err != nil {
+		r.destroyed = true
+		r.c.closeLocked()
+		return err
+	}
+	r.c.touch()
+	return nil
 }

@@ -66,6 +66,7 @@ type ServerResponse struct {
 	written          int64
 	expectContinue   bool
 	sent100          bool
+	headAt           int // where the stored head begins in the write buffer
 	maxReached       bool
 	corked           int
 
@@ -91,7 +92,7 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	// HTTP/1.0 (and 0.9, 2.0) clients get close-delimited bodies unless
 	// they asked for chunked ones with TE.
 	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
-		httpspec.ListContainsToken(string(req.head.Get("te")), "chunked")
+		httpspec.ListContainsToken(string(req.field("te")), "chunked")
 	r.removedConn, r.removedLen, r.removedTE = false, false, false
 	r.contentLength, r.written, r.declaredLength = -1, 0, false
 	r.expectContinue, r.sent100, r.maxReached = false, false, false
@@ -342,13 +343,19 @@ func (r *ServerResponse) OnClose(f func()) {
 
 // SetTimeout sets the socket inactivity timeout while this response is in
 // flight, and registers f to run when it passes. Without f (nil), a
-// timeout destroys the socket, as when nobody listens in Node.
+// timeout destroys the socket, as when nobody listens in Node. A zero d
+// turns the socket timeout off for this response.
 func (r *ServerResponse) SetTimeout(d time.Duration, f func()) {
 	r.c.mu.Lock()
 	if f != nil {
 		r.onTimeout = append(r.onTimeout, f)
+		fs := append([]func(){}, r.onTimeout...)
+		r.c.onTimeout.Store(&fs)
 	}
 	r.c.mu.Unlock()
+	if d <= 0 {
+		d = -1 // off, as Node's setTimeout(0), rather than "not set"
+	}
 	r.c.timeoutAt.Store(int64(d))
 	r.c.srv.sweeper.wantResolution(d)
 }
@@ -374,10 +381,11 @@ func (r *ServerResponse) Uncork() error {
 	return nil
 }
 
-// Destroy closes the connection at once (Node's res.destroy()).
+// Destroy closes the connection at once (Node's res.destroy()), even
+// while another goroutine's write to it is blocked.
 func (r *ServerResponse) Destroy() {
+	r.c.destroy()
 	r.c.mu.Lock()
 	r.destroyed = true
-	r.c.closeLocked()
 	r.c.mu.Unlock()
 }

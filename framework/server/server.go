@@ -49,7 +49,12 @@ func (s *Server) Listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	go s.Serve(l) //nolint:errcheck // Serve's error is the listener closing
+	// The listener is registered before Listen returns, so that Listening
+	// reports it and Close closes it.
+	if err := s.track(l); err != nil {
+		return nil, err
+	}
+	go s.serve(l) //nolint:errcheck // serve's error is the listener closing
 	return l, nil
 }
 
@@ -78,15 +83,27 @@ var ErrServerClosed = errors.New("server: closed")
 
 // Serve accepts connections on l until the server is closed.
 func (s *Server) Serve(l net.Listener) error {
+	if err := s.track(l); err != nil {
+		return err
+	}
+	return s.serve(l)
+}
+
+// track registers l, or closes it when the server is closing.
+func (s *Server) track(l net.Listener) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closing {
-		s.mu.Unlock()
 		l.Close()
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
 	s.wg.Add(1)
-	s.mu.Unlock()
+	return nil
+}
+
+// serve is Serve's accept loop for a tracked listener.
+func (s *Server) serve(l net.Listener) error {
 	defer s.wg.Done()
 	s.sweeper.start()
 
@@ -153,10 +170,10 @@ func (s *Server) forget(c *conn) {
 func (s *Server) finishClose() {
 	s.closeOnce.Do(func() {
 		s.sweeper.stop()
-		close(s.closed)
 		if h := s.cfg.Handlers.Close; h != nil {
 			h()
 		}
+		close(s.closed)
 	})
 }
 
@@ -188,7 +205,7 @@ func (s *Server) Close() error {
 }
 
 // Done returns a channel that is closed when the server has been closed
-// and its last connection has ended.
+// and its last connection has ended, after the close event has run.
 func (s *Server) Done() <-chan struct{} { return s.closed }
 
 // Shutdown closes the server gracefully: it stops accepting, closes idle

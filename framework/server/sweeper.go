@@ -65,7 +65,15 @@ func (w *sweeper) wantResolution(d time.Duration) {
 	}
 }
 
-func (w *sweeper) start() { w.once.Do(func() { go w.run() }) }
+// start runs the sweeper. It refreshes the clock first: connections
+// stamp it before the first tick, and the server may have been created
+// long before it serves.
+func (w *sweeper) start() {
+	w.once.Do(func() {
+		w.clock.Store(time.Now().UnixNano())
+		go w.run()
+	})
+}
 
 func (w *sweeper) stop() { w.stopO.Do(func() { close(w.quit) }) }
 
@@ -109,21 +117,28 @@ func (w *sweeper) check(c *conn, now int64) {
 	switch c.state.Load() {
 	case stateIdle:
 		// Between requests the keep-alive timeout replaces the socket
-		// timeout, as in Node.
-		if expired(c.since.Load(), cfg.keepAliveTimeout) {
-			c.closeIfIdle()
+		// timeout, as in Node; with no keep-alive timeout the socket
+		// timeout goes on applying.
+		if cfg.keepAliveTimeout > 0 {
+			if expired(c.since.Load(), cfg.keepAliveTimeout) {
+				c.closeIfIdle()
+			}
+			return
 		}
-		return
 	case stateHead:
 		start := c.msgStart.Load()
 		if expired(start, cfg.headersTimeout) || expired(start, cfg.requestTimeout) {
-			go c.expire(ErrRequestTimeout)
+			if c.expiring.CompareAndSwap(false, true) {
+				go c.expire(ErrRequestTimeout)
+			}
 			return
 		}
 	case stateActive:
 		if !c.complete.Load() {
 			if expired(c.msgStart.Load(), cfg.requestTimeout) {
-				go c.expire(ErrRequestTimeout)
+				if c.expiring.CompareAndSwap(false, true) {
+					go c.expire(ErrRequestTimeout)
+				}
 				return
 			}
 		} else if expired(c.since.Load(), time.Duration(w.tick.Load())) {

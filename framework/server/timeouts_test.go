@@ -1,0 +1,468 @@
+package server_test
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/httpspec"
+)
+
+// Timeouts are short so that the tests are quick; the sweeper enforces
+// them up to a tick late (an eighth of the shortest), and the machine may
+// be slow, so the tests assert only that a timeout fires, never how fast,
+// and that it does not fire much before it is due.
+const (
+	shortTimeout = 150 * time.Millisecond
+	// notBefore is how early a timeout may fire: the sweeper's coarse
+	// clock can make it up to a tick early.
+	notBefore = shortTimeout / 2
+	// longTimeout is for timeouts that must not fire before the test's
+	// request has reached its handler, even on a loaded machine.
+	longTimeout = 4 * shortTimeout
+)
+
+const requestTimeout408 = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+
+func TestHeadersTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("an incomplete head gets 408 and the connection closes", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		began := time.Now()
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n")
+		require.Equal(t, requestTimeout408, c.readAll())
+		require.GreaterOrEqual(t, time.Since(began), notBefore)
+	})
+
+	t.Run("a client that connects and sends nothing gets 408", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		require.Equal(t, requestTimeout408, c.readAll())
+	})
+
+	t.Run("a head sent slowly byte by byte still times out", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		stopSending := make(chan struct{})
+		defer close(stopSending)
+		go func() {
+			for _, b := range []byte("GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+				select {
+				case <-stopSending:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				if _, err := c.nc.Write([]byte{b}); err != nil {
+					return
+				}
+			}
+		}()
+		require.Equal(t, requestTimeout408, c.readAll(), "activity does not extend headersTimeout")
+	})
+
+	t.Run("the headers timeout does not limit the body or the handler", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				body, err := readBody(req)
+				if err != nil {
+					return
+				}
+				time.Sleep(longTimeout + shortTimeout)
+				_ = res.EndString(body)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab")
+		time.Sleep(longTimeout + shortTimeout)
+		c.send("cd")
+		r := c.read()
+		require.Equal(t, 200, r.status)
+		require.Equal(t, "abcd", r.body)
+	})
+
+	t.Run("the clock restarts for each request on a keep-alive connection", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: longTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+		time.Sleep(longTimeout + shortTimeout) // idle: only keepAliveTimeout applies
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+	})
+
+	t.Run("a ClientError handler gets ERR_HTTP_REQUEST_TIMEOUT and may answer", func(t *testing.T) {
+		errs := make(chan *server.ClientError, 1)
+		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{
+			Request: hello,
+			ClientError: func(err *server.ClientError, socket net.Conn) {
+				errs <- err
+				_, _ = socket.Write([]byte("HTTP/1.1 408 Too Slow\r\nConnection: close\r\n\r\n"))
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\n")
+		require.Equal(t, "HTTP/1.1 408 Too Slow\r\nConnection: close\r\n\r\n", c.readAll())
+		err := recv(t, errs, "the ClientError handler")
+		require.Equal(t, httpspec.ErrHTTPRequestTimeout, err.Code)
+		require.ErrorIs(t, err, server.ErrRequestTimeout)
+		require.Equal(t, 408, err.StatusCode())
+		require.False(t, err.HeadersSent)
+	})
+
+	t.Run("a negative value disables it", func(t *testing.T) {
+		_, addr := start(t, server.Options{HeadersTimeout: -1, RequestTimeout: -1, Timeout: 4 * shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\n")
+		// Only the (longer) socket timeout ends this connection, with no
+		// response.
+		began := time.Now()
+		c.expectClosed()
+		require.GreaterOrEqual(t, time.Since(began), 2*shortTimeout)
+	})
+}
+
+func TestTimeoutClock(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("a server that starts listening long after New does not time out its first requests", func(t *testing.T) {
+		srv := server.New(server.Options{Logger: hclog.NewNullLogger(), HeadersTimeout: longTimeout, Handlers: server.Handlers{Request: hello}})
+		t.Cleanup(func() { stop(t, srv) })
+		time.Sleep(longTimeout + shortTimeout) // set-up work between New and Listen
+		l, err := srv.Listen("127.0.0.1:0")
+		require.NoError(t, err)
+		c := dial(t, l.Addr().String())
+		c.send("GET / HTTP/1.1\r\n")
+		time.Sleep(shortTimeout / 2)
+		c.send("Host: a\r\n\r\n")
+		require.Equal(t, "hello world", c.read().body)
+	})
+}
+
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("a body that does not arrive in time gets 408, and Read reports the timeout", func(t *testing.T) {
+		readErr, endErr := make(chan error, 1), make(chan error, 1)
+		aborted := make(chan struct{})
+		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				req.OnAborted(func() { close(aborted) })
+				_, err := readBody(req)
+				readErr <- err
+				endErr <- res.EndString("too late")
+			},
+		}})
+		c := dial(t, addr)
+		began := time.Now()
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		require.Equal(t, requestTimeout408, c.readAll())
+		require.GreaterOrEqual(t, time.Since(began), notBefore)
+		require.ErrorIs(t, recv(t, readErr, "the body read"), server.ErrRequestTimeout)
+		require.ErrorIs(t, recv(t, endErr, "End"), errDestroyedCheck, "the socket is gone")
+		recv(t, aborted, "OnAborted")
+	})
+
+	t.Run("a timed-out chunked body gets 408 too", func(t *testing.T) {
+		_, addr := start(t, server.Options{RequestTimeout: shortTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				if _, err := readBody(req); err == nil {
+					_ = res.End()
+				}
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+		require.Equal(t, requestTimeout408, c.readAll())
+	})
+
+	t.Run("after the response has begun the connection is destroyed without a 408", func(t *testing.T) {
+		errs := make(chan *server.ClientError, 1)
+		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				_ = res.FlushHeaders()
+				_, _ = readBody(req)
+			},
+			ClientError: func(err *server.ClientError, _ net.Conn) { errs <- err },
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		r := c.readHead() // the flushed head; its chunked body never comes
+		require.Equal(t, 200, r.status)
+		c.expectClosed()
+		err := recv(t, errs, "the ClientError event")
+		require.True(t, err.HeadersSent, "the event says the response had begun")
+	})
+
+	t.Run("a slow handler is not limited once the request is complete", func(t *testing.T) {
+		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				go func() {
+					time.Sleep(longTimeout + shortTimeout)
+					_ = res.EndString("slow but fine")
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "slow but fine", c.read().body)
+	})
+
+	t.Run("it also bounds the head", func(t *testing.T) {
+		_, addr := start(t, server.Options{RequestTimeout: shortTimeout, HeadersTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\n")
+		require.Equal(t, requestTimeout408, c.readAll())
+	})
+}
+
+// errDestroyedCheck matches the error of writing to a closed connection.
+var errDestroyedCheck = &httpspec.Error{Code: httpspec.ErrStreamDestroyed}
+
+func TestKeepAliveTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("an idle connection is closed silently after keepAliveTimeout", func(t *testing.T) {
+		srv, addr := start(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		r := c.read()
+		require.Equal(t, "timeout=0", r.get("keep-alive"), "Node floors the seconds")
+		began := time.Now()
+		c.expectClosed()
+		require.GreaterOrEqual(t, time.Since(began), notBefore)
+		waitFor(t, "no connections", func() bool { return srv.ConnectionCount() == 0 })
+	})
+
+	t.Run("the header announces the timeout in seconds", func(t *testing.T) {
+		_, addr := start(t, server.Options{KeepAliveTimeout: 7500 * time.Millisecond, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "timeout=7", c.read().get("keep-alive"))
+	})
+
+	t.Run("it does not apply while a request is in flight", func(t *testing.T) {
+		_, addr := start(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				if req.URL() == "/slow" {
+					time.Sleep(3 * shortTimeout)
+				}
+				_ = res.EndString(req.URL())
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/fast", c.read().body)
+		c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "/slow", c.read().body)
+	})
+
+	t.Run("a negative value keeps idle connections and drops the Keep-Alive header", func(t *testing.T) {
+		_, addr := start(t, server.Options{KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		r := c.read()
+		require.Equal(t, "keep-alive", r.get("connection"))
+		require.NotContains(t, r.header, "keep-alive")
+		c.expectSilence(3 * shortTimeout)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+	})
+}
+
+func TestSocketTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("without a listener an inactive socket is destroyed", func(t *testing.T) {
+		aborted := make(chan struct{})
+		closed := make(chan struct{})
+		_, addr := start(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				req.OnAborted(func() { close(aborted) })
+				res.OnClose(func() { close(closed) })
+				// Never answers.
+			},
+		}})
+		c := dial(t, addr)
+		began := time.Now()
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c.expectClosed()
+		require.GreaterOrEqual(t, time.Since(began), notBefore)
+		recv(t, aborted, "OnAborted")
+		recv(t, closed, "the response's close event")
+	})
+
+	t.Run("the timeout event gets the socket, which stays open", func(t *testing.T) {
+		timedOut := make(chan net.Conn, 1)
+		var pending atomic.Pointer[server.ServerResponse]
+		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
+			Timeout: func(socket net.Conn) {
+				if pending.Load() != nil { // not an event from before the request arrived
+					select {
+					case timedOut <- socket:
+					default:
+					}
+				}
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		socket := recv(t, timedOut, "the timeout event")
+		require.Equal(t, c.nc.LocalAddr().String(), socket.RemoteAddr().String())
+		require.NoError(t, pending.Load().EndString("answered after the timeout"))
+		require.Equal(t, "answered after the timeout", c.read().body)
+	})
+
+	t.Run("the timeout event fires once per period of inactivity", func(t *testing.T) {
+		var events atomic.Int32
+		var pending atomic.Pointer[server.ServerResponse]
+		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
+			Timeout: func(net.Conn) {
+				if pending.Load() != nil { // not an event from before the request arrived
+					events.Add(1)
+				}
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the timeout event", func() bool { return events.Load() == 1 })
+		time.Sleep(3 * shortTimeout)
+		require.Equal(t, int32(1), events.Load())
+		_, err := pending.Load().WriteString("activity")
+		require.NoError(t, err)
+		waitFor(t, "a second timeout event after new activity", func() bool { return events.Load() == 2 })
+		require.NoError(t, pending.Load().End())
+	})
+
+	t.Run("a silent new connection times out too", func(t *testing.T) {
+		timedOut := make(chan net.Conn, 1)
+		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+			Request: hello,
+			Timeout: func(socket net.Conn) { timedOut <- socket; socket.Close() },
+		}})
+		c := dial(t, addr)
+		recv(t, timedOut, "the timeout event")
+		c.expectClosed()
+	})
+
+	t.Run("between requests keepAliveTimeout applies instead", func(t *testing.T) {
+		var events atomic.Int32
+		_, addr := start(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
+			Request: hello,
+			Timeout: func(net.Conn) { events.Add(1) },
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+		before := events.Load() // an event before the request arrived is not the point here
+		c.expectSilence(3 * shortTimeout)
+		require.Equal(t, before, events.Load(), "no timeout event while idle")
+	})
+}
+
+func TestSocketTimeoutWhileIdle(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("with keepAliveTimeout disabled an idle connection raises the timeout event", func(t *testing.T) {
+		timedOut := make(chan net.Conn, 1)
+		var answered atomic.Bool
+		_, addr := start(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				hello(req, res)
+				answered.Store(true)
+			},
+			Timeout: func(socket net.Conn) {
+				if answered.Load() {
+					select {
+					case timedOut <- socket:
+					default:
+					}
+				}
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+		recv(t, timedOut, "the timeout event on the idle connection")
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status, "the listener did not close it, so it still serves")
+	})
+
+	t.Run("with keepAliveTimeout disabled and no listener an idle connection is destroyed", func(t *testing.T) {
+		_, addr := start(t, server.Options{Timeout: longTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status)
+		c.expectClosed()
+	})
+}
+
+func TestResponseSetTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting: overlap with the other timing tests
+	t.Run("the callback runs after the response has been inactive", func(t *testing.T) {
+		fired := make(chan struct{})
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				res.SetTimeout(shortTimeout, func() {
+					close(fired)
+					_ = res.EndString("timed out")
+				})
+			},
+		}})
+		c := dial(t, addr)
+		began := time.Now()
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "timed out", c.read().body)
+		require.GreaterOrEqual(t, time.Since(began), notBefore)
+		recv(t, fired, "the callback")
+	})
+
+	t.Run("without a callback the socket is destroyed", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				res.SetTimeout(shortTimeout, nil)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c.expectClosed()
+	})
+
+	t.Run("zero turns the server's socket timeout off for the response", func(t *testing.T) {
+		_, addr := start(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
+			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				res.SetTimeout(0, nil)
+				go func() {
+					time.Sleep(longTimeout + shortTimeout)
+					_ = res.EndString("no timeout")
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "no timeout", c.read().body)
+	})
+
+	t.Run("it lasts only for its response", func(t *testing.T) {
+		_, addr := start(t, server.Options{KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				if req.URL() == "/first" {
+					res.SetTimeout(shortTimeout, nil)
+					_ = res.EndString("first")
+					return
+				}
+				go func() {
+					time.Sleep(3 * shortTimeout)
+					_ = res.EndString("second")
+				}()
+			},
+		}})
+		c := dial(t, addr)
+		c.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "first", c.read().body)
+		c.send("GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "second", c.read().body)
+	})
+}
