@@ -44,6 +44,17 @@ func (m *IncomingMessage) startBody() {
 func (m *IncomingMessage) finishBody() {
 	m.body.done = true
 	m.c.complete.Store(true)
+	if m.body.kind == http1.BodyChunked && !m.ex.chunked.KeepAlive(m.head) {
+		// "Connection: close" came as a trailer: as in llhttp, the
+		// connection ends with this response.
+		m.c.mu.Lock()
+		r := &m.ex.res
+		r.keepAlive = false
+		if r.headerWritten {
+			r.last = true
+		}
+		m.c.mu.Unlock()
+	}
 }
 
 // Read reads the request body. It returns io.EOF at its end, ErrAborted if

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,6 +99,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve is the connection's goroutine.
 func (c *conn) serve() {
 	defer c.end()
+	defer c.recoverHandler()
 	if h := c.srv.cfg.Handlers.Connection; h != nil {
 		h(c.nc)
 	}
@@ -109,6 +111,18 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// recoverHandler turns a handler's panic into the loss of its connection
+// alone, as net/http does, rather than of the process.
+func (c *conn) recoverHandler() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.srv.cfg.Logger.Error("handler panicked; closing its connection", "panic", v, "stack", string(debug.Stack()))
+	c.destroy()
+	c.ex = nil // a handler may still hold its request and response: not pooled
 }
 
 // end runs when serve returns: the connection is closed unless it was

@@ -17,7 +17,6 @@ func (c *conn) dispatch() bool {
 	h := &ex.head
 	ex.r += h.Size
 	ex.keep, ex.dropped = ex.r, 0
-	c.requests++
 	req, res := &ex.req, &ex.res
 	req.reset(c, ex)
 	res.reset(c, ex, req)
@@ -68,6 +67,8 @@ func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingM
 		_ = res.End()
 		return nil
 	}
+	// Node counts requests in its HTTP/1.1 branch only.
+	c.requests++
 	if max := cfg.MaxRequestsPerSocket; max > 0 {
 		res.maxReached = c.requests >= max
 		if c.requests > max {
