@@ -71,7 +71,7 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 	// own repeats; the map form sets each header. Without headers set
 	// before, Node writes WriteHead's headers without keeping them, so a
 	// WriteHead that fails leaves none behind (see below).
-	hadHeaders := len(r.hdr) > 0
+	hadHeaders := r.hdr.Len() > 0
 	for i := 0; hadHeaders && i < len(pairs); i += 2 {
 		r.removeHeader(pairs[i])
 	}
@@ -94,7 +94,9 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 	}
 	err := r.storeHeader()
 	if err != nil && !hadHeaders {
-		r.hdr = r.hdr[:0]
+		conn, length, te := r.hdr.RemovedConnection, r.hdr.RemovedContentLength, r.hdr.RemovedTransferEncoding
+		r.hdr.Reset()
+		r.hdr.RemovedConnection, r.hdr.RemovedContentLength, r.hdr.RemovedTransferEncoding = conn, length, te
 	}
 	return err
 }
@@ -118,27 +120,27 @@ func (r *ServerResponse) storeHeader() error {
 	mark := len(ex.wbuf)
 	b := http1.AppendStatusLine(ex.wbuf, r.StatusCode, r.StatusMessage)
 	var st headState
-	for i := range r.hdr {
-		h := &r.hdr[i]
+	for i := range r.hdr.Len() {
+		name, values := r.hdr.At(i)
 		// As in Node's processHeader, several values of a unique header,
 		// and of Cookie, go on one line joined with "; ".
-		if len(h.values) > 1 && (httpspec.EqualFoldASCII(h.name, "cookie") ||
-			cfg.unique != nil && cfg.unique[httpspec.ToLower(h.name)]) {
-			b = append(b, h.name...)
+		if len(values) > 1 && (httpspec.EqualFoldASCII(name, "cookie") ||
+			cfg.unique != nil && cfg.unique[httpspec.ToLower(name)]) {
+			b = append(b, name...)
 			b = append(b, ": "...)
-			for j, v := range h.values {
+			for j, v := range values {
 				if j > 0 {
 					b = append(b, "; "...)
 				}
 				b = append(b, v...)
 			}
 			b = append(b, "\r\n"...)
-			r.matchHeader(&st, h.name, h.values[0])
+			r.matchHeader(&st, name, values[0])
 			continue
 		}
-		for _, v := range h.values {
-			b = http1.AppendField(b, h.name, v)
-			r.matchHeader(&st, h.name, v)
+		for _, v := range values {
+			b = http1.AppendField(b, name, v)
+			r.matchHeader(&st, name, v)
 		}
 	}
 	if r.SendDate && !st.date {
@@ -152,7 +154,7 @@ func (r *ServerResponse) storeHeader() error {
 		r.chunked, r.keepAlive = false, false
 	}
 	switch {
-	case r.removedConn:
+	case r.hdr.RemovedConnection:
 		r.last, r.keepAlive = true, false
 	case !st.connection:
 		sendKeepAlive := r.keepAlive && (st.contLen || r.chunkedByDefault)
@@ -187,11 +189,11 @@ func (r *ServerResponse) storeHeader() error {
 			r.chunked = false
 		case !r.chunkedByDefault:
 			r.last = true
-		case !st.trailer && !r.removedLen && r.contentLength >= 0:
+		case !st.trailer && !r.hdr.RemovedContentLength && r.contentLength >= 0:
 			b = append(b, "Content-Length: "...)
 			b = strconv.AppendInt(b, r.contentLength, 10)
 			b = append(b, "\r\n"...)
-		case !r.removedTE:
+		case !r.hdr.RemovedTransferEncoding:
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 			r.chunked = true
 		default:
@@ -220,7 +222,7 @@ func (r *ServerResponse) matchHeader(st *headState, name, value string) {
 	switch {
 	case httpspec.EqualFoldASCII(name, "connection"):
 		st.connection = true
-		r.removedConn = false
+		r.hdr.RemovedConnection = false
 		if containsWord(value, "close") {
 			r.last = true
 		} else {
@@ -228,13 +230,13 @@ func (r *ServerResponse) matchHeader(st *headState, name, value string) {
 		}
 	case httpspec.EqualFoldASCII(name, "transfer-encoding"):
 		st.te = true
-		r.removedTE = false
+		r.hdr.RemovedTransferEncoding = false
 		if containsWord(value, "chunked") {
 			r.chunked = true
 		}
 	case httpspec.EqualFoldASCII(name, "content-length"):
 		st.contLen = true
-		r.removedLen = false
+		r.hdr.RemovedContentLength = false
 		if n, err := strconv.ParseInt(value, 10, 64); err == nil && n >= 0 {
 			r.contentLength = n
 		}
@@ -332,7 +334,7 @@ func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
 
 // strict reports whether StrictContentLength applies, as Node decides it.
 func (r *ServerResponse) strict() bool {
-	return r.StrictContentLength && r.contentLength >= 0 && r.hasBody && !r.removedLen && !r.chunked && r.find("transfer-encoding") < 0
+	return r.StrictContentLength && r.contentLength >= 0 && r.hasBody && !r.hdr.RemovedContentLength && !r.chunked && !r.hdr.Has("transfer-encoding")
 }
 
 // writev writes the buffered bytes and the large slice p (and the CRLF

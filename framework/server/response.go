@@ -43,7 +43,7 @@ type ServerResponse struct {
 	// Content-Length header fail with ERR_HTTP_CONTENT_LENGTH_MISMATCH.
 	StrictContentLength bool
 
-	hdr     []outHeader
+	hdr     httpspec.OutHeaders
 	trailer []byte // serialized trailer fields (AddTrailers)
 
 	headerWritten    bool // the head is serialized (Node's _header)
@@ -58,9 +58,6 @@ type ServerResponse struct {
 	last             bool // close the connection after this response
 	keepAlive        bool
 	chunkedByDefault bool
-	removedConn      bool
-	removedLen       bool
-	removedTE        bool
 	contentLength    int64 // -1 when unknown
 	declaredLength   bool  // contentLength came from SetBodyLength
 	written          int64
@@ -73,17 +70,11 @@ type ServerResponse struct {
 	onFinish, onClose, onTimeout []func()
 }
 
-// outHeader is one header set on the response, with its name as given.
-type outHeader struct {
-	name   string
-	values []string
-}
-
 // reset prepares r to answer req.
 func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	r.c, r.ex, r.req = c, ex, req
 	r.StatusCode, r.StatusMessage, r.SendDate, r.StrictContentLength = 200, "", true, false
-	r.hdr = r.hdr[:0]
+	r.hdr.Reset()
 	r.trailer = r.trailer[:0]
 	r.headerWritten, r.headerSent, r.finished, r.writableFinished, r.destroyed, r.closed = false, false, false, false, false, false
 	r.hasBody = req.head.Method != "HEAD"
@@ -93,7 +84,6 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	// they asked for chunked ones with TE.
 	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
 		httpspec.ListContainsToken(string(req.field("te")), "chunked")
-	r.removedConn, r.removedLen, r.removedTE = false, false, false
 	r.contentLength, r.written, r.declaredLength = -1, 0, false
 	r.expectContinue, r.sent100, r.maxReached = false, false, false
 	r.corked = 0
@@ -103,9 +93,7 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 // clear drops references before r is pooled.
 func (r *ServerResponse) clear() {
 	r.c, r.req = nil, nil
-	for i := range r.hdr {
-		r.hdr[i] = outHeader{values: r.hdr[i].values[:0]}
-	}
+	r.hdr.Reset()
 	clear(r.onFinish)
 	clear(r.onClose)
 	clear(r.onTimeout)
@@ -113,16 +101,6 @@ func (r *ServerResponse) clear() {
 
 // Req returns the request this response answers.
 func (r *ServerResponse) Req() *IncomingMessage { return r.req }
-
-// find returns the index of the header name (any case), or -1.
-func (r *ServerResponse) find(name string) int {
-	for i := range r.hdr {
-		if httpspec.EqualFoldASCII(r.hdr[i].name, name) {
-			return i
-		}
-	}
-	return -1
-}
 
 // SetHeader sets a header, replacing any values it had. Give several
 // values to send several field lines (Node's array form).
@@ -136,30 +114,7 @@ func (r *ServerResponse) SetHeader(name string, values ...string) error {
 }
 
 func (r *ServerResponse) setHeader(name string, values []string) error {
-	if err := httpspec.ValidateHeaderName(name); err != nil {
-		return err
-	}
-	if err := httpspec.ValidateHeaderValues(name, values); err != nil {
-		return err
-	}
-	if i := r.find(name); i >= 0 {
-		r.hdr[i].values = append(r.hdr[i].values[:0], values...)
-		return nil
-	}
-	r.push(name, values)
-	return nil
-}
-
-// push adds a header entry, reusing the backing array of the entry that
-// was in this slot on an earlier request.
-func (r *ServerResponse) push(name string, values []string) {
-	if len(r.hdr) < cap(r.hdr) {
-		r.hdr = r.hdr[:len(r.hdr)+1]
-		e := &r.hdr[len(r.hdr)-1]
-		e.name, e.values = name, append(e.values[:0], values...)
-		return
-	}
-	r.hdr = append(r.hdr, outHeader{name: name, values: append([]string(nil), values...)})
+	return r.hdr.Set(name, values...)
 }
 
 // AppendHeader adds values to a header, keeping those it had.
@@ -173,18 +128,7 @@ func (r *ServerResponse) AppendHeader(name string, values ...string) error {
 }
 
 func (r *ServerResponse) appendHeader(name string, values []string) error {
-	if err := httpspec.ValidateHeaderName(name); err != nil {
-		return err
-	}
-	if err := httpspec.ValidateHeaderValues(name, values); err != nil {
-		return err
-	}
-	if i := r.find(name); i >= 0 {
-		r.hdr[i].values = append(r.hdr[i].values, values...)
-		return nil
-	}
-	r.push(name, values)
-	return nil
+	return r.hdr.Append(name, values...)
 }
 
 // SetHeaders sets several headers, as SetHeader does for each.
@@ -211,43 +155,20 @@ func (r *ServerResponse) GetHeader(name string) string {
 }
 
 // GetHeaderValues returns the values of the header name, or nil.
-func (r *ServerResponse) GetHeaderValues(name string) []string {
-	if i := r.find(name); i >= 0 {
-		return r.hdr[i].values
-	}
-	return nil
-}
+func (r *ServerResponse) GetHeaderValues(name string) []string { return r.hdr.Get(name) }
 
 // HasHeader reports whether the header name is set.
-func (r *ServerResponse) HasHeader(name string) bool { return r.find(name) >= 0 }
+func (r *ServerResponse) HasHeader(name string) bool { return r.hdr.Has(name) }
 
 // GetHeaders returns a copy of the headers set, by lower-case name.
-func (r *ServerResponse) GetHeaders() map[string][]string {
-	m := make(map[string][]string, len(r.hdr))
-	for _, h := range r.hdr {
-		m[httpspec.ToLower(h.name)] = append([]string(nil), h.values...)
-	}
-	return m
-}
+func (r *ServerResponse) GetHeaders() map[string][]string { return r.hdr.Map() }
 
 // GetHeaderNames returns the names of the headers set, in lower case, in
 // the order they were first set.
-func (r *ServerResponse) GetHeaderNames() []string {
-	names := make([]string, len(r.hdr))
-	for i, h := range r.hdr {
-		names[i] = httpspec.ToLower(h.name)
-	}
-	return names
-}
+func (r *ServerResponse) GetHeaderNames() []string { return r.hdr.Names() }
 
 // GetRawHeaderNames returns the names of the headers set, as given.
-func (r *ServerResponse) GetRawHeaderNames() []string {
-	names := make([]string, len(r.hdr))
-	for i, h := range r.hdr {
-		names[i] = h.name
-	}
-	return names
-}
+func (r *ServerResponse) GetRawHeaderNames() []string { return r.hdr.RawNames() }
 
 // RemoveHeader removes a header. Removing Content-Length,
 // Transfer-Encoding, Connection or Date also stops the server from adding
@@ -263,21 +184,8 @@ func (r *ServerResponse) RemoveHeader(name string) error {
 }
 
 func (r *ServerResponse) removeHeader(name string) {
-	switch httpspec.ToLower(name) {
-	case "connection":
-		r.removedConn = true
-	case "content-length":
-		r.removedLen = true
-	case "transfer-encoding":
-		r.removedTE = true
-	case "date":
+	if r.hdr.Remove(name) {
 		r.SendDate = false
-	}
-	if i := r.find(name); i >= 0 {
-		vals := r.hdr[i].values
-		copy(r.hdr[i:], r.hdr[i+1:])
-		r.hdr[len(r.hdr)-1] = outHeader{values: vals[:0]}
-		r.hdr = r.hdr[:len(r.hdr)-1]
 	}
 }
 
