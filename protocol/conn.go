@@ -217,15 +217,18 @@ func (r *Reader) fill() error {
 		r.r, r.w = 0, 0
 	}
 	n, oobn, flags, _, err := r.c.ReadMsgUnix(r.buf[r.w:], r.oob)
+	r.w += n
+	// Descriptors that were lost or cannot be parsed would be matched
+	// with the wrong frames from here on: the connection is unusable,
+	// even though bytes arrived with them.
 	if oobn > 0 {
-		if perr := r.takeRights(r.oob[:oobn]); perr != nil && err == nil {
-			err = perr
+		if perr := r.takeRights(r.oob[:oobn]); perr != nil {
+			return fmt.Errorf("protocol: reading descriptors: %w", perr)
 		}
 	}
-	if flags&syscall.MSG_CTRUNC != 0 && err == nil {
-		err = errors.New("protocol: descriptors truncated")
+	if flags&syscall.MSG_CTRUNC != 0 {
+		return errors.New("protocol: descriptors truncated")
 	}
-	r.w += n
 	if n > 0 {
 		return nil
 	}

@@ -263,6 +263,26 @@ func TestWriteFDPassesWorkingDescriptors(t *testing.T) {
 	})
 }
 
+func TestReaderRefusesTruncatedDescriptors(t *testing.T) {
+	a, b := socketPair(t)
+	deadline(t, b)
+	r := protocol.NewReader(b)
+	// More descriptors in one message than the Reader has room for: the
+	// kernel drops the rest and says so with MSG_CTRUNC.
+	var fds []int
+	for range 20 {
+		_, pw := ownedPipe(t)
+		t.Cleanup(func() { syscall.Close(pw) })
+		fds = append(fds, pw)
+	}
+	_, _, err := a.WriteMsgUnix(frame(1, protocol.TypeRequest, nil), syscall.UnixRights(fds...), nil)
+	require.NoError(t, err)
+	_, err = r.Next()
+	require.Error(t, err, "lost descriptors must not pass unnoticed")
+	require.ErrorContains(t, err, "descriptors truncated")
+	require.NoError(t, r.Close())
+}
+
 func TestReaderClosesDescriptorsNotTaken(t *testing.T) {
 	a, b := socketPair(t)
 	deadline(t, b)
