@@ -337,6 +337,10 @@ func TestDecodeRefusesOversizedInput(t *testing.T) {
 			payload: cat(uv(math.MaxUint64), []byte{0, 0})},
 		{name: "a huge trailer count in an End is refused", decode: decoders[2].decode,
 			payload: cat([]byte{0}, uv(0), uv(1<<40))},
+		{name: "a bytes-parsed count past 32 bits is refused", decode: decoders[0].decode,
+			payload: cat(protocol.AppendRequestHead(nil, &protocol.RequestHead{})[:11], uv(1<<32))},
+		{name: "a head flag other than 0 or 1 is refused", decode: decoders[2].decode,
+			payload: cat([]byte{2}, uv(0), uv(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorIs(t, tc.decode(tc.payload), protocol.ErrFrame)
@@ -368,7 +372,7 @@ func TestDecoderErrorsStick(t *testing.T) {
 		require.Equal(t, uint64(0), d.Uvarint())
 		err := d.Done()
 		require.ErrorIs(t, err, protocol.ErrFrame)
-		require.ErrorContains(t, err, "truncated uint16")
+		require.ErrorContains(t, err, "uint16")
 	})
 	t.Run("a clean read is done without error", func(t *testing.T) {
 		p := protocol.AppendString([]byte{9, 0, 5}, "hi")
