@@ -57,6 +57,7 @@ func (w *Writer) Write(frame []byte) error { return w.write(frame, -1) }
 func (w *Writer) WriteFD(frame []byte, fd int) error { return w.write(frame, fd) }
 
 func (w *Writer) write(frame []byte, fd int) error {
+	raceReleaseMerge()
 	w.mu.Lock()
 	for len(w.pending) > maxPending && w.flushing && w.err == nil {
 		w.drained.Wait()
@@ -185,6 +186,7 @@ func (r *Reader) Next() (Frame, error) {
 			if r.w-r.r >= size {
 				f := Frame{Stream: stream, Type: t, Payload: r.buf[r.r+HeaderSize : r.r+size : r.r+size]}
 				r.r += size
+				raceAcquire()
 				return f, nil
 			}
 			r.ensure(size)

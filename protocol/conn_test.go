@@ -398,3 +398,22 @@ func TestReaderTakesFramesSplitAcrossReads(t *testing.T) {
 		require.Equal(t, bytes.Repeat([]byte{byte(i)}, i*97), f.Payload)
 	}
 }
+
+func TestAFrameReadHappensAfterItsWrite(t *testing.T) {
+	// Under the race detector: what a goroutine wrote before sending a
+	// frame is visible, without a race, to the goroutine that reads the
+	// frame, as it is with two processes.
+	a, b := socketPair(t)
+	deadline(t, b)
+	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	var shared []string
+	go func() {
+		shared = append(shared, "written before the frame")
+		if err := w.Write(frame(1, protocol.TypeEnd, nil)); err != nil {
+			panic(err)
+		}
+	}()
+	_, err := r.Next()
+	require.NoError(t, err)
+	require.Equal(t, []string{"written before the frame"}, shared)
+}
