@@ -34,9 +34,10 @@ type Response struct {
 	hdr      httpspec.OutHeaders
 	trailers []string
 	explicit bool // WriteHead was called
+	stored   bool // the head's status is decided: WriteHead, or the first write
 	headSent bool // the head went to hostd
 	finished bool
-	hasBody  bool
+	hasBody  bool // false for HEAD, 204, 304 and 1xx, once stored
 	closed   bool
 	written  int64
 	corked   int
@@ -228,11 +229,27 @@ func (r *Response) WriteHead(statusCode int, headers ...string) error {
 		_ = r.hdr.Append(headers[i], headers[i+1])
 	}
 	r.StatusCode = statusCode
-	r.explicit = true
-	if statusCode == 204 || statusCode == 304 || statusCode < 200 {
+	r.explicit, r.stored = true, true
+	if noBodyStatus(statusCode) {
 		r.hasBody = false
 	}
 	return nil
+}
+
+// noBodyStatus reports whether a response with status code has no body.
+func noBodyStatus(code int) bool { return code == 204 || code == 304 || code < 200 }
+
+// storeHead decides the implicit head's status the first time something
+// is written, as Node's _implicitHeader does: from then on a 204, 304 or
+// 1xx StatusCode means the response has no body. Called with mu held.
+func (r *Response) storeHead() {
+	if r.stored {
+		return
+	}
+	r.stored = true
+	if noBodyStatus(r.StatusCode) {
+		r.hasBody = false
+	}
 }
 
 // WriteHeadMap is WriteHead with headers as a map, each set as with
@@ -301,6 +318,7 @@ func (r *Response) sendHead(flags uint8) error {
 	if r.headSent {
 		return nil
 	}
+	r.storeHead()
 	h := r.head(flags)
 	r.headSent = true
 	return r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) })
@@ -340,6 +358,7 @@ func (r *Response) writeLocked(p []byte, fromEnd bool) error {
 	if r.aborted() {
 		return ErrAborted
 	}
+	r.storeHead()
 	if !r.hasBody {
 		if r.st.rt.settings.Load().rejectBody {
 			return errBodyNotAllowed
@@ -437,7 +456,11 @@ func (r *Response) endLocked(data [][]byte) error {
 		r.corkBuf = nil
 		r.corked = 0
 	}
+	r.storeHead()
 	if !r.hasBody {
+		if len(p) > 0 && r.st.rt.settings.Load().rejectBody {
+			return errBodyNotAllowed
+		}
 		p = nil
 	} else if strict, n := r.strict(); strict && r.written+int64(len(p)) != n {
 		return mismatch(r.written+int64(len(p)), n)

@@ -385,3 +385,49 @@ func TestResponseConcurrentRequestsAnswerOutOfOrder(t *testing.T) {
 	close(release)
 	require.Equal(t, "slow", string(slow.Wait().Body))
 }
+
+func TestResponseBodyNotAllowed(t *testing.T) {
+	cases := []struct {
+		name   string
+		method string
+		head   func(res *sdk.Response)
+	}{
+		{name: "a HEAD response", method: "HEAD", head: func(res *sdk.Response) {}},
+		{name: "a 204 set with WriteHead", head: func(res *sdk.Response) { require.NoError(t, res.WriteHead(204)) }},
+		{name: "a 304 set with WriteHead", head: func(res *sdk.Response) { require.NoError(t, res.WriteHead(304)) }},
+		{name: "a 204 set with StatusCode", head: func(res *sdk.Response) { res.StatusCode = 204 }},
+		{name: "a 304 set with StatusCode", head: func(res *sdk.Response) { res.StatusCode = 304 }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" refuses a body with RejectNonStandardBodyWrites", func(t *testing.T) {
+			var writeErr, endErr error
+			rec := serve(t, sdktest.Request{Method: tc.method}, func(req *sdk.Request, res *sdk.Response) {
+				tc.head(res)
+				_, writeErr = res.Write([]byte("body"))
+				endErr = res.End([]byte("body"))
+				if endErr != nil {
+					assert.NoError(t, res.End())
+				}
+			}, sdktest.WithRejectNonStandardBodyWrites())
+			require.Equal(t, "ERR_HTTP_BODY_NOT_ALLOWED", codeOf(writeErr))
+			require.Equal(t, "ERR_HTTP_BODY_NOT_ALLOWED", codeOf(endErr))
+			require.Empty(t, rec.Body)
+			require.True(t, rec.Ended)
+		})
+		t.Run(tc.name+" drops a body otherwise", func(t *testing.T) {
+			var n int
+			var writeErr, endErr error
+			rec := serve(t, sdktest.Request{Method: tc.method}, func(req *sdk.Request, res *sdk.Response) {
+				tc.head(res)
+				n, writeErr = res.Write([]byte("body"))
+				endErr = res.End([]byte("more"))
+			})
+			require.NoError(t, writeErr)
+			require.Equal(t, 4, n, "the write reports success, as in Node")
+			require.NoError(t, endErr)
+			require.Empty(t, rec.Body)
+			require.NotContains(t, rec.FrameTypes(), protocol.TypeBody)
+			require.True(t, rec.Ended)
+		})
+	}
+}

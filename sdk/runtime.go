@@ -150,6 +150,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 	if err := protocol.DecodeRequestHead(st.payload, &st.head); err != nil {
 		return nil, err
 	}
+	st.res.init(st) // after the head: the method decides whether a body may follow
 	switch st.head.Event {
 	case protocol.EvRequest, protocol.EvCheckContinue, protocol.EvCheckExpectation:
 		if st.head.Flags&protocol.ReqBodyFollows == 0 {

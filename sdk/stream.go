@@ -56,7 +56,7 @@ func newStream(rt *runtime, id uint32, payload []byte) *stream {
 		credit:   protocol.Window,
 	}
 	st.req.st = st
-	st.res.init(st)
+	st.res.st = st
 	return st
 }
 
