@@ -240,16 +240,25 @@ func (r *Response) WriteHead(statusCode int, headers ...string) error {
 func noBodyStatus(code int) bool { return code == 204 || code == 304 || code < 200 }
 
 // storeHead decides the implicit head's status the first time something
-// is written, as Node's _implicitHeader does: from then on a 204, 304 or
-// 1xx StatusCode means the response has no body. Called with mu held.
-func (r *Response) storeHead() {
+// is written, as Node's _implicitHeader does: StatusCode and
+// StatusMessage are validated as WriteHead would, and from then on a
+// 204, 304 or 1xx StatusCode means the response has no body. Called with
+// mu held.
+func (r *Response) storeHead() error {
 	if r.stored {
-		return
+		return nil
+	}
+	if r.StatusCode < 100 || r.StatusCode > 999 {
+		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", r.StatusCode)
+	}
+	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
+		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
 	}
 	r.stored = true
 	if noBodyStatus(r.StatusCode) {
 		r.hasBody = false
 	}
+	return nil
 }
 
 // WriteHeadMap is WriteHead with headers as a map, each set as with
@@ -318,7 +327,9 @@ func (r *Response) sendHead(flags uint8) error {
 	if r.headSent {
 		return nil
 	}
-	r.storeHead()
+	if err := r.storeHead(); err != nil {
+		return err
+	}
 	h := r.head(flags)
 	r.headSent = true
 	return r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) })
@@ -358,7 +369,9 @@ func (r *Response) writeLocked(p []byte, fromEnd bool) error {
 	if r.aborted() {
 		return ErrAborted
 	}
-	r.storeHead()
+	if err := r.storeHead(); err != nil {
+		return err
+	}
 	if !r.hasBody {
 		if r.st.rt.settings.Load().rejectBody {
 			return errBodyNotAllowed
@@ -451,12 +464,14 @@ func (r *Response) endLocked(data [][]byte) error {
 			p = append(p, d...)
 		}
 	}
+	if err := r.storeHead(); err != nil {
+		return err
+	}
 	if len(r.corkBuf) > 0 {
 		p = append(r.corkBuf, p...)
 		r.corkBuf = nil
 		r.corked = 0
 	}
-	r.storeHead()
 	if !r.hasBody {
 		if len(p) > 0 && r.st.rt.settings.Load().rejectBody {
 			return errBodyNotAllowed

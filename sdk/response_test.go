@@ -431,3 +431,41 @@ func TestResponseBodyNotAllowed(t *testing.T) {
 		})
 	}
 }
+
+func TestResponseImplicitHeadIsValidated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(res *sdk.Response)
+		code string
+	}{
+		{name: "a status code out of range", code: "ERR_HTTP_INVALID_STATUS_CODE",
+			set: func(res *sdk.Response) { res.StatusCode = 1000 }},
+		{name: "a negative status code", code: "ERR_HTTP_INVALID_STATUS_CODE",
+			set: func(res *sdk.Response) { res.StatusCode = -200 }},
+		{name: "a status message with a newline", code: "ERR_INVALID_CHAR",
+			set: func(res *sdk.Response) { res.StatusMessage = "OK\nX-Injected: 1" }},
+	} {
+		for _, call := range []struct {
+			name string
+			do   func(res *sdk.Response) error
+		}{
+			{name: "End", do: func(res *sdk.Response) error { return res.End([]byte("x")) }},
+			{name: "Write", do: func(res *sdk.Response) error { _, err := res.Write([]byte("x")); return err }},
+			{name: "FlushHeaders", do: func(res *sdk.Response) error { return res.FlushHeaders() }},
+		} {
+			t.Run(tc.name+" fails "+call.name+" with "+tc.code, func(t *testing.T) {
+				var err error
+				rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+					tc.set(res)
+					err = call.do(res)
+					assert.False(t, res.HeadersSent(), "nothing was sent")
+					res.StatusCode, res.StatusMessage = 500, ""
+					assert.NoError(t, res.End())
+				})
+				require.Equal(t, tc.code, codeOf(err), "got %v", err)
+				require.Equal(t, 500, rec.Status)
+				require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+			})
+		}
+	}
+}
