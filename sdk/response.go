@@ -449,6 +449,11 @@ func (r *Response) EndString(s string) error {
 
 func (r *Response) endLocked(data [][]byte) error {
 	if r.finished {
+		for _, d := range data {
+			if len(d) > 0 {
+				return errWriteAfterEnd // as Node's end(chunk): a write first
+			}
+		}
 		return errFinished
 	}
 	if r.aborted() {

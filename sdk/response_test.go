@@ -469,3 +469,24 @@ func TestResponseImplicitHeadIsValidated(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseAfterEnd(t *testing.T) {
+	var writeErr, endErr, endDataErr error
+	var ended, finished bool
+	rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+		assert.NoError(t, res.EndString("done"))
+		ended, finished = res.WritableEnded(), res.WritableFinished()
+		_, writeErr = res.Write([]byte("more"))
+		endErr = res.End()
+		endDataErr = res.End([]byte("more"))
+	})
+	require.True(t, ended)
+	require.True(t, finished)
+	require.Equal(t, "ERR_STREAM_WRITE_AFTER_END", codeOf(writeErr))
+	require.Equal(t, "ERR_STREAM_ALREADY_FINISHED", codeOf(endErr))
+	require.Equal(t, "ERR_STREAM_WRITE_AFTER_END", codeOf(endDataErr), "End with data after End is a write after end, as in Node")
+	require.Equal(t, "done", string(rec.Body))
+	require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes(), "nothing is sent after End")
+}
+
+// endFrame decodes the End frame of rec, its last frame.
