@@ -472,19 +472,22 @@ func (r *Response) endLocked(data [][]byte) error {
 	if err := r.storeHead(); err != nil {
 		return err
 	}
+	// Corked bytes were counted as written when buffered; they leave now,
+	// ahead of data.
+	written := r.written
 	if len(r.corkBuf) > 0 {
-		p = append(r.corkBuf, p...)
-		r.corkBuf = nil
-		r.corked = 0
+		written -= int64(len(r.corkBuf))
+		p = append(r.corkBuf[:len(r.corkBuf):len(r.corkBuf)], p...)
 	}
 	if !r.hasBody {
 		if len(p) > 0 && r.st.rt.settings.Load().rejectBody {
 			return errBodyNotAllowed
 		}
 		p = nil
-	} else if strict, n := r.strict(); strict && r.written+int64(len(p)) != n {
-		return mismatch(r.written+int64(len(p)), n)
+	} else if strict, n := r.strict(); strict && written+int64(len(p)) != n {
+		return mismatch(written+int64(len(p)), n)
 	}
+	r.written, r.corkBuf, r.corked = written, nil, 0
 	var e protocol.End
 	if len(p) > protocol.MaxChunk {
 		// Too big for one frame: stream it, and if the head is still

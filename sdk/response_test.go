@@ -490,3 +490,80 @@ func TestResponseAfterEnd(t *testing.T) {
 }
 
 // endFrame decodes the End frame of rec, its last frame.
+
+func TestResponseStrictContentLength(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(res *sdk.Response) error
+		code  string
+	}{
+		{name: "a body that matches passes", write: func(res *sdk.Response) error {
+			_, err := res.Write([]byte("ab"))
+			require.NoError(t, err)
+			return res.End([]byte("cd"))
+		}},
+		{name: "a write past the length fails", code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH", write: func(res *sdk.Response) error {
+			_, err := res.Write([]byte("abcde"))
+			return err
+		}},
+		{name: "an End short of the length fails", code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH", write: func(res *sdk.Response) error {
+			return res.End([]byte("abc"))
+		}},
+		{name: "an empty End fails", code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH", write: func(res *sdk.Response) error {
+			return res.End()
+		}},
+		{name: "corked writes that match pass", write: func(res *sdk.Response) error {
+			res.Cork()
+			_, err := res.Write([]byte("ab"))
+			require.NoError(t, err)
+			return res.End([]byte("cd"))
+		}},
+		{name: "corked writes past the length fail", code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH", write: func(res *sdk.Response) error {
+			res.Cork()
+			_, err := res.Write([]byte("abc"))
+			require.NoError(t, err)
+			return res.End([]byte("de"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+				res.StrictContentLength = true
+				assert.NoError(t, res.SetHeader("Content-Length", "4"))
+				err = tc.write(res)
+				if !res.WritableEnded() {
+					res.StrictContentLength = false
+					assert.NoError(t, res.End())
+				}
+			})
+			if tc.code == "" {
+				require.NoError(t, err)
+				require.Equal(t, "abcd", string(rec.Body))
+				return
+			}
+			require.Equal(t, tc.code, codeOf(err), "got %v", err)
+			require.Contains(t, err.Error(), "does not match the content-length of 4 byte(s)")
+		})
+	}
+	t.Run("an End refused for a mismatch keeps the corked bytes", func(t *testing.T) {
+		var err error
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			res.StrictContentLength = true
+			assert.NoError(t, res.SetHeader("Content-Length", "4"))
+			res.Cork()
+			_, werr := res.Write([]byte("ab"))
+			assert.NoError(t, werr)
+			err = res.End([]byte("c"))
+			assert.NoError(t, res.End([]byte("cd")))
+		})
+		require.Equal(t, "ERR_HTTP_CONTENT_LENGTH_MISMATCH", codeOf(err))
+		require.Equal(t, "abcd", string(rec.Body))
+	})
+	t.Run("without StrictContentLength a mismatch is hostd's to handle", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.SetHeader("Content-Length", "4"))
+			assert.NoError(t, res.End([]byte("too long")))
+		})
+		require.Equal(t, "too long", string(rec.Body))
+	})
+}
