@@ -491,10 +491,14 @@ func (r *Response) endLocked(data [][]byte) error {
 	var e protocol.End
 	if len(p) > protocol.MaxChunk {
 		// Too big for one frame: stream it, and if the head is still
-		// unsent, tell hostd the length, as End(data) would.
+		// unsent and implicit, tell hostd the length, as End(data) would.
+		// After WriteHead the head is stored before the body is known, and
+		// gets no length, as when the End fits in one frame.
 		if !r.headSent {
 			h := r.head(0)
-			h.Length = int64(len(p))
+			if !r.explicit {
+				h.Length = int64(len(p))
+			}
 			r.headSent = true
 			if err := r.st.send(protocol.TypeHead, protocol.AppendResponseHead(nil, &h)); err != nil {
 				return err

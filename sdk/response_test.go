@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -565,5 +566,110 @@ func TestResponseStrictContentLength(t *testing.T) {
 			assert.NoError(t, res.End([]byte("too long")))
 		})
 		require.Equal(t, "too long", string(rec.Body))
+	})
+}
+
+func TestResponseEndShapes(t *testing.T) {
+	t.Run("End before any write is one End frame with head and data", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			res.StatusCode = 201
+			assert.NoError(t, res.SetHeader("Content-Type", "text/plain"))
+			assert.NoError(t, res.End([]byte("hello "), []byte("world")))
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		e := endFrame(t, rec)
+		require.True(t, e.HasHead)
+		require.Equal(t, uint16(201), e.Head.Status)
+		require.Zero(t, e.Head.Flags&protocol.HeadExplicit, "an implicit head")
+		require.Equal(t, int64(-1), e.Head.Length)
+		require.Equal(t, "hello world", string(e.Data))
+		require.Equal(t, []string{"Content-Type", "text/plain"}, rec.Headers)
+	})
+	t.Run("WriteHead then End sends an explicit head in the End frame", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.SetHeader("X-Set", "1"))
+			assert.NoError(t, res.WriteHead(404, "Content-Type", "text/html", "X-Set", "2", "X-Set", "3"))
+			assert.True(t, res.HeadersSent())
+			assert.NoError(t, res.End([]byte("missing")))
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		e := endFrame(t, rec)
+		require.True(t, e.HasHead)
+		require.Equal(t, protocol.HeadExplicit, e.Head.Flags&protocol.HeadExplicit)
+		require.Equal(t, 404, rec.Status)
+		require.Equal(t, []string{"Content-Type", "text/html", "X-Set", "2", "X-Set", "3"}, rec.Headers,
+			"WriteHead's headers replace those set, and may repeat")
+		require.Equal(t, "missing", string(rec.Body))
+	})
+	t.Run("a large End streams with the length in its head", func(t *testing.T) {
+		body := bytes.Repeat([]byte("x"), 3*protocol.MaxChunk+17)
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.End(body))
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, int64(len(body)), rec.Length, "hostd frames it with this Content-Length")
+		require.Equal(t, body, rec.Body)
+		require.False(t, endFrame(t, rec).HasHead)
+	})
+	t.Run("a large End after WriteHead announces no length", func(t *testing.T) {
+		// As in Node: WriteHead stores the head before the body is known,
+		// so the body is not given a Content-Length, whatever its size.
+		body := bytes.Repeat([]byte("y"), protocol.MaxChunk+1)
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.WriteHead(200))
+			assert.NoError(t, res.End(body))
+		})
+		require.Equal(t, protocol.TypeHead, rec.Frames[0].Type)
+		require.Equal(t, protocol.HeadExplicit, rec.HeadFlags&protocol.HeadExplicit)
+		require.Equal(t, int64(-1), rec.Length)
+		require.Equal(t, body, rec.Body)
+	})
+	t.Run("End of exactly MaxChunk stays one frame", func(t *testing.T) {
+		body := bytes.Repeat([]byte("z"), protocol.MaxChunk)
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.End(body))
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, body, rec.Body)
+	})
+	t.Run("writes then End send head, body frames, and an End without head", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			_, err := res.WriteString("a")
+			assert.NoError(t, err)
+			_, err = res.Write([]byte("b"))
+			assert.NoError(t, err)
+			assert.NoError(t, res.End([]byte("c")))
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, "abc", string(rec.Body))
+		require.Zero(t, rec.HeadFlags&protocol.HeadExplicit)
+		require.False(t, endFrame(t, rec).HasHead)
+	})
+	t.Run("FlushHeaders sends the head at once, flagged", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.FlushHeaders())
+			assert.NoError(t, res.FlushHeaders(), "a second flush does nothing")
+			assert.NoError(t, res.End())
+		})
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, protocol.HeadFlush, rec.HeadFlags&protocol.HeadFlush)
+	})
+	t.Run("a body larger than the window waits for credit and arrives whole", func(t *testing.T) {
+		body := bytes.Repeat([]byte("0123456789abcdef"), 3*protocol.Window/16+5)
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			for p := body; len(p) > 0; {
+				n := min(len(p), 100_000)
+				_, err := res.Write(p[:n])
+				assert.NoError(t, err)
+				p = p[n:]
+			}
+			assert.NoError(t, res.End())
+		})
+		require.Equal(t, body, rec.Body)
+		for _, f := range rec.Frames {
+			if f.Type == protocol.TypeBody {
+				require.LessOrEqual(t, len(f.Payload), protocol.MaxChunk)
+			}
+		}
 	})
 }
