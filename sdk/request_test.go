@@ -161,6 +161,16 @@ func TestRequestBody(t *testing.T) {
 		require.Zero(t, n)
 		require.NoError(t, err)
 	})
+	t.Run("an inline body reads like a streamed one, without credit", func(t *testing.T) {
+		body := bytes.Repeat([]byte("i"), 200<<10) // larger than a quarter window
+		var got []byte
+		rec := serve(t, sdktest.Request{Method: "POST", Body: bytes.NewReader(body), Inline: true}, func(req *sdk.Request, res *sdk.Response) {
+			got, _ = io.ReadAll(req)
+			assert.NoError(t, res.End())
+		})
+		require.Equal(t, body, got)
+		require.NotContains(t, rec.FrameTypes(), protocol.TypeCredit, "the host never counted inline bytes against the window")
+	})
 }
 
 func TestRequestBodyFlowControl(t *testing.T) {

@@ -154,9 +154,15 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 	switch st.head.Event {
 	case protocol.EvRequest, protocol.EvCheckContinue, protocol.EvCheckExpectation:
 		if st.head.Flags&protocol.ReqBodyFollows == 0 {
-			// The whole body, if any, came with the request.
+			// The whole body, if any, came with the request, outside
+			// flow control.
 			st.body, st.bodyDone = st.head.Data, true
+		} else {
+			st.streamed = true
 		}
+	case protocol.EvUpgrade, protocol.EvConnect:
+		st.bodyDone = true
+		st.streamed = st.head.Flags&protocol.ReqSocketFD == 0
 	default:
 		st.bodyDone = true
 	}

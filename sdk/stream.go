@@ -31,6 +31,7 @@ type stream struct {
 	onAbort   []func()
 	ctx       context.Context
 	cancel    context.CancelFunc
+	streamed  bool // body bytes arrive in frames under flow control: credit them back as read
 	unacked   int  // body bytes read and not yet credited back to the host
 	credit    int  // response body bytes the host will still accept
 	asked     bool // the first read sent the credit an awaiting host waits for
@@ -198,8 +199,10 @@ func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
 	if st.bodyOff < len(st.body) {
 		n := copy(p, st.body[st.bodyOff:])
 		st.bodyOff += n
-		st.unacked += n
 		grant := 0
+		if st.streamed {
+			st.unacked += n
+		}
 		if st.unacked >= protocol.Window/4 && !st.aborted {
 			grant, st.unacked = st.unacked, 0
 		}
