@@ -12,11 +12,13 @@ import (
 type Request struct {
 	st *stream
 
-	once       sync.Once
-	url        string
-	rawHeaders []string
-	headers    Headers
-	distinct   map[string][]string
+	once         sync.Once
+	url          string
+	rawHeaders   []string
+	headersOnce  sync.Once
+	headers      Headers
+	distinctOnce sync.Once
+	distinct     map[string][]string
 }
 
 // Headers is Node's message.headers: lower-case names, repeated fields
@@ -75,17 +77,13 @@ func (r *Request) RawHeaders() []string {
 // Headers returns Node's message.headers. With hostd's
 // join_duplicate_headers the keep-first fields were already joined.
 func (r *Request) Headers() Headers {
-	if r.headers == nil {
-		r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0)
-	}
+	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0) })
 	return r.headers
 }
 
 // HeadersDistinct returns Node's message.headersDistinct.
 func (r *Request) HeadersDistinct() map[string][]string {
-	if r.distinct == nil {
-		r.distinct = httpspec.BuildHeadersDistinct(r.RawHeaders(), 0)
-	}
+	r.distinctOnce.Do(func() { r.distinct = httpspec.BuildHeadersDistinct(r.RawHeaders(), 0) })
 	return r.distinct
 }
 

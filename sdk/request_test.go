@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +102,23 @@ func TestRequestHeaders(t *testing.T) {
 			"content-type": {"text/plain", "text/html"},
 			"x-empty":      {""},
 		}, distinct)
+	})
+	t.Run("headers may be read from several goroutines at once", func(t *testing.T) {
+		serve(t, sdktest.Request{Headers: raw}, func(req *sdk.Request, res *sdk.Response) {
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					assert.Equal(t, "example.com", req.Headers().Get("host"))
+					assert.Len(t, req.HeadersDistinct()["accept"], 2)
+					assert.Equal(t, raw, req.RawHeaders())
+					assert.Equal(t, "/", req.URL())
+				}()
+			}
+			wg.Wait()
+			assert.NoError(t, res.End())
+		})
 	})
 }
 
