@@ -161,8 +161,17 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			st.streamed = true
 		}
 	case protocol.EvUpgrade, protocol.EvConnect:
+		if st.head.Flags&protocol.ReqSocketFD != 0 {
+			st.bodyDone = true
+		} else {
+			// Relayed: the socket exists from now on, so that SockData
+			// arriving before the handler starts waits for it.
+			st.sock = &relayConn{st: st}
+			st.streamed = true
+		}
+	case protocol.EvClientError:
+		st.sock = &relayConn{st: st, writeOnly: true}
 		st.bodyDone = true
-		st.streamed = st.head.Flags&protocol.ReqSocketFD == 0
 	default:
 		st.bodyDone = true
 	}

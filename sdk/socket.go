@@ -29,7 +29,6 @@ func (rt *runtime) runSocket(st *stream) {
 		// hostd forgot the socket when it passed it: no frame will come.
 		st.finish()
 	} else {
-		st.sock = &relayConn{st: st}
 		conn = st.sock
 	}
 	rt.sockets.Add(1)
@@ -45,7 +44,6 @@ func (rt *runtime) runSocket(st *stream) {
 // runClientError runs the clientError handler with a socket that only
 // writes; hostd closes the connection when the handler returns.
 func (rt *runtime) runClientError(st *stream) {
-	st.sock = &relayConn{st: st, writeOnly: true}
 	err := &ClientError{
 		Code:        string(st.head.ErrCode),
 		BytesParsed: int(st.head.BytesParsed),

@@ -315,6 +315,7 @@ func TestDial(t *testing.T) {
 		opts []sdktest.Option
 	}{
 		{name: "with the descriptor passed"},
+		{name: "with the socket relayed", opts: []sdktest.Option{sdktest.WithRelaySockets()}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			conn := sdktest.Dial(t, upgrader, sdktest.Request{

@@ -1,0 +1,185 @@
+package sdk_test
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/sdktest"
+)
+
+// socketHandler adapts functions to the upgrade and connect events.
+type socketHandler func(req *sdk.Request, socket net.Conn, head []byte)
+
+func (f socketHandler) HandleUpgrade(req *sdk.Request, socket net.Conn, head []byte) {
+	f(req, socket, head)
+}
+
+func (f socketHandler) HandleConnect(req *sdk.Request, socket net.Conn, head []byte) {
+	f(req, socket, head)
+}
+
+var (
+	_ sdk.UpgradeHandler = socketHandler(nil)
+	_ sdk.ConnectHandler = socketHandler(nil)
+)
+
+// socketModes are the two ways hostd hands over a socket.
+var socketModes = []struct {
+	name string
+	opts []sdktest.Option
+}{
+	{name: "passed as a descriptor"},
+	{name: "relayed as frames", opts: []sdktest.Option{sdktest.WithRelaySockets()}},
+}
+
+// dial connects to handler's socket and bounds the test's reads and
+// writes on it.
+func dial(t *testing.T, handler socketHandler, req sdktest.Request, opts ...sdktest.Option) net.Conn {
+	t.Helper()
+	conn := sdktest.Dial(t, handler, req, opts...)
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	return conn
+}
+
+// closeWrite half-closes c.
+func closeWrite(t *testing.T, c net.Conn) {
+	t.Helper()
+	cw, ok := c.(interface{ CloseWrite() error })
+	require.True(t, ok, "%T can half-close", c)
+	require.NoError(t, cw.CloseWrite())
+}
+
+func TestSocketBytesBothWays(t *testing.T) {
+	for _, mode := range socketModes {
+		t.Run("with the socket "+mode.name, func(t *testing.T) {
+			type seen struct {
+				url, upgrade, head string
+				readEOF            error
+			}
+			got := make(chan seen, 1)
+			conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+				defer socket.Close()
+				s := seen{url: req.URL(), upgrade: req.Header("upgrade"), head: string(head)}
+				_, err := io.WriteString(socket, "HTTP/1.1 101 Switching Protocols\r\n\r\n")
+				assert.NoError(t, err)
+				// Echo until the client half-closes, then answer once more:
+				// the socket is still writable.
+				_, err = io.Copy(socket, socket)
+				assert.NoError(t, err)
+				_, s.readEOF = socket.Read(make([]byte, 1))
+				_, err = io.WriteString(socket, "after your end")
+				assert.NoError(t, err)
+				got <- s
+			}, sdktest.Request{URL: "/chat", Headers: []string{"Upgrade", "echo"}, Head: []byte("sent early")}, mode.opts...)
+			_, err := conn.Write([]byte("ping"))
+			require.NoError(t, err)
+			closeWrite(t, conn)
+			all, err := io.ReadAll(conn)
+			require.NoError(t, err)
+			require.Equal(t, "HTTP/1.1 101 Switching Protocols\r\n\r\npingafter your end", string(all))
+			s := <-got
+			require.Equal(t, "/chat", s.url)
+			require.Equal(t, "echo", s.upgrade)
+			require.Equal(t, "sent early", s.head)
+			require.Equal(t, io.EOF, s.readEOF)
+		})
+	}
+}
+
+func TestRelayedSocketLosesNothingSentAtOnce(t *testing.T) {
+	// The client writes as soon as it is connected, before the handler's
+	// goroutine has started: those bytes wait for it.
+	for i := range 20 {
+		conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			_, _ = io.Copy(socket, socket)
+		}, sdktest.Request{}, sdktest.WithRelaySockets())
+		msg := []byte("immediately " + string(rune('a'+i)))
+		_, err := conn.Write(msg)
+		require.NoError(t, err)
+		closeWrite(t, conn)
+		got, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		require.Equal(t, string(msg), string(got), "attempt %d", i)
+	}
+}
+
+func TestRelayedSocketClose(t *testing.T) {
+	relay := sdktest.WithRelaySockets()
+	t.Run("closing the socket ends the client's reads and the handler's", func(t *testing.T) {
+		type after struct{ read, write error }
+		got := make(chan after, 1)
+		conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			_, err := io.WriteString(socket, "bye")
+			assert.NoError(t, err)
+			assert.NoError(t, socket.Close())
+			assert.NoError(t, socket.Close(), "a second Close does nothing")
+			var a after
+			_, a.read = socket.Read(make([]byte, 1))
+			_, a.write = socket.Write([]byte("x"))
+			got <- a
+		}, sdktest.Request{}, relay)
+		all, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		require.Equal(t, "bye", string(all))
+		a := <-got
+		require.ErrorIs(t, a.read, net.ErrClosed)
+		require.ErrorIs(t, a.write, net.ErrClosed)
+	})
+	t.Run("writing after CloseWrite fails", func(t *testing.T) {
+		errs := make(chan error, 1)
+		conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			cw := socket.(interface{ CloseWrite() error })
+			assert.NoError(t, cw.CloseWrite())
+			_, err := socket.Write([]byte("x"))
+			errs <- err
+		}, sdktest.Request{}, relay)
+		all, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		require.Empty(t, all)
+		require.ErrorIs(t, <-errs, net.ErrClosed)
+	})
+	t.Run("the addresses are the client's and the server's", func(t *testing.T) {
+		addrs := make(chan [2]net.Addr, 1)
+		dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			addrs <- [2]net.Addr{socket.RemoteAddr(), socket.LocalAddr()}
+		}, sdktest.Request{RemoteAddr: "192.0.2.1:5555", LocalAddr: "192.0.2.2:80"}, relay)
+		a := <-addrs
+		require.Equal(t, "192.0.2.1:5555", a[0].String())
+		require.Equal(t, "192.0.2.2:80", a[1].String())
+		require.Equal(t, "tcp", a[0].Network())
+	})
+}
+
+func TestClientErrorSocketOnlyWrites(t *testing.T) {
+	type seen struct {
+		readErr error
+		ce      sdk.ClientError
+	}
+	got := make(chan seen, 1)
+	out := sdktest.ClientError(t, clientErrorFunc(func(ce *sdk.ClientError, socket net.Conn) {
+		_, err := socket.Read(make([]byte, 1))
+		got <- seen{readErr: err, ce: *ce}
+		_, err = io.WriteString(socket, "HTTP/1.1 400 Bad Request\r\n\r\n")
+		assert.NoError(t, err)
+	}), sdk.ClientError{Code: "HPE_INVALID_METHOD", BytesParsed: 0, RawPacket: []byte("BAD / HTTP/1.1\r\n\r\n"), RemoteAddr: "192.0.2.9:1"})
+	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n\r\n", string(out))
+	s := <-got
+	require.ErrorContains(t, s.readErr, "cannot be read")
+	require.Equal(t, "HPE_INVALID_METHOD", s.ce.Code)
+	require.Equal(t, "BAD / HTTP/1.1\r\n\r\n", string(s.ce.RawPacket))
+	require.Equal(t, "192.0.2.9:1", s.ce.RemoteAddr)
+	require.EqualError(t, &s.ce, "client error HPE_INVALID_METHOD")
+}
+
+type clientErrorFunc func(*sdk.ClientError, net.Conn)
+
+func (f clientErrorFunc) HandleClientError(ce *sdk.ClientError, socket net.Conn) { f(ce, socket) }
