@@ -324,8 +324,8 @@ func (expecter) HandleCheckExpectation(req *sdk.Request, res *sdk.Response) {
 func TestRequestAbort(t *testing.T) {
 	type outcome struct {
 		readErr, writeErr, endErr, infoErr error
-		aborted, callback, late          bool
-		ctxErr                           error
+		aborted, callback, late            bool
+		ctxErr                             error
 	}
 	got := make(chan outcome, 1)
 	reading := make(chan struct{})
