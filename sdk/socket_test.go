@@ -1,8 +1,10 @@
 package sdk_test
 
 import (
+	"bytes"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +90,48 @@ func TestSocketBytesBothWays(t *testing.T) {
 			require.Equal(t, "echo", s.upgrade)
 			require.Equal(t, "sent early", s.head)
 			require.Equal(t, io.EOF, s.readEOF)
+		})
+	}
+}
+
+func TestSocketLargeTransfersBothWaysAtOnce(t *testing.T) {
+	// A tunnel reads and writes its socket from two goroutines at once,
+	// several windows each way.
+	up := bytes.Repeat([]byte("client->plugin "), 200_000)
+	down := bytes.Repeat([]byte("plugin->client "), 200_000)
+	for _, mode := range socketModes {
+		t.Run("with the socket "+mode.name, func(t *testing.T) {
+			received := make(chan []byte, 1)
+			conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+				defer socket.Close()
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := socket.Write(down)
+					assert.NoError(t, err)
+					if cw, ok := socket.(interface{ CloseWrite() error }); assert.True(t, ok) {
+						assert.NoError(t, cw.CloseWrite())
+					}
+				}()
+				b, err := io.ReadAll(socket)
+				assert.NoError(t, err)
+				received <- b
+				wg.Wait()
+			}, sdktest.Request{Method: "CONNECT", URL: "example.com:443"}, mode.opts...)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := conn.Write(up)
+				assert.NoError(t, err)
+				closeWrite(t, conn)
+			}()
+			got, err := io.ReadAll(conn)
+			require.NoError(t, err)
+			wg.Wait()
+			require.True(t, bytes.Equal(down, got), "the plugin's bytes arrive intact (%d of %d)", len(got), len(down))
+			require.True(t, bytes.Equal(up, <-received), "the client's bytes arrive intact")
 		})
 	}
 }

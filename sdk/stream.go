@@ -39,8 +39,12 @@ type stream struct {
 	onTimeout []func()
 	sock      *relayConn
 
-	scratch []byte   // frame encoding buffer; used by the handler's goroutine
-	fields  [][]byte // field list scratch for encoding
+	// sendMu guards scratch, the frame encoding buffer: a handler may
+	// read and write from different goroutines (a tunnel does), and both
+	// send frames, Body or SockData and Credit.
+	sendMu  sync.Mutex
+	scratch []byte
+	fields  [][]byte // field list scratch for encoding; guarded by res.mu
 
 	req Request
 	res Response
@@ -265,6 +269,8 @@ func wait(c chan struct{}, deadline time.Time) error {
 
 // send writes one frame with payload p.
 func (st *stream) send(t protocol.Type, p []byte) error {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
 	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
 	frame = append(frame, p...)
 	return st.rt.w.Write(frame)
@@ -272,12 +278,16 @@ func (st *stream) send(t protocol.Type, p []byte) error {
 
 // sendFrame writes one frame whose payload enc appends, encoding in place.
 func (st *stream) sendFrame(t protocol.Type, enc func([]byte) []byte) error {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
 	frame, off := protocol.Begin(st.scratch[:0], st.id, t)
 	frame = protocol.Finish(enc(frame), off)
 	st.scratch = frame
 	return st.rt.w.Write(frame)
 }
 
+// scratchFor returns scratch emptied, with room for a frame of n payload
+// bytes; called with sendMu held.
 func (st *stream) scratchFor(n int) []byte {
 	if cap(st.scratch) < protocol.HeaderSize+n {
 		st.scratch = make([]byte, 0, protocol.HeaderSize+n)
