@@ -2,8 +2,10 @@ package sdk_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +154,84 @@ func TestRelayedSocketLosesNothingSentAtOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, string(msg), string(got), "attempt %d", i)
 	}
+}
+
+func TestRelayedSocketDeadlines(t *testing.T) {
+	relay := sdktest.WithRelaySockets()
+	t.Run("a read deadline passing fails the read with a timeout", func(t *testing.T) {
+		errs := make(chan error, 1)
+		dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			assert.NoError(t, socket.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+			_, err := socket.Read(make([]byte, 1))
+			errs <- err
+		}, sdktest.Request{}, relay)
+		requireTimeout(t, <-errs)
+	})
+	t.Run("a deadline set in the past unblocks a waiting read", func(t *testing.T) {
+		errs := make(chan error, 1)
+		reading := make(chan net.Conn, 1)
+		dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			reading <- socket
+			_, err := socket.Read(make([]byte, 1))
+			errs <- err
+		}, sdktest.Request{}, relay)
+		socket := <-reading
+		// The read may or may not have started waiting: either way it
+		// must end with a timeout.
+		require.NoError(t, socket.SetReadDeadline(time.Now().Add(-time.Second)))
+		select {
+		case err := <-errs:
+			requireTimeout(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("the read still waits after its deadline passed")
+		}
+	})
+	t.Run("a deadline in the past unblocks a write waiting for credit", func(t *testing.T) {
+		errs := make(chan error, 1)
+		writing := make(chan net.Conn, 1)
+		// The client never reads: once the window and the socket buffers
+		// are full the handler's write waits for credit.
+		dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			writing <- socket
+			_, err := socket.Write(make([]byte, 16<<20))
+			errs <- err
+		}, sdktest.Request{}, relay)
+		socket := <-writing
+		require.NoError(t, socket.SetWriteDeadline(time.Now().Add(-time.Second)))
+		select {
+		case err := <-errs:
+			requireTimeout(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("the write still waits after its deadline passed")
+		}
+	})
+	t.Run("clearing the deadline lets reads wait again", func(t *testing.T) {
+		got := make(chan string, 1)
+		conn := dial(t, func(req *sdk.Request, socket net.Conn, head []byte) {
+			defer socket.Close()
+			assert.NoError(t, socket.SetDeadline(time.Now().Add(-time.Second)))
+			_, err := socket.Read(make([]byte, 1))
+			assert.True(t, errors.Is(err, os.ErrDeadlineExceeded))
+			assert.NoError(t, socket.SetDeadline(time.Time{}))
+			b := make([]byte, 5)
+			_, err = io.ReadFull(socket, b)
+			assert.NoError(t, err)
+			got <- string(b)
+		}, sdktest.Request{}, relay)
+		_, err := conn.Write([]byte("later"))
+		require.NoError(t, err)
+		require.Equal(t, "later", <-got)
+	})
+}
+
+func requireTimeout(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "%v is a net.Error timeout", err)
 }
 
 func TestRelayedSocketClose(t *testing.T) {

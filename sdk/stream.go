@@ -182,10 +182,12 @@ func (st *stream) context() context.Context {
 }
 
 // readBody reads request body bytes, waiting for them.
-func (st *stream) readBody(p []byte) (int, error) { return st.readBodyUntil(p, time.Time{}) }
+func (st *stream) readBody(p []byte) (int, error) { return st.readBodyUntil(p, nil) }
 
-// readBodyUntil is readBody with a deadline (zero: none).
-func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
+// readBodyUntil is readBody with a deadline, which deadline returns each
+// time the read waits, so that a deadline set meanwhile applies (nil or
+// the zero time: none).
+func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error) {
 	st.mu.Lock()
 	if st.head.Flags&protocol.ReqAwaitCredit != 0 && !st.asked {
 		st.asked = true
@@ -226,10 +228,10 @@ func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
 
 // takeCredit waits until hostd accepts body bytes and returns how many of
 // want may be sent now.
-func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(want, time.Time{}) }
+func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(want, nil) }
 
-// takeCreditUntil is takeCredit with a deadline (zero: none).
-func (st *stream) takeCreditUntil(want int, deadline time.Time) (int, error) {
+// takeCreditUntil is takeCredit with a deadline, as readBodyUntil has.
+func (st *stream) takeCreditUntil(want int, deadline func() time.Time) (int, error) {
 	st.mu.Lock()
 	for st.credit <= 0 && !st.aborted {
 		st.mu.Unlock()
@@ -247,13 +249,17 @@ func (st *stream) takeCreditUntil(want int, deadline time.Time) (int, error) {
 	return n, nil
 }
 
-// wait waits for a signal on c, or until deadline passes.
-func wait(c chan struct{}, deadline time.Time) error {
-	if deadline.IsZero() {
+// wait waits for a signal on c, or until the deadline passes.
+func wait(c chan struct{}, deadline func() time.Time) error {
+	var dl time.Time
+	if deadline != nil {
+		dl = deadline()
+	}
+	if dl.IsZero() {
 		<-c
 		return nil
 	}
-	d := time.Until(deadline)
+	d := time.Until(dl)
 	if d <= 0 {
 		return os.ErrDeadlineExceeded
 	}
