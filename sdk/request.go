@@ -150,8 +150,10 @@ func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
 // LocalAddr returns the address the request arrived on.
 func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
 
-// Read reads the request body. It returns io.EOF at its end and
-// ErrAborted if the request was aborted first.
+// Read reads the request body. It returns io.EOF at its end, ErrAborted
+// if the request was aborted first, and io.ErrUnexpectedEOF once the
+// response has ended without the whole body read: hostd then stops
+// sending it.
 func (r *Request) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

@@ -92,7 +92,6 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.bodyDone, st.trailers = true, tr
 		st.mu.Unlock()
 		signal(st.bodyWake)
-		st.maybeForget()
 	case protocol.TypeAbort:
 		st.abort()
 	case protocol.TypeCredit:
@@ -195,7 +194,7 @@ func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error
 		_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, protocol.Window))
 		st.mu.Lock()
 	}
-	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted {
+	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted && !st.ended {
 		st.mu.Unlock()
 		if err := wait(st.bodyWake, deadline); err != nil {
 			return 0, err
@@ -209,7 +208,7 @@ func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error
 		if st.streamed {
 			st.unacked += n
 		}
-		if st.unacked >= protocol.Window/4 && !st.aborted {
+		if st.unacked >= protocol.Window/4 && !st.aborted && !st.ended {
 			grant, st.unacked = st.unacked, 0
 		}
 		st.mu.Unlock()
@@ -218,12 +217,16 @@ func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error
 		}
 		return n, nil
 	}
-	aborted := st.aborted
+	aborted, done := st.aborted, st.bodyDone
 	st.mu.Unlock()
-	if aborted {
+	switch {
+	case aborted:
 		return 0, ErrAborted
+	case done:
+		return 0, io.EOF
 	}
-	return 0, io.EOF
+	// The response ended first: hostd sends no more of the body.
+	return 0, io.ErrUnexpectedEOF
 }
 
 // takeCredit waits until hostd accepts body bytes and returns how many of
@@ -301,20 +304,16 @@ func (st *stream) scratchFor(n int) []byte {
 	return st.scratch[:0]
 }
 
-// finish records that the response ended.
+// finish records that the response ended. hostd then sends nothing more
+// on the stream, not even the rest of the request body, which it stops
+// sending: the stream is done, whether or not its body was.
 func (st *stream) finish() {
 	st.mu.Lock()
 	st.ended = true
+	relayed := st.sock != nil
 	st.mu.Unlock()
-	st.maybeForget()
-}
-
-// maybeForget unregisters the stream once both directions are done.
-func (st *stream) maybeForget() {
-	st.mu.Lock()
-	done := st.ended && st.bodyDone && st.sock == nil
-	st.mu.Unlock()
-	if done {
+	signal(st.bodyWake) // a Read waiting for body that will not come
+	if !relayed {
 		st.rt.forget(st)
 	}
 }

@@ -1,0 +1,140 @@
+package sdk
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// These tests look inside the runtime, at what no frame shows: which
+// streams it still holds, its idle workers, its buffers. sdktest cannot
+// be used here (it imports this package), so a few lines play the host.
+
+type rawHost struct {
+	rt     *runtime
+	w      *protocol.Writer
+	r      *protocol.Reader
+	conn   *net.UnixConn
+	served chan error
+}
+
+func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+// startRaw serves p on a runtime whose host end the test drives.
+func startRaw(t *testing.T, p any) *rawHost {
+	t.Helper()
+	hostEnd, pluginEnd := socketPair(t)
+	require.NoError(t, hostEnd.SetDeadline(time.Now().Add(10*time.Second)))
+	h := &rawHost{rt: newRuntime(p, nil, false), w: protocol.NewWriter(hostEnd), r: protocol.NewReader(hostEnd), conn: hostEnd, served: make(chan error, 1)}
+	go func() { h.served <- h.rt.serveConn(pluginEnd) }()
+	t.Cleanup(func() {
+		hostEnd.Close()
+		<-h.served
+	})
+	return h
+}
+
+func (h *rawHost) send(t *testing.T, id uint32, typ protocol.Type, payload []byte) {
+	t.Helper()
+	frame := append(protocol.AppendHeader(nil, id, typ, len(payload)), payload...)
+	require.NoError(t, h.w.Write(frame))
+}
+
+func (h *rawHost) request(t *testing.T, id uint32, rh protocol.RequestHead) {
+	t.Helper()
+	if rh.Event == 0 {
+		rh.Event = protocol.EvRequest
+	}
+	if rh.Method == nil {
+		rh.Method, rh.URL, rh.Major, rh.Minor = []byte("POST"), []byte("/"), 1, 1
+	}
+	h.send(t, id, protocol.TypeRequest, protocol.AppendRequestHead(nil, &rh))
+}
+
+// until reads frames until one of type typ on stream id.
+func (h *rawHost) until(t *testing.T, id uint32, typ protocol.Type) protocol.Frame {
+	t.Helper()
+	for {
+		f, err := h.r.Next()
+		require.NoError(t, err)
+		if f.Stream == id && f.Type == typ {
+			return f
+		}
+	}
+}
+
+func (h *rawHost) streams() int {
+	h.rt.mu.Lock()
+	defer h.rt.mu.Unlock()
+	return len(h.rt.streams)
+}
+
+type handlerFunc func(*Request, *Response)
+
+func (f handlerFunc) HandleRequest(req *Request, res *Response) { f(req, res) }
+
+func TestStreamIsForgottenWhenTheResponseEndsBeforeTheBody(t *testing.T) {
+	// hostd stops sending a request's body once the response has ended,
+	// and sends no ReqEnd: the stream must not wait for one.
+	type after struct {
+		data []byte
+		err  error
+	}
+	got := make(chan after, 1)
+	h := startRaw(t, handlerFunc(func(req *Request, res *Response) {
+		assert.NoError(t, res.EndString("no thanks"))
+		var a after
+		a.data, a.err = io.ReadAll(req)
+		got <- a
+	}))
+	h.request(t, 1, protocol.RequestHead{Flags: protocol.ReqBodyFollows})
+	h.send(t, 1, protocol.TypeReqBody, []byte("unwanted"))
+	h.until(t, 1, protocol.TypeEnd)
+	require.Eventually(t, func() bool { return h.streams() == 0 && h.rt.inFlight.Load() == 0 },
+		5*time.Second, time.Millisecond, "the stream is still held: %d in flight", h.rt.inFlight.Load())
+	select {
+	case a := <-got:
+		require.ErrorIs(t, a.err, io.ErrUnexpectedEOF, "the rest of the body will never come")
+		require.Subset(t, []string{"", "unwanted"}, []string{string(a.data)})
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading the body after End waits forever")
+	}
+}
+
+func TestStreamIsForgottenOnceBothDirectionsEnd(t *testing.T) {
+	release := make(chan struct{})
+	h := startRaw(t, handlerFunc(func(req *Request, res *Response) {
+		_, _ = io.ReadAll(req)
+		<-release
+		assert.NoError(t, res.End())
+	}))
+	h.request(t, 1, protocol.RequestHead{Flags: protocol.ReqBodyFollows})
+	h.send(t, 1, protocol.TypeReqEnd, protocol.AppendFields(nil, []string{}))
+	require.Never(t, func() bool { return h.streams() == 0 }, 50*time.Millisecond, time.Millisecond,
+		"a stream whose response is not over is held")
+	close(release)
+	h.until(t, 1, protocol.TypeEnd)
+	require.Eventually(t, func() bool { return h.streams() == 0 && h.rt.inFlight.Load() == 0 }, 5*time.Second, time.Millisecond)
+	require.Equal(t, uint64(1), h.rt.total.Load())
+}
