@@ -108,6 +108,9 @@ func (rt *runtime) serveConn(c *net.UnixConn) error {
 	rt.w = protocol.NewWriter(c)
 	r := protocol.NewReader(c)
 	defer r.Close()
+	// Only this goroutine dispatches: once it returns, idle workers are
+	// told to end.
+	defer close(rt.idle)
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -215,7 +218,8 @@ func (rt *runtime) dispatch(st *stream) {
 	}
 }
 
-// worker runs streams until too many workers are idle.
+// worker runs streams until too many workers are idle or the connection
+// ends.
 func (rt *runtime) worker(st *stream) {
 	for {
 		rt.run(st)
@@ -223,8 +227,12 @@ func (rt *runtime) worker(st *stream) {
 			rt.idleCount.Add(-1)
 			return
 		}
-		st = <-rt.idle
+		var ok bool
+		st, ok = <-rt.idle
 		rt.idleCount.Add(-1)
+		if !ok {
+			return
+		}
 	}
 }
 

@@ -139,3 +139,27 @@ func TestStreamIsForgottenOnceBothDirectionsEnd(t *testing.T) {
 	require.Eventually(t, func() bool { return h.streams() == 0 && h.rt.inFlight.Load() == 0 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, uint64(1), h.rt.total.Load())
 }
+
+func TestIdleWorkersEndWithTheConnection(t *testing.T) {
+	const n = 5
+	gate := make(chan struct{})
+	h := startRaw(t, handlerFunc(func(req *Request, res *Response) {
+		<-gate // all n at once: n workers
+		assert.NoError(t, res.End())
+	}))
+	for id := uint32(1); id <= n; id++ {
+		h.request(t, id, protocol.RequestHead{})
+	}
+	close(gate)
+	for range n {
+		f, err := h.r.Next()
+		require.NoError(t, err)
+		require.Equal(t, protocol.TypeEnd, f.Type)
+	}
+	require.Eventually(t, func() bool { return h.rt.idleCount.Load() == n }, 5*time.Second, time.Millisecond)
+	h.conn.Close()
+	<-h.served
+	h.served <- nil // for the cleanup
+	require.Eventually(t, func() bool { return h.rt.idleCount.Load() == 0 }, 5*time.Second, time.Millisecond,
+		"%d workers still wait for streams of a closed connection", h.rt.idleCount.Load())
+}
