@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"os"
@@ -162,4 +163,34 @@ func TestIdleWorkersEndWithTheConnection(t *testing.T) {
 	h.served <- nil // for the cleanup
 	require.Eventually(t, func() bool { return h.rt.idleCount.Load() == 0 }, 5*time.Second, time.Millisecond,
 		"%d workers still wait for streams of a closed connection", h.rt.idleCount.Load())
+}
+
+func TestBodyBufferStaysBoundedForASlowReader(t *testing.T) {
+	// The reader always leaves a little unread when the next frame comes,
+	// as a slow handler does: the bytes it has read must be reclaimed.
+	hostEnd, pluginEnd := socketPair(t)
+	go func() { _, _ = io.Copy(io.Discard, hostEnd) }() // credits
+	rt := newRuntime(handlerFunc(nil), nil, false)
+	rt.w = protocol.NewWriter(pluginEnd)
+	payload := protocol.AppendRequestHead(nil, &protocol.RequestHead{Event: protocol.EvRequest, Flags: protocol.ReqBodyFollows, Method: []byte("POST")})
+	st, err := rt.open(protocol.Frame{Stream: 1, Type: protocol.TypeRequest, Payload: payload})
+	require.NoError(t, err)
+	chunk := bytes.Repeat([]byte("b"), protocol.MaxChunk)
+	buf := make([]byte, protocol.MaxChunk)
+	var read int
+	for i := range 200 { // 12.5 MiB in all
+		require.NoError(t, st.deliver(protocol.Frame{Stream: 1, Type: protocol.TypeReqBody, Payload: chunk}))
+		want := protocol.MaxChunk
+		if i == 0 {
+			want -= 1000 // from now on 1000 bytes are always left unread
+		}
+		for got := 0; got < want; {
+			n, err := st.readBody(buf[:want-got])
+			require.NoError(t, err)
+			got += n
+			read += n
+		}
+	}
+	require.Equal(t, 200*protocol.MaxChunk-1000, read)
+	require.LessOrEqual(t, cap(st.body), 2*(protocol.Window+protocol.MaxChunk), "the buffer grew with the body")
 }

@@ -79,10 +79,7 @@ func (c *relayConn) deliver(f protocol.Frame) {
 	switch f.Type {
 	case protocol.TypeSockData:
 		st.mu.Lock()
-		if st.bodyOff == len(st.body) {
-			st.body, st.bodyOff = st.body[:0], 0
-		}
-		st.body = append(st.body, f.Payload...)
+		st.appendBody(f.Payload)
 		st.mu.Unlock()
 		signal(st.bodyWake)
 	case protocol.TypeSockEnd:

@@ -77,10 +77,7 @@ func (st *stream) deliver(f protocol.Frame) error {
 	switch f.Type {
 	case protocol.TypeReqBody:
 		st.mu.Lock()
-		if st.bodyOff == len(st.body) {
-			st.body, st.bodyOff = st.body[:0], 0
-		}
-		st.body = append(st.body, f.Payload...)
+		st.appendBody(f.Payload)
 		st.mu.Unlock()
 		signal(st.bodyWake)
 	case protocol.TypeReqEnd:
@@ -121,6 +118,17 @@ func (st *stream) deliver(f protocol.Frame) error {
 		return protocol.ErrFrame
 	}
 	return nil
+}
+
+// appendBody queues body bytes for the reader; called with mu held. Bytes
+// already read are reclaimed before the buffer grows, so that it holds
+// about what the host may send unread (the window), not the whole body.
+func (st *stream) appendBody(p []byte) {
+	if st.bodyOff > 0 && len(st.body)+len(p) > cap(st.body) {
+		n := copy(st.body, st.body[st.bodyOff:])
+		st.body, st.bodyOff = st.body[:n], 0
+	}
+	st.body = append(st.body, p...)
 }
 
 // copyFields decodes a field list into a private copy.
