@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"errors"
 	"regexp"
 	"sync"
 	"time"
@@ -332,7 +333,18 @@ func (r *Response) sendHead(flags uint8) error {
 	}
 	h := r.head(flags)
 	r.headSent = true
-	return r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) })
+	return r.unsendable(r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) }))
+}
+
+// unsendable resets the stream when err says that its head or trailers
+// cannot be sent: hostd answers 500, or cuts the connection, and the
+// response is over. Called with mu held.
+func (r *Response) unsendable(err error) error {
+	if errors.Is(err, errTooLarge) {
+		r.finished = true
+		r.st.reset(err.Error())
+	}
+	return err
 }
 
 // FlushHeaders sends the head now.
@@ -501,7 +513,7 @@ func (r *Response) endLocked(data [][]byte) error {
 			}
 			r.headSent = true
 			if err := r.st.send(protocol.TypeHead, protocol.AppendResponseHead(nil, &h)); err != nil {
-				return err
+				return r.unsendable(err)
 			}
 		}
 		if err := r.sendBody(p); err != nil {
@@ -522,6 +534,9 @@ func (r *Response) endLocked(data [][]byte) error {
 	}
 	r.finished = true
 	err := r.st.sendFrame(protocol.TypeEnd, func(b []byte) []byte { return protocol.AppendEnd(b, &e) })
+	if errors.Is(err, errTooLarge) {
+		return r.unsendable(err)
+	}
 	r.st.finish()
 	return err
 }

@@ -673,3 +673,52 @@ func TestResponseEndShapes(t *testing.T) {
 		}
 	})
 }
+
+func TestResponseHeadTooLargeForAFrame(t *testing.T) {
+	huge := strings.Repeat("h", protocol.MaxFrame)
+	errs := make(chan error, 1)
+	h := sdktest.New(t, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
+		switch req.URL() {
+		case "/end":
+			assert.NoError(t, res.SetHeader("X-Huge", huge))
+			errs <- res.End([]byte("x"))
+		case "/write":
+			assert.NoError(t, res.SetHeader("X-Huge", huge))
+			_, err := res.Write([]byte("x"))
+			errs <- err
+		case "/trailers":
+			_, err := res.Write([]byte("x"))
+			assert.NoError(t, err)
+			assert.NoError(t, res.AddTrailers("X-Huge", huge))
+			errs <- res.End()
+		case "/hints":
+			errs <- res.WriteEarlyHints("Link", "</a>", "X-Huge", huge)
+			assert.NoError(t, res.EndString("fine"))
+		case "/panic":
+			panic(huge)
+		default:
+			assert.NoError(t, res.EndString("still serving"))
+		}
+	}))
+	for _, url := range []string{"/end", "/write", "/trailers"} {
+		t.Run("a head or trailers past MaxFrame fail "+url+" and reset the stream", func(t *testing.T) {
+			rec := h.Do(sdktest.Request{URL: url})
+			require.ErrorContains(t, <-errs, "too large")
+			require.True(t, rec.Reset, "hostd answers 500 or cuts the connection")
+			require.Contains(t, rec.ResetMessage, "too large")
+			require.Equal(t, "still serving", string(h.Do(sdktest.Request{URL: "/next"}).Body), "the data plane survives")
+		})
+	}
+	t.Run("early hints past MaxFrame fail alone", func(t *testing.T) {
+		rec := h.Do(sdktest.Request{URL: "/hints"})
+		require.ErrorContains(t, <-errs, "too large")
+		require.Empty(t, rec.Informational)
+		require.Equal(t, "fine", string(rec.Body))
+	})
+	t.Run("a huge panic message is cut to fit", func(t *testing.T) {
+		rec := h.Do(sdktest.Request{URL: "/panic"})
+		require.True(t, rec.Reset)
+		require.True(t, strings.HasPrefix(huge, rec.ResetMessage))
+		require.Less(t, len(rec.ResetMessage), 64<<10)
+	})
+}

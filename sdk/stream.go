@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -284,8 +285,19 @@ func wait(c chan struct{}, deadline func() time.Time) error {
 	}
 }
 
+// errTooLarge refuses a frame larger than protocol.MaxFrame, which hostd
+// would take for a broken data plane and close, failing every request of
+// the plugin. Only a head, 1xx or trailers can be that large.
+var errTooLarge = errors.New("sdk: response head or trailers too large for one frame of the data plane (1 MiB)")
+
+// maxResetMessage bounds the message of a Reset frame.
+const maxResetMessage = 4 << 10
+
 // send writes one frame with payload p.
 func (st *stream) send(t protocol.Type, p []byte) error {
+	if 5+len(p) > protocol.MaxFrame {
+		return errTooLarge
+	}
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
 	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
@@ -300,6 +312,9 @@ func (st *stream) sendFrame(t protocol.Type, enc func([]byte) []byte) error {
 	frame, off := protocol.Begin(st.scratch[:0], st.id, t)
 	frame = protocol.Finish(enc(frame), off)
 	st.scratch = frame
+	if len(frame)-off-4 > protocol.MaxFrame {
+		return errTooLarge
+	}
 	return st.rt.w.Write(frame)
 }
 
@@ -333,7 +348,7 @@ func (st *stream) reset(msg string) {
 	st.ended = true
 	st.mu.Unlock()
 	if !ended {
-		_ = st.send(protocol.TypeReset, []byte(msg))
+		_ = st.send(protocol.TypeReset, []byte(msg[:min(len(msg), maxResetMessage)]))
 	}
 	st.rt.forget(st)
 }
