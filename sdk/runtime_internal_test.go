@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hostd/hostd/protocol"
 )
@@ -193,4 +195,94 @@ func TestBodyBufferStaysBoundedForASlowReader(t *testing.T) {
 	}
 	require.Equal(t, 200*protocol.MaxChunk-1000, read)
 	require.LessOrEqual(t, cap(st.body), 2*(protocol.Window+protocol.MaxChunk), "the buffer grew with the body")
+}
+
+// allEvents handles every event.
+type allEvents struct{}
+
+func (allEvents) HandleRequest(*Request, *Response)          {}
+func (allEvents) HandleCheckContinue(*Request, *Response)    {}
+func (allEvents) HandleCheckExpectation(*Request, *Response) {}
+func (allEvents) HandleUpgrade(*Request, net.Conn, []byte)   {}
+func (allEvents) HandleConnect(*Request, net.Conn, []byte)   {}
+func (allEvents) HandleClientError(*ClientError, net.Conn)   {}
+func (allEvents) Configure(c *Config) error                  { return c.Decode(&struct{}{}) }
+
+func TestEventsListWhatThePluginImplements(t *testing.T) {
+	require.Equal(t, []string{"request"}, events(handlerFunc(nil)))
+	require.Equal(t, []string{
+		protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation,
+		protocol.EventUpgrade, protocol.EventConnect, protocol.EventClientError,
+	}, events(allEvents{}))
+	require.Empty(t, events(struct{}{}))
+}
+
+func TestControlService(t *testing.T) {
+	ctx := t.Context()
+	t.Run("Configure answers with the events and the relay choice", func(t *testing.T) {
+		rt := newRuntime(allEvents{}, nil, true)
+		resp, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{}`), RelaySockets: true, RejectNonStandardBodyWrites: true})
+		require.NoError(t, err)
+		require.Equal(t, events(allEvents{}), resp.Events)
+		require.True(t, resp.RelaySockets)
+		require.Equal(t, uint32(protocol.Version), resp.ProtocolVersion)
+		require.True(t, rt.settings.Load().rejectBody)
+	})
+	t.Run("Configure refuses another protocol version", func(t *testing.T) {
+		rt := newRuntime(allEvents{}, nil, true)
+		_, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version + 1})
+		require.Equal(t, codes.FailedPrecondition, status.Code(err))
+		require.ErrorContains(t, err, "rebuild the plugin")
+	})
+	t.Run("Configure reports the plugin's refusal", func(t *testing.T) {
+		rt := newRuntime(allEvents{}, nil, true)
+		_, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{"unknown": 1}`)})
+		require.Equal(t, codes.InvalidArgument, status.Code(err))
+		require.ErrorContains(t, err, `plugin x: config: json: unknown field "unknown"`)
+	})
+	t.Run("Health, Stats and Shutdown answer", func(t *testing.T) {
+		release := make(chan struct{})
+		h := startRaw(t, handlerFunc(func(req *Request, res *Response) {
+			<-release
+			assert.NoError(t, res.End())
+		}))
+		health, err := h.rt.Health(ctx, &protocol.HealthRequest{})
+		require.NoError(t, err)
+		require.True(t, health.Serving)
+		h.request(t, 1, protocol.RequestHead{})
+		require.Eventually(t, func() bool {
+			st, err := h.rt.Stats(ctx, &protocol.StatsRequest{})
+			return err == nil && st.InFlight == 1 && st.RequestsTotal == 1
+		}, 5*time.Second, time.Millisecond)
+		close(release)
+		h.until(t, 1, protocol.TypeEnd)
+		require.Eventually(t, func() bool {
+			st, err := h.rt.Stats(ctx, &protocol.StatsRequest{})
+			return err == nil && st.InFlight == 0 && st.OpenSockets == 0 && st.RequestsTotal == 1
+		}, 5*time.Second, time.Millisecond)
+		_, err = h.rt.Shutdown(ctx, &protocol.ShutdownRequest{})
+		require.NoError(t, err)
+	})
+}
+
+type upgradeFunc func(*Request, net.Conn, []byte)
+
+func (f upgradeFunc) HandleUpgrade(req *Request, c net.Conn, head []byte) { f(req, c, head) }
+
+func TestStatsCountOpenSockets(t *testing.T) {
+	release := make(chan struct{})
+	h := startRaw(t, upgradeFunc(func(req *Request, c net.Conn, head []byte) {
+		<-release
+		assert.NoError(t, c.Close())
+	}))
+	h.request(t, 1, protocol.RequestHead{Event: protocol.EvUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
+	open := func() uint64 {
+		st, err := h.rt.Stats(t.Context(), &protocol.StatsRequest{})
+		require.NoError(t, err)
+		return st.OpenSockets
+	}
+	require.Eventually(t, func() bool { return open() == 1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	h.until(t, 1, protocol.TypeSockClose)
+	require.Eventually(t, func() bool { return open() == 0 && h.streams() == 0 }, 5*time.Second, time.Millisecond)
 }
