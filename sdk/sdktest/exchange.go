@@ -143,7 +143,9 @@ func values(fields []string, name string) []string {
 // Do sends req to the plugin and waits until the handler ends its
 // response (or fails), within the Host's timeout.
 func (h *Host) Do(req Request) *Recorder {
-	h.t.Helper()
+	if h.t != nil {
+		h.t.Helper()
+	}
 	return h.Start(req).Wait()
 }
 
@@ -171,7 +173,9 @@ type Exchange struct {
 
 // Start sends req to the plugin and returns at once.
 func (h *Host) Start(req Request) *Exchange {
-	h.t.Helper()
+	if h.t != nil {
+		h.t.Helper()
+	}
 	if req.Method == "" {
 		req.Method = "GET"
 	}
@@ -186,10 +190,10 @@ func (h *Host) Start(req Request) *Exchange {
 	}
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
 	if len(req.Headers)%2 != 0 || len(req.Trailers)%2 != 0 {
-		h.t.Fatalf("sdktest: Request.Headers and Request.Trailers alternate names and values; got an odd count")
+		h.fatalf("sdktest: Request.Headers and Request.Trailers alternate names and values; got an odd count")
 	}
 	x := &Exchange{
 		h:          h,
@@ -219,7 +223,7 @@ func (h *Host) Start(req Request) *Exchange {
 	case req.Inline && !awaitCredit:
 		body, err := io.ReadAll(req.Body)
 		if err != nil {
-			h.t.Fatalf("sdktest: reading Request.Body: %v", err)
+			h.fatalf("sdktest: reading Request.Body: %v", err)
 		}
 		rh.Data = body
 	default:
@@ -232,13 +236,13 @@ func (h *Host) Start(req Request) *Exchange {
 		}
 	}
 	if err := h.deadErr(); err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
 	x.id = h.open(x)
 	frame, off := protocol.Begin(nil, x.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	if err := h.w.Write(frame); err != nil {
-		h.t.Fatalf("sdktest: sending the request: %v", err)
+		h.fatalf("sdktest: sending the request: %v", err)
 	}
 	if pump {
 		// Not waited for by Close: it may be stuck reading a Body that
@@ -274,21 +278,23 @@ func toBytes(s []string) [][]byte {
 // is aborted, and returns what it sent. It fails the test on a protocol
 // error or when the Host's timeout passes first.
 func (x *Exchange) Wait() *Recorder {
-	x.h.t.Helper()
+	if x.h.t != nil {
+		x.h.t.Helper()
+	}
 	t := time.NewTimer(x.h.opts.timeout)
 	defer t.Stop()
 	select {
 	case <-x.done:
 	case <-t.C:
 		x.finish(nil)
-		x.h.t.Fatalf("sdktest: %s %s: the handler did not end its response within %v (does it call End?); it sent %v",
+		x.h.fatalf("sdktest: %s %s: the handler did not end its response within %v (does it call End?); it sent %v",
 			x.req.Method, x.req.URL, x.h.opts.timeout, x.Recorder().FrameTypes())
 	}
 	x.mu.Lock()
 	err := x.err
 	x.mu.Unlock()
 	if err != nil {
-		x.h.t.Fatalf("sdktest: %s %s: %v", x.req.Method, x.req.URL, err)
+		x.h.fatalf("sdktest: %s %s: %v", x.req.Method, x.req.URL, err)
 	}
 	return x.Recorder()
 }

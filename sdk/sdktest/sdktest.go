@@ -115,14 +115,15 @@ type Host struct {
 	served   chan struct{} // closed when ServeConn has returned
 	serveErr error         // what ServeConn returned; read after served
 
-	mu      sync.Mutex
-	streams map[uint32]streamer
-	nextID  uint32
-	readErr error // why the data plane ended, once it has
-	closing bool
-	bad     []error // protocol errors that belong to no exchange
-	dead    chan struct{}
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	streams  map[uint32]streamer
+	nextID   uint32
+	readErr  error // why the data plane ended, once it has
+	closing  bool
+	bad      []error  // protocol errors that belong to no exchange
+	cleanups []func() // without a test, run by Close
+	dead     chan struct{}
+	wg       sync.WaitGroup
 }
 
 // streamer is the host's side of one stream.
@@ -134,20 +135,37 @@ type streamer interface {
 // New starts p, a value implementing one or more of the sdk handler
 // interfaces, behind a Host, which the test's cleanup stops. If the plugin
 // refuses its configuration, the test fails.
+//
+// t may be nil, as in an example: a failure then panics, and the caller
+// closes the Host.
 func New(t testing.TB, p any, opts ...Option) *Host {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	h, err := start(t, p, opts)
 	if err != nil {
+		if t == nil {
+			panic("sdktest: " + err.Error())
+		}
 		t.Fatalf("sdktest: %v", err)
 	}
-	t.Cleanup(h.Close)
+	if t != nil {
+		t.Cleanup(h.Close)
+	}
 	return h
 }
 
 // Do runs one request through p's handler and returns what it answered.
+// With a nil t it closes the Host it made.
 func Do(t testing.TB, p any, req Request, opts ...Option) *Recorder {
-	t.Helper()
-	return New(t, p, opts...).Do(req)
+	if t != nil {
+		t.Helper()
+	}
+	h := New(t, p, opts...)
+	if t == nil {
+		defer h.Close()
+	}
+	return h.Do(req)
 }
 
 // Configure gives p its config table (WithConfig) as hostd would and
@@ -157,7 +175,7 @@ func Configure(p any, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	h.Close()
+	h.close(false)
 	return nil
 }
 
@@ -202,7 +220,7 @@ func startServe(t testing.TB, o options, serve func(*net.UnixConn) error) (*Host
 	go h.readLoop()
 	if o.config != nil {
 		if err := h.ping(); err != nil {
-			h.Close()
+			h.close(false)
 			return nil, err
 		}
 	}
@@ -261,9 +279,13 @@ func (h *Host) servedError(fallback error) error {
 	return fallback
 }
 
-// Close stops the plugin's data plane and waits for it; cleanup calls it.
-// Exchanges still open fail.
-func (h *Host) Close() {
+// Close stops the plugin's data plane and waits for it; the test's
+// cleanup calls it. Exchanges still open fail.
+func (h *Host) Close() { h.close(true) }
+
+// close is Close, reporting protocol errors that belong to no exchange if
+// report.
+func (h *Host) close(report bool) {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -275,23 +297,53 @@ func (h *Host) Close() {
 	select {
 	case <-h.served:
 	case <-time.After(h.opts.timeout):
-		h.errorf("sdktest: sdk.ServeConn did not return within %v of the data plane closing", h.opts.timeout)
+		if report {
+			h.errorf("sdktest: sdk.ServeConn did not return within %v of the data plane closing", h.opts.timeout)
+		}
 	}
 	<-h.dead
 	h.wg.Wait()
 	h.mu.Lock()
-	bad := h.bad
+	bad, cleanups := h.bad, h.cleanups
 	h.mu.Unlock()
+	for _, f := range cleanups {
+		f()
+	}
 	for _, err := range bad {
-		h.errorf("sdktest: %v", err)
+		if report {
+			h.errorf("sdktest: %v", err)
+		}
 	}
 }
 
+// errorf fails the test, or panics without one.
 func (h *Host) errorf(format string, args ...any) {
-	if h.t != nil {
-		h.t.Helper()
-		h.t.Errorf(format, args...)
+	if h.t == nil {
+		panic(fmt.Sprintf(format, args...))
 	}
+	h.t.Helper()
+	h.t.Errorf(format, args...)
+}
+
+// fatalf fails the test now, or panics without one.
+func (h *Host) fatalf(format string, args ...any) {
+	if h.t == nil {
+		panic(fmt.Sprintf(format, args...))
+	}
+	h.t.Helper()
+	h.t.Fatalf(format, args...)
+}
+
+// cleanup runs f when the test ends or, without one, when the Host
+// closes.
+func (h *Host) cleanup(f func()) {
+	if h.t != nil {
+		h.t.Cleanup(f)
+		return
+	}
+	h.mu.Lock()
+	h.cleanups = append(h.cleanups, f)
+	h.mu.Unlock()
 }
 
 // open registers a stream and returns its id.

@@ -368,3 +368,26 @@ func TestClientError(t *testing.T) {
 type clientErrorHandler func(*sdk.ClientError, net.Conn)
 
 func (f clientErrorHandler) HandleClientError(ce *sdk.ClientError, socket net.Conn) { f(ce, socket) }
+
+func TestWithoutATest(t *testing.T) {
+	t.Run("Do serves and closes its Host", func(t *testing.T) {
+		rec := sdktest.Do(nil, echo, sdktest.Request{URL: "/no-t"})
+		require.Equal(t, "/no-t", rec.Header("X-URL"))
+	})
+	t.Run("a failure panics", func(t *testing.T) {
+		require.PanicsWithValue(t, "sdktest: GET /: the handler did not end its response within 20ms (does it call End?); it sent []", func() {
+			sdktest.Do(nil, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {}), sdktest.Request{}, sdktest.WithTimeout(20*time.Millisecond))
+		})
+	})
+	t.Run("a refused configuration panics", func(t *testing.T) {
+		require.PanicsWithValue(t, "sdktest: Configure: greeting is required", func() {
+			sdktest.New(nil, &configured{}, sdktest.WithConfig(`{}`))
+		})
+	})
+	t.Run("Dial's connections close with the Host", func(t *testing.T) {
+		h := sdktest.New(nil, upgrader{})
+		conn := h.Dial(sdktest.Request{Method: "CONNECT", URL: "x:1"})
+		h.Close()
+		require.ErrorIs(t, conn.SetDeadline(time.Time{}), net.ErrClosed)
+	})
+}

@@ -22,7 +22,9 @@ import (
 // as hostd does on Linux; WithRelaySockets relays its bytes as frames
 // instead. The test's cleanup closes the connection.
 func (h *Host) Dial(req Request) net.Conn {
-	h.t.Helper()
+	if h.t != nil {
+		h.t.Helper()
+	}
 	if req.Method == "" {
 		req.Method = "GET"
 	}
@@ -37,7 +39,7 @@ func (h *Host) Dial(req Request) net.Conn {
 	}
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
 	rh := protocol.RequestHead{
 		Event:      protocol.EvUpgrade,
@@ -54,26 +56,26 @@ func (h *Host) Dial(req Request) net.Conn {
 		rh.Event = protocol.EvConnect
 	}
 	if err := h.deadErr(); err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
 	client, server, err := socketPair()
 	if err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
-	h.t.Cleanup(func() { client.Close() })
+	h.cleanup(func() { client.Close() })
 	if !h.opts.relay {
 		// hostd passes a copy of the descriptor, which the Writer owns
 		// from then on, and forgets the socket.
 		fd, err := dupDescriptor(server)
 		server.Close()
 		if err != nil {
-			h.t.Fatalf("sdktest: %v", err)
+			h.fatalf("sdktest: %v", err)
 		}
 		rh.Flags |= protocol.ReqSocketFD
 		frame, off := protocol.Begin(nil, h.newID(), protocol.TypeRequest)
 		frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 		if err := h.w.WriteFD(frame, fd); err != nil {
-			h.t.Fatalf("sdktest: sending the socket: %v", err)
+			h.fatalf("sdktest: sending the socket: %v", err)
 		}
 		return client
 	}
@@ -84,7 +86,7 @@ func (h *Host) Dial(req Request) net.Conn {
 	frame, off := protocol.Begin(nil, s.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	if err := h.w.Write(frame); err != nil {
-		h.t.Fatalf("sdktest: sending the request: %v", err)
+		h.fatalf("sdktest: sending the request: %v", err)
 	}
 	h.wg.Add(2)
 	go func() {
@@ -99,6 +101,9 @@ func (h *Host) Dial(req Request) net.Conn {
 }
 
 // Dial is New followed by Host.Dial.
+//
+// It needs a test, which closes the Host; without one use New, Host.Dial
+// and Close.
 func Dial(t testing.TB, p any, req Request, opts ...Option) net.Conn {
 	t.Helper()
 	return New(t, p, opts...).Dial(req)
@@ -260,12 +265,14 @@ func (s *relay) toClient() {
 // request it refused, and returns the bytes the handler wrote on its
 // socket once it returned.
 func (h *Host) ClientError(ce sdk.ClientError) []byte {
-	h.t.Helper()
+	if h.t != nil {
+		h.t.Helper()
+	}
 	if ce.RemoteAddr == "" {
 		ce.RemoteAddr = "127.0.0.1:40000"
 	}
 	if err := h.deadErr(); err != nil {
-		h.t.Fatalf("sdktest: %v", err)
+		h.fatalf("sdktest: %v", err)
 	}
 	s := &clientErr{h: h, done: make(chan struct{})}
 	s.id = h.open(s)
@@ -281,7 +288,7 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	frame, off := protocol.Begin(nil, s.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	if err := h.w.Write(frame); err != nil {
-		h.t.Fatalf("sdktest: sending the client error: %v", err)
+		h.fatalf("sdktest: sending the client error: %v", err)
 	}
 	t := time.NewTimer(h.opts.timeout)
 	defer t.Stop()
@@ -289,20 +296,27 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	case <-s.done:
 	case <-t.C:
 		h.forget(s.id)
-		h.t.Fatalf("sdktest: the clientError handler did not return within %v", h.opts.timeout)
+		h.fatalf("sdktest: the clientError handler did not return within %v", h.opts.timeout)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		h.t.Fatalf("sdktest: clientError: %v", s.err)
+		h.fatalf("sdktest: clientError: %v", s.err)
 	}
 	return s.out
 }
 
 // ClientError is New followed by Host.ClientError.
+// With a nil t it closes the Host it made.
 func ClientError(t testing.TB, p any, ce sdk.ClientError, opts ...Option) []byte {
-	t.Helper()
-	return New(t, p, opts...).ClientError(ce)
+	if t != nil {
+		t.Helper()
+	}
+	h := New(t, p, opts...)
+	if t == nil {
+		defer h.Close()
+	}
+	return h.ClientError(ce)
 }
 
 // clientErr collects what a clientError handler writes.
