@@ -56,6 +56,21 @@ func TestResponseHeaderBookkeeping(t *testing.T) {
 	require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
 }
 
+func TestResponseWriteHeadMap(t *testing.T) {
+	var err error
+	rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+		assert.NoError(t, res.SetHeader("X-Kept", "1"))
+		assert.NoError(t, res.SetHeader("X-Replaced", "old"))
+		assert.NoError(t, res.WriteHeadMap(202, map[string][]string{"X-Replaced": {"a", "b"}}))
+		err = res.WriteHeadMap(203, map[string][]string{"X-Late": {"1"}})
+		assert.NoError(t, res.End())
+	})
+	require.Equal(t, 202, rec.Status)
+	require.Equal(t, []string{"X-Kept", "1", "X-Replaced", "a", "X-Replaced", "b"}, rec.Headers)
+	require.Equal(t, protocol.HeadExplicit, rec.HeadFlags&protocol.HeadExplicit)
+	require.Equal(t, "ERR_HTTP_HEADERS_SENT", codeOf(err))
+}
+
 func TestResponseRemovedHeadersAreFlagged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -354,6 +369,29 @@ func TestResponseCallbacks(t *testing.T) {
 			order = append(order, "returned")
 		})
 		require.Equal(t, []string{"finish", "close", "returned"}, order)
+	})
+	t.Run("OnClose runs when the request is aborted, OnFinish does not", func(t *testing.T) {
+		type outcome struct{ closed, finished bool }
+		got := make(chan outcome, 1)
+		registered := make(chan struct{})
+		h := sdktest.New(t, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
+			closed, finished := make(chan struct{}), false
+			res.OnClose(func() { close(closed) })
+			res.OnFinish(func() { finished = true })
+			close(registered)
+			var o outcome
+			select {
+			case <-closed:
+				o.closed = true
+			case <-time.After(5 * time.Second):
+			}
+			o.finished = finished
+			got <- o
+		}))
+		x := h.Start(sdktest.Request{})
+		<-registered
+		x.Abort()
+		require.Equal(t, outcome{closed: true}, <-got)
 	})
 	t.Run("a failed End runs neither", func(t *testing.T) {
 		var ran bool

@@ -286,3 +286,30 @@ func TestStatsCountOpenSockets(t *testing.T) {
 	h.until(t, 1, protocol.TypeSockClose)
 	require.Eventually(t, func() bool { return open() == 0 && h.streams() == 0 }, 5*time.Second, time.Millisecond)
 }
+
+func TestRelayedSocketClosedByTheHost(t *testing.T) {
+	// hostd sends SockClose when the client's connection fails, and Abort
+	// when it gives up: the handler's calls fail as on a closed net.Conn.
+	for _, typ := range []protocol.Type{protocol.TypeSockClose, protocol.TypeAbort} {
+		t.Run(typ.String(), func(t *testing.T) {
+			type after struct{ read, write error }
+			reading := make(chan struct{})
+			got := make(chan after, 1)
+			h := startRaw(t, upgradeFunc(func(req *Request, c net.Conn, head []byte) {
+				close(reading)
+				var a after
+				_, a.read = c.Read(make([]byte, 1))
+				_, a.write = c.Write([]byte("x"))
+				assert.NoError(t, c.Close(), "closing a socket the host closed does nothing")
+				got <- a
+			}))
+			h.request(t, 1, protocol.RequestHead{Event: protocol.EvUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
+			<-reading
+			h.send(t, 1, typ, nil)
+			a := <-got
+			require.ErrorIs(t, a.read, net.ErrClosed)
+			require.ErrorIs(t, a.write, net.ErrClosed)
+			require.Eventually(t, func() bool { return h.streams() == 0 }, 5*time.Second, time.Millisecond)
+		})
+	}
+}
