@@ -145,13 +145,17 @@ func TestStreamIsForgottenOnceBothDirectionsEnd(t *testing.T) {
 
 func TestIdleWorkersEndWithTheConnection(t *testing.T) {
 	const n = 5
-	gate := make(chan struct{})
+	started, gate := make(chan struct{}, n), make(chan struct{})
 	h := startRaw(t, handlerFunc(func(req *Request, res *Response) {
-		<-gate // all n at once: n workers
+		started <- struct{}{}
+		<-gate
 		assert.NoError(t, res.End())
 	}))
 	for id := uint32(1); id <= n; id++ {
 		h.request(t, id, protocol.RequestHead{})
+	}
+	for range n {
+		<-started // n handlers at once: n workers
 	}
 	close(gate)
 	for range n {
