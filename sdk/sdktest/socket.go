@@ -20,7 +20,8 @@ import (
 //
 // By default the handler's socket is a descriptor passed to the plugin,
 // as hostd does on Linux; WithRelaySockets relays its bytes as frames
-// instead. The test's cleanup closes the connection.
+// instead. The test's cleanup (or, without a test, Close) closes the
+// connection.
 func (h *Host) Dial(req Request) net.Conn {
 	if h.t != nil {
 		h.t.Helper()
