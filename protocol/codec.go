@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // Payload encodings are built with Append* helpers on a byte slice and
@@ -77,7 +78,11 @@ func DecodeRequestHead(p []byte, h *RequestHead) error {
 	h.LocalAddr = d.String()
 	h.Data = d.String()
 	h.ErrCode = d.String()
-	h.BytesParsed = uint32(d.Uvarint())
+	if n := d.Uvarint(); n <= math.MaxUint32 {
+		h.BytesParsed = uint32(n)
+	} else {
+		d.fail("bytes parsed")
+	}
 	return d.Done()
 }
 
@@ -163,7 +168,15 @@ func AppendEnd(dst []byte, e *End) []byte {
 // DecodeEnd decodes p into e.
 func DecodeEnd(p []byte, e *End) error {
 	d := Decoder{b: p}
-	e.HasHead = d.Byte() == 1
+	switch d.Byte() {
+	case 0:
+		e.HasHead = false
+	case 1:
+		e.HasHead = true
+	default:
+		e.HasHead = false
+		d.fail("head flag")
+	}
 	if e.HasHead {
 		decodeResponseHead(&d, &e.Head)
 	}
@@ -229,7 +242,7 @@ type Decoder struct {
 
 func (d *Decoder) fail(what string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated %s", ErrFrame, what)
+		d.err = fmt.Errorf("%w: truncated or invalid %s", ErrFrame, what)
 	}
 	d.b = nil
 }

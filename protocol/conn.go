@@ -57,6 +57,7 @@ func (w *Writer) Write(frame []byte) error { return w.write(frame, -1) }
 func (w *Writer) WriteFD(frame []byte, fd int) error { return w.write(frame, fd) }
 
 func (w *Writer) write(frame []byte, fd int) error {
+	raceReleaseMerge()
 	w.mu.Lock()
 	for len(w.pending) > maxPending && w.flushing && w.err == nil {
 		w.drained.Wait()
@@ -185,6 +186,7 @@ func (r *Reader) Next() (Frame, error) {
 			if r.w-r.r >= size {
 				f := Frame{Stream: stream, Type: t, Payload: r.buf[r.r+HeaderSize : r.r+size : r.r+size]}
 				r.r += size
+				raceAcquire()
 				return f, nil
 			}
 			r.ensure(size)
@@ -217,15 +219,18 @@ func (r *Reader) fill() error {
 		r.r, r.w = 0, 0
 	}
 	n, oobn, flags, _, err := r.c.ReadMsgUnix(r.buf[r.w:], r.oob)
+	r.w += n
+	// Descriptors that were lost or cannot be parsed would be matched
+	// with the wrong frames from here on: the connection is unusable,
+	// even though bytes arrived with them.
 	if oobn > 0 {
-		if perr := r.takeRights(r.oob[:oobn]); perr != nil && err == nil {
-			err = perr
+		if perr := r.takeRights(r.oob[:oobn]); perr != nil {
+			return fmt.Errorf("protocol: reading descriptors: %w", perr)
 		}
 	}
-	if flags&syscall.MSG_CTRUNC != 0 && err == nil {
-		err = errors.New("protocol: descriptors truncated")
+	if flags&syscall.MSG_CTRUNC != 0 {
+		return errors.New("protocol: descriptors truncated")
 	}
-	r.w += n
 	if n > 0 {
 		return nil
 	}

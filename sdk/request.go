@@ -12,11 +12,13 @@ import (
 type Request struct {
 	st *stream
 
-	once       sync.Once
-	url        string
-	rawHeaders []string
-	headers    Headers
-	distinct   map[string][]string
+	once         sync.Once
+	url          string
+	rawHeaders   []string
+	headersOnce  sync.Once
+	headers      Headers
+	distinctOnce sync.Once
+	distinct     map[string][]string
 }
 
 // Headers is Node's message.headers: lower-case names, repeated fields
@@ -75,17 +77,13 @@ func (r *Request) RawHeaders() []string {
 // Headers returns Node's message.headers. With hostd's
 // join_duplicate_headers the keep-first fields were already joined.
 func (r *Request) Headers() Headers {
-	if r.headers == nil {
-		r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0)
-	}
+	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0) })
 	return r.headers
 }
 
 // HeadersDistinct returns Node's message.headersDistinct.
 func (r *Request) HeadersDistinct() map[string][]string {
-	if r.distinct == nil {
-		r.distinct = httpspec.BuildHeadersDistinct(r.RawHeaders(), 0)
-	}
+	r.distinctOnce.Do(func() { r.distinct = httpspec.BuildHeadersDistinct(r.RawHeaders(), 0) })
 	return r.distinct
 }
 
@@ -152,8 +150,10 @@ func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
 // LocalAddr returns the address the request arrived on.
 func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
 
-// Read reads the request body. It returns io.EOF at its end and
-// ErrAborted if the request was aborted first.
+// Read reads the request body. It returns io.EOF at its end, ErrAborted
+// if the request was aborted first, and io.ErrUnexpectedEOF once the
+// response has ended without the whole body read: hostd then stops
+// sending it.
 func (r *Request) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"errors"
 	"regexp"
 	"sync"
 	"time"
@@ -34,9 +35,10 @@ type Response struct {
 	hdr      httpspec.OutHeaders
 	trailers []string
 	explicit bool // WriteHead was called
+	stored   bool // the head's status is decided: WriteHead, or the first write
 	headSent bool // the head went to hostd
 	finished bool
-	hasBody  bool
+	hasBody  bool // false for HEAD, 204, 304 and 1xx, once stored
 	closed   bool
 	written  int64
 	corked   int
@@ -228,8 +230,33 @@ func (r *Response) WriteHead(statusCode int, headers ...string) error {
 		_ = r.hdr.Append(headers[i], headers[i+1])
 	}
 	r.StatusCode = statusCode
-	r.explicit = true
-	if statusCode == 204 || statusCode == 304 || statusCode < 200 {
+	r.explicit, r.stored = true, true
+	if noBodyStatus(statusCode) {
+		r.hasBody = false
+	}
+	return nil
+}
+
+// noBodyStatus reports whether a response with status code has no body.
+func noBodyStatus(code int) bool { return code == 204 || code == 304 || code < 200 }
+
+// storeHead decides the implicit head's status the first time something
+// is written, as Node's _implicitHeader does: StatusCode and
+// StatusMessage are validated as WriteHead would, and from then on a
+// 204, 304 or 1xx StatusCode means the response has no body. Called with
+// mu held.
+func (r *Response) storeHead() error {
+	if r.stored {
+		return nil
+	}
+	if r.StatusCode < 100 || r.StatusCode > 999 {
+		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", r.StatusCode)
+	}
+	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
+		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
+	}
+	r.stored = true
+	if noBodyStatus(r.StatusCode) {
 		r.hasBody = false
 	}
 	return nil
@@ -301,9 +328,23 @@ func (r *Response) sendHead(flags uint8) error {
 	if r.headSent {
 		return nil
 	}
+	if err := r.storeHead(); err != nil {
+		return err
+	}
 	h := r.head(flags)
 	r.headSent = true
-	return r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) })
+	return r.unsendable(r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) }))
+}
+
+// unsendable resets the stream when err says that its head or trailers
+// cannot be sent: hostd answers 500, or cuts the connection, and the
+// response is over. Called with mu held.
+func (r *Response) unsendable(err error) error {
+	if errors.Is(err, errTooLarge) {
+		r.finished = true
+		r.st.reset(err.Error())
+	}
+	return err
 }
 
 // FlushHeaders sends the head now.
@@ -339,6 +380,9 @@ func (r *Response) writeLocked(p []byte, fromEnd bool) error {
 	}
 	if r.aborted() {
 		return ErrAborted
+	}
+	if err := r.storeHead(); err != nil {
+		return err
 	}
 	if !r.hasBody {
 		if r.st.rt.settings.Load().rejectBody {
@@ -417,6 +461,11 @@ func (r *Response) EndString(s string) error {
 
 func (r *Response) endLocked(data [][]byte) error {
 	if r.finished {
+		for _, d := range data {
+			if len(d) > 0 {
+				return errWriteAfterEnd // as Node's end(chunk): a write first
+			}
+		}
 		return errFinished
 	}
 	if r.aborted() {
@@ -432,26 +481,39 @@ func (r *Response) endLocked(data [][]byte) error {
 			p = append(p, d...)
 		}
 	}
+	if err := r.storeHead(); err != nil {
+		return err
+	}
+	// Corked bytes were counted as written when buffered; they leave now,
+	// ahead of data.
+	written := r.written
 	if len(r.corkBuf) > 0 {
-		p = append(r.corkBuf, p...)
-		r.corkBuf = nil
-		r.corked = 0
+		written -= int64(len(r.corkBuf))
+		p = append(r.corkBuf[:len(r.corkBuf):len(r.corkBuf)], p...)
 	}
 	if !r.hasBody {
+		if len(p) > 0 && r.st.rt.settings.Load().rejectBody {
+			return errBodyNotAllowed
+		}
 		p = nil
-	} else if strict, n := r.strict(); strict && r.written+int64(len(p)) != n {
-		return mismatch(r.written+int64(len(p)), n)
+	} else if strict, n := r.strict(); strict && written+int64(len(p)) != n {
+		return mismatch(written+int64(len(p)), n)
 	}
+	r.written, r.corkBuf, r.corked = written, nil, 0
 	var e protocol.End
 	if len(p) > protocol.MaxChunk {
 		// Too big for one frame: stream it, and if the head is still
-		// unsent, tell hostd the length, as End(data) would.
+		// unsent and implicit, tell hostd the length, as End(data) would.
+		// After WriteHead the head is stored before the body is known, and
+		// gets no length, as when the End fits in one frame.
 		if !r.headSent {
 			h := r.head(0)
-			h.Length = int64(len(p))
+			if !r.explicit {
+				h.Length = int64(len(p))
+			}
 			r.headSent = true
 			if err := r.st.send(protocol.TypeHead, protocol.AppendResponseHead(nil, &h)); err != nil {
-				return err
+				return r.unsendable(err)
 			}
 		}
 		if err := r.sendBody(p); err != nil {
@@ -472,6 +534,9 @@ func (r *Response) endLocked(data [][]byte) error {
 	}
 	r.finished = true
 	err := r.st.sendFrame(protocol.TypeEnd, func(b []byte) []byte { return protocol.AppendEnd(b, &e) })
+	if errors.Is(err, errTooLarge) {
+		return r.unsendable(err)
+	}
 	r.st.finish()
 	return err
 }

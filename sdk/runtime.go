@@ -108,6 +108,9 @@ func (rt *runtime) serveConn(c *net.UnixConn) error {
 	rt.w = protocol.NewWriter(c)
 	r := protocol.NewReader(c)
 	defer r.Close()
+	// Only this goroutine dispatches: once it returns, idle workers are
+	// told to end.
+	defer close(rt.idle)
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -150,23 +153,30 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 	if err := protocol.DecodeRequestHead(st.payload, &st.head); err != nil {
 		return nil, err
 	}
+	st.res.init(st) // after the head: the method decides whether a body may follow
 	switch st.head.Event {
 	case protocol.EvRequest, protocol.EvCheckContinue, protocol.EvCheckExpectation:
 		if st.head.Flags&protocol.ReqBodyFollows == 0 {
-			// The whole body, if any, came with the request.
+			// The whole body, if any, came with the request, outside
+			// flow control.
 			st.body, st.bodyDone = st.head.Data, true
+		} else {
+			st.streamed = true
 		}
 	case protocol.EvUpgrade, protocol.EvConnect:
-		// A relayed socket's bytes arrive like a body; the relay exists
-		// before the first of them can.
-		if st.head.Flags&protocol.ReqSocketRelay != 0 {
-			st.sock = &relayConn{st: st}
-		} else {
+		if st.head.Flags&protocol.ReqSocketFD != 0 {
 			st.bodyDone = true
+		} else {
+			// Relayed: the socket exists from now on, so that SockData
+			// arriving before the handler starts waits for it.
+			st.sock = &relayConn{st: st}
+			st.streamed = true
 		}
+	case protocol.EvClientError:
+		st.sock = &relayConn{st: st, writeOnly: true}
+		st.bodyDone = true
 	default:
 		st.bodyDone = true
-		st.sock = &relayConn{st: st, writeOnly: true}
 	}
 	rt.mu.Lock()
 	rt.streams[f.Stream] = st
@@ -208,7 +218,8 @@ func (rt *runtime) dispatch(st *stream) {
 	}
 }
 
-// worker runs streams until too many workers are idle.
+// worker runs streams until too many workers are idle or the connection
+// ends.
 func (rt *runtime) worker(st *stream) {
 	for {
 		rt.run(st)
@@ -216,8 +227,12 @@ func (rt *runtime) worker(st *stream) {
 			rt.idleCount.Add(-1)
 			return
 		}
-		st = <-rt.idle
+		var ok bool
+		st, ok = <-rt.idle
 		rt.idleCount.Add(-1)
+		if !ok {
+			return
+		}
 	}
 }
 

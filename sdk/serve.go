@@ -88,6 +88,8 @@ func ServeConn(c *net.UnixConn, p any, opts ConnOptions) error {
 			c.Close()
 			return err
 		}
+	} else {
+		rt.settings.Store(&settings{relay: opts.RelaySockets, rejectBody: opts.RejectNonStandardBodyWrites})
 	}
 	return rt.serveConn(c)
 }

@@ -79,10 +79,7 @@ func (c *relayConn) deliver(f protocol.Frame) {
 	switch f.Type {
 	case protocol.TypeSockData:
 		st.mu.Lock()
-		if st.bodyOff == len(st.body) {
-			st.body, st.bodyOff = st.body[:0], 0
-		}
-		st.body = append(st.body, f.Payload...)
+		st.appendBody(f.Payload)
 		st.mu.Unlock()
 		signal(st.bodyWake)
 	case protocol.TypeSockEnd:
@@ -114,13 +111,15 @@ func (c *relayConn) Read(p []byte) (int, error) {
 		return 0, errors.New("sdk: a clientError socket cannot be read")
 	}
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	dl := c.readDeadline
+	closed, dl := c.closed, c.readDeadline
 	c.mu.Unlock()
-	n, err := c.st.readBodyUntil(p, dl)
+	switch {
+	case closed:
+		return 0, net.ErrClosed
+	case !dl.IsZero() && !time.Now().Before(dl):
+		return 0, errDeadline // as a net.Conn: past its deadline, no I/O
+	}
+	n, err := c.st.readBodyUntil(p, c.deadline(&c.readDeadline))
 	if err == ErrAborted {
 		return n, net.ErrClosed
 	}
@@ -129,15 +128,17 @@ func (c *relayConn) Read(p []byte) (int, error) {
 
 func (c *relayConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.closed || c.wroteEnd {
-		c.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	dl := c.writeDeadline
+	closed, dl := c.closed || c.wroteEnd, c.writeDeadline
 	c.mu.Unlock()
+	switch {
+	case closed:
+		return 0, net.ErrClosed
+	case !dl.IsZero() && !time.Now().Before(dl):
+		return 0, errDeadline
+	}
 	written := 0
 	for written < len(p) {
-		n, err := c.st.takeCreditUntil(len(p)-written, dl)
+		n, err := c.st.takeCreditUntil(len(p)-written, c.deadline(&c.writeDeadline))
 		if err != nil {
 			if err == ErrAborted {
 				err = net.ErrClosed
@@ -150,6 +151,16 @@ func (c *relayConn) Write(p []byte) (int, error) {
 		written += n
 	}
 	return written, nil
+}
+
+// deadline returns a function that reads *t, one of the deadlines, under
+// mu: a deadline set while a Read or Write waits applies to it.
+func (c *relayConn) deadline(t *time.Time) func() time.Time {
+	return func() time.Time {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return *t
+	}
 }
 
 // CloseWrite half-closes the socket: the client reads end of file.
@@ -195,7 +206,7 @@ func (c *relayConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.readDeadline = t
 	c.mu.Unlock()
-	signal(c.st.bodyWake) // a waiting Read re-checks its deadline
+	signal(c.st.bodyWake) // a waiting Read waits again, until t
 	return nil
 }
 

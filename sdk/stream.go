@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -31,6 +32,7 @@ type stream struct {
 	onAbort   []func()
 	ctx       context.Context
 	cancel    context.CancelFunc
+	streamed  bool // body bytes arrive in frames under flow control: credit them back as read
 	unacked   int  // body bytes read and not yet credited back to the host
 	credit    int  // response body bytes the host will still accept
 	asked     bool // the first read sent the credit an awaiting host waits for
@@ -38,8 +40,12 @@ type stream struct {
 	onTimeout []func()
 	sock      *relayConn
 
-	scratch []byte   // frame encoding buffer; used by the handler's goroutine
-	fields  [][]byte // field list scratch for encoding
+	// sendMu guards scratch, the frame encoding buffer: a handler may
+	// read and write from different goroutines (a tunnel does), and both
+	// send frames, Body or SockData and Credit.
+	sendMu  sync.Mutex
+	scratch []byte
+	fields  [][]byte // field list scratch for encoding; guarded by res.mu
 
 	req Request
 	res Response
@@ -56,7 +62,7 @@ func newStream(rt *runtime, id uint32, payload []byte) *stream {
 		credit:   protocol.Window,
 	}
 	st.req.st = st
-	st.res.init(st)
+	st.res.st = st
 	return st
 }
 
@@ -72,10 +78,7 @@ func (st *stream) deliver(f protocol.Frame) error {
 	switch f.Type {
 	case protocol.TypeReqBody:
 		st.mu.Lock()
-		if st.bodyOff == len(st.body) {
-			st.body, st.bodyOff = st.body[:0], 0
-		}
-		st.body = append(st.body, f.Payload...)
+		st.appendBody(f.Payload)
 		st.mu.Unlock()
 		signal(st.bodyWake)
 	case protocol.TypeReqEnd:
@@ -87,7 +90,6 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.bodyDone, st.trailers = true, tr
 		st.mu.Unlock()
 		signal(st.bodyWake)
-		st.maybeForget()
 	case protocol.TypeAbort:
 		st.abort()
 	case protocol.TypeCredit:
@@ -117,6 +119,17 @@ func (st *stream) deliver(f protocol.Frame) error {
 		return protocol.ErrFrame
 	}
 	return nil
+}
+
+// appendBody queues body bytes for the reader; called with mu held. Bytes
+// already read are reclaimed before the buffer grows, so that it holds
+// about what the host may send unread (the window), not the whole body.
+func (st *stream) appendBody(p []byte) {
+	if st.bodyOff > 0 && len(st.body)+len(p) > cap(st.body) {
+		n := copy(st.body, st.body[st.bodyOff:])
+		st.body, st.bodyOff = st.body[:n], 0
+	}
+	st.body = append(st.body, p...)
 }
 
 // copyFields decodes a field list into a private copy.
@@ -177,10 +190,12 @@ func (st *stream) context() context.Context {
 }
 
 // readBody reads request body bytes, waiting for them.
-func (st *stream) readBody(p []byte) (int, error) { return st.readBodyUntil(p, time.Time{}) }
+func (st *stream) readBody(p []byte) (int, error) { return st.readBodyUntil(p, nil) }
 
-// readBodyUntil is readBody with a deadline (zero: none).
-func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
+// readBodyUntil is readBody with a deadline, which deadline returns each
+// time the read waits, so that a deadline set meanwhile applies (nil or
+// the zero time: none).
+func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error) {
 	st.mu.Lock()
 	if st.head.Flags&protocol.ReqAwaitCredit != 0 && !st.asked {
 		st.asked = true
@@ -188,7 +203,7 @@ func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
 		_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, protocol.Window))
 		st.mu.Lock()
 	}
-	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted {
+	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted && !st.ended {
 		st.mu.Unlock()
 		if err := wait(st.bodyWake, deadline); err != nil {
 			return 0, err
@@ -198,9 +213,11 @@ func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
 	if st.bodyOff < len(st.body) {
 		n := copy(p, st.body[st.bodyOff:])
 		st.bodyOff += n
-		st.unacked += n
 		grant := 0
-		if st.unacked >= protocol.Window/4 && !st.aborted {
+		if st.streamed {
+			st.unacked += n
+		}
+		if st.unacked >= protocol.Window/4 && !st.aborted && !st.ended {
 			grant, st.unacked = st.unacked, 0
 		}
 		st.mu.Unlock()
@@ -209,20 +226,24 @@ func (st *stream) readBodyUntil(p []byte, deadline time.Time) (int, error) {
 		}
 		return n, nil
 	}
-	aborted := st.aborted
+	aborted, done := st.aborted, st.bodyDone
 	st.mu.Unlock()
-	if aborted {
+	switch {
+	case aborted:
 		return 0, ErrAborted
+	case done:
+		return 0, io.EOF
 	}
-	return 0, io.EOF
+	// The response ended first: hostd sends no more of the body.
+	return 0, io.ErrUnexpectedEOF
 }
 
 // takeCredit waits until hostd accepts body bytes and returns how many of
 // want may be sent now.
-func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(want, time.Time{}) }
+func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(want, nil) }
 
-// takeCreditUntil is takeCredit with a deadline (zero: none).
-func (st *stream) takeCreditUntil(want int, deadline time.Time) (int, error) {
+// takeCreditUntil is takeCredit with a deadline, as readBodyUntil has.
+func (st *stream) takeCreditUntil(want int, deadline func() time.Time) (int, error) {
 	st.mu.Lock()
 	for st.credit <= 0 && !st.aborted {
 		st.mu.Unlock()
@@ -240,13 +261,17 @@ func (st *stream) takeCreditUntil(want int, deadline time.Time) (int, error) {
 	return n, nil
 }
 
-// wait waits for a signal on c, or until deadline passes.
-func wait(c chan struct{}, deadline time.Time) error {
-	if deadline.IsZero() {
+// wait waits for a signal on c, or until the deadline passes.
+func wait(c chan struct{}, deadline func() time.Time) error {
+	var dl time.Time
+	if deadline != nil {
+		dl = deadline()
+	}
+	if dl.IsZero() {
 		<-c
 		return nil
 	}
-	d := time.Until(deadline)
+	d := time.Until(dl)
 	if d <= 0 {
 		return os.ErrDeadlineExceeded
 	}
@@ -260,8 +285,21 @@ func wait(c chan struct{}, deadline time.Time) error {
 	}
 }
 
+// errTooLarge refuses a frame larger than protocol.MaxFrame, which hostd
+// would take for a broken data plane and close, failing every request of
+// the plugin. Only a head, 1xx or trailers can be that large.
+var errTooLarge = errors.New("sdk: response head or trailers too large for one frame of the data plane (1 MiB)")
+
+// maxResetMessage bounds the message of a Reset frame.
+const maxResetMessage = 4 << 10
+
 // send writes one frame with payload p.
 func (st *stream) send(t protocol.Type, p []byte) error {
+	if 5+len(p) > protocol.MaxFrame {
+		return errTooLarge
+	}
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
 	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
 	frame = append(frame, p...)
 	return st.rt.w.Write(frame)
@@ -269,12 +307,19 @@ func (st *stream) send(t protocol.Type, p []byte) error {
 
 // sendFrame writes one frame whose payload enc appends, encoding in place.
 func (st *stream) sendFrame(t protocol.Type, enc func([]byte) []byte) error {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
 	frame, off := protocol.Begin(st.scratch[:0], st.id, t)
 	frame = protocol.Finish(enc(frame), off)
 	st.scratch = frame
+	if len(frame)-off-4 > protocol.MaxFrame {
+		return errTooLarge
+	}
 	return st.rt.w.Write(frame)
 }
 
+// scratchFor returns scratch emptied, with room for a frame of n payload
+// bytes; called with sendMu held.
 func (st *stream) scratchFor(n int) []byte {
 	if cap(st.scratch) < protocol.HeaderSize+n {
 		st.scratch = make([]byte, 0, protocol.HeaderSize+n)
@@ -282,24 +327,16 @@ func (st *stream) scratchFor(n int) []byte {
 	return st.scratch[:0]
 }
 
-// finish records that the response ended. As in Node, what is left of
-// the request body is then dropped (hostd stops sending it): a read after
-// End sees the end of the body.
+// finish records that the response ended. hostd then sends nothing more
+// on the stream, not even the rest of the request body, which it stops
+// sending: the stream is done, whether or not its body was.
 func (st *stream) finish() {
 	st.mu.Lock()
 	st.ended = true
-	st.bodyDone = true
+	relayed := st.sock != nil
 	st.mu.Unlock()
-	signal(st.bodyWake)
-	st.maybeForget()
-}
-
-// maybeForget unregisters the stream once both directions are done.
-func (st *stream) maybeForget() {
-	st.mu.Lock()
-	done := st.ended && st.bodyDone && st.sock == nil
-	st.mu.Unlock()
-	if done {
+	signal(st.bodyWake) // a Read waiting for body that will not come
+	if !relayed {
 		st.rt.forget(st)
 	}
 }
@@ -311,7 +348,7 @@ func (st *stream) reset(msg string) {
 	st.ended = true
 	st.mu.Unlock()
 	if !ended {
-		_ = st.send(protocol.TypeReset, []byte(msg))
+		_ = st.send(protocol.TypeReset, []byte(msg[:min(len(msg), maxResetMessage)]))
 	}
 	st.rt.forget(st)
 }
