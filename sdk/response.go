@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"errors"
-	"regexp"
 	"sync"
 	"time"
 	"unsafe"
@@ -567,33 +566,14 @@ func (r *Response) WriteContinue() error { return r.info(100, nil) }
 // WriteProcessing sends "102 Processing".
 func (r *Response) WriteProcessing() error { return r.info(102, nil) }
 
-// linkValue is Node's check of an early-hint Link value (see hostd's
-// server): a URI reference in angle brackets, then parameters.
-var linkValue = regexp.MustCompile(`^<[^>]*>(?:\s*;\s*[^;"\s]+(?:=(?:"[^;"\s]*"|[^;"\s]*))?)*$`)
-
 // WriteEarlyHints sends "103 Early Hints". hints are header names and
-// values alternating; each Link value is validated, and hostd joins them
-// into one Link field. Without a Link value nothing is sent.
+// values alternating; each Link value is validated here, and hostd, which
+// validates them again, joins them into one Link field. Without a Link
+// value nothing is sent.
 func (r *Response) WriteEarlyHints(hints ...string) error {
-	if len(hints)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'hints' is invalid")
-	}
-	links := 0
-	for i := 0; i < len(hints); i += 2 {
-		if httpspec.EqualFoldASCII(hints[i], "link") {
-			if !linkValue.MatchString(hints[i+1]) {
-				return httpspec.NewError(httpspec.ErrInvalidArgValue,
-					"The argument 'hints' must be an array or string of format \"</styles.css>; rel=preload; as=style\". Received %q", hints[i+1])
-			}
-			links++
-			continue
-		}
-		if err := httpspec.Validate(hints[i], hints[i+1:i+2]); err != nil {
-			return err
-		}
-	}
-	if links == 0 {
-		return nil
+	fields, err := httpspec.EarlyHints(hints)
+	if err != nil || fields == nil {
+		return err
 	}
 	return r.info(103, hints)
 }

@@ -11,17 +11,7 @@ import (
 
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := hostdtest.Build("github.com/hostd/hostd/examples/hello")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { hostdtest.Main(m, &bin, "github.com/hostd/hostd/examples/hello") }
 
 // TestTheExampleServesHello runs hostd from this folder's hostd.toml, on a
 // free port and with the plugin built by the test.

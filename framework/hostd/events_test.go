@@ -134,7 +134,7 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 		})
 	}
 
-	target := tcpEcho(t)
+	target := hostdtest.TCPEcho(t)
 	_, port, _ := net.SplitHostPort(target)
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		t.Run("a CONNECT to "+host+" tunnels both ways", func(t *testing.T) {
@@ -170,24 +170,4 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 400 Bad Request\r\nX-Code: HPE_INVALID_HEADER_TOKEN\r\n"), out)
 		require.Contains(t, out, "X-Bytes-Parsed: 20\r\n")
 	})
-}
-
-// tcpEcho starts a TCP echo server on 127.0.0.1 and returns its address.
-func tcpEcho(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return l.Addr().String()
 }

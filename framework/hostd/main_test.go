@@ -1,7 +1,6 @@
 package hostd_test
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -22,20 +21,12 @@ func TestMain(m *testing.M) {
 		"tunnel":     func() any { return tunnel.New() },
 		"earlyhints": func() any { return earlyhints.New() },
 	})
-	dir, err := hostdtest.Build(
+	hostdtest.Main(m, &bin,
 		"github.com/hostd/hostd/cmd/hostd",
 		"github.com/hostd/hostd/plugins/echo/cmd/echo",
 		"github.com/hostd/hostd/plugins/tunnel/cmd/tunnel",
 		"github.com/hostd/hostd/plugins/earlyhints/cmd/earlyhints",
 	)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
 }
 
 // config fills {{bin}} in a configuration with the folder of the built

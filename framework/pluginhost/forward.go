@@ -41,17 +41,7 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 	}
 
 	h := req.Head()
-	rh := protocol.RequestHead{
-		Event:      event,
-		Major:      h.Major,
-		Minor:      h.Minor,
-		Method:     bytesOf(h.Method),
-		URL:        h.Target,
-		RemoteAddr: bytesOf(req.RemoteAddress()),
-		LocalAddr:  bytesOf(req.LocalAddress()),
-	}
-	st.fields = appendFields(st.fields[:0], req.RawFields())
-	rh.Fields = st.fields
+	rh := st.requestHead(event, req)
 	awaitCredit := event == CheckContinue || h.Get("expect") != nil
 	switch kind := h.RequestBody(); {
 	case kind == http1.BodyNone:
@@ -316,6 +306,23 @@ func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 	res.StatusCode = code
 	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
 	_ = res.EndString(httpspec.StatusText(code) + "\n")
+}
+
+// requestHead describes req for the plugin. Its slices view req's buffer
+// and the stream's scratch: it is encoded at once.
+func (st *stream) requestHead(event uint8, req *server.IncomingMessage) protocol.RequestHead {
+	h := req.Head()
+	st.fields = appendFields(st.fields[:0], req.RawFields())
+	return protocol.RequestHead{
+		Event:      event,
+		Major:      h.Major,
+		Minor:      h.Minor,
+		Method:     bytesOf(h.Method),
+		URL:        h.Target,
+		Fields:     st.fields,
+		RemoteAddr: bytesOf(req.RemoteAddress()),
+		LocalAddr:  bytesOf(req.LocalAddress()),
+	}
 }
 
 func appendFields(dst [][]byte, fields []http1.Field) [][]byte {

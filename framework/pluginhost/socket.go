@@ -23,19 +23,8 @@ func (in *Instance) ServeSocket(event uint8, req *server.IncomingMessage, conn n
 	defer in.release()
 	st := in.open()
 	defer in.close(st)
-	h := req.Head()
-	rh := protocol.RequestHead{
-		Event:      event,
-		Major:      h.Major,
-		Minor:      h.Minor,
-		Method:     bytesOf(h.Method),
-		URL:        h.Target,
-		RemoteAddr: bytesOf(req.RemoteAddress()),
-		LocalAddr:  bytesOf(req.LocalAddress()),
-		Data:       head,
-	}
-	st.fields = appendFields(st.fields[:0], req.RawFields())
-	rh.Fields = st.fields
+	rh := st.requestHead(event, req)
+	rh.Data = head
 	fd := -1
 	if !in.relay {
 		fd = dupDescriptor(conn)
@@ -79,36 +68,15 @@ func (in *Instance) relaySocket(st *stream, conn net.Conn) {
 // relayFromClient sends what the client writes as SockData, within the
 // plugin's credit; the client's end of file becomes SockEnd.
 func (in *Instance) relayFromClient(st *stream, conn net.Conn) {
-	bp := pumpBufs.Get().(*[]byte)
-	defer pumpBufs.Put(bp)
-	frame := make([]byte, 0, protocol.HeaderSize+protocol.MaxChunk)
-	for {
-		want, err := st.takeCredit(protocol.MaxChunk)
-		if err != nil {
-			return
-		}
-		n, rerr := conn.Read((*bp)[:want])
-		st.mu.Lock()
-		st.credit += want - n
-		st.mu.Unlock()
-		if n > 0 {
-			frame = protocol.AppendHeader(frame[:0], st.id, protocol.TypeSockData, n)
-			frame = append(frame, (*bp)[:n]...)
-			if in.w.Write(frame) != nil {
-				return
-			}
-		}
-		if rerr != nil {
-			t := protocol.TypeSockClose
-			if rerr == io.EOF {
-				t = protocol.TypeSockEnd
-			}
-			_ = in.w.Write(protocol.AppendHeader(frame[:0], st.id, t, 0))
-			if t == protocol.TypeSockClose {
-				st.fail(errClientGone)
-			}
-			return
-		}
+	// Frames are encoded here, not with st.send, whose buffer
+	// relayToClient uses meanwhile.
+	err := st.pump(conn, protocol.TypeSockData)
+	switch {
+	case err == io.EOF:
+		_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeSockEnd, 0))
+	case err != nil:
+		_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeSockClose, 0))
+		st.fail(errClientGone)
 	}
 }
 

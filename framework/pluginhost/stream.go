@@ -43,7 +43,9 @@ type stream struct {
 	unacked  int // response body bytes written to the client, not yet credited
 	onAbort  func()
 	pumpDone chan struct{}
-	pump     pumpState
+	// pumpStopped: the response ended, the pump sends nothing more.
+	// Guarded by mu.
+	pumpStopped bool
 }
 
 var streamPool = sync.Pool{New: func() any {
@@ -128,7 +130,7 @@ func record(batch []byte) (t protocol.Type, payload, rest []byte) {
 func (st *stream) takeCredit(want int) (int, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for st.credit <= 0 && st.err == nil && !st.pump.stop {
+	for st.credit <= 0 && st.err == nil && !st.pumpStopped {
 		st.mu.Unlock()
 		<-st.creditWake
 		st.mu.Lock()
@@ -136,7 +138,7 @@ func (st *stream) takeCredit(want int) (int, error) {
 	switch {
 	case st.err != nil:
 		return 0, st.err
-	case st.pump.stop:
+	case st.pumpStopped:
 		return 0, errStreamClosed
 	}
 	n := min(want, st.credit, protocol.MaxChunk)
@@ -159,7 +161,7 @@ func (st *stream) reset(in *Instance, id uint32) {
 	st.credit = protocol.Window
 	st.unacked = 0
 	st.pumpDone = nil
-	st.pump = pumpState{}
+	st.pumpStopped = false
 	select {
 	case <-st.wake:
 	default:

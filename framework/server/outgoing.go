@@ -1,7 +1,6 @@
 package server
 
 import (
-	"regexp"
 	"strconv"
 	"unsafe"
 
@@ -481,41 +480,17 @@ func (r *ServerResponse) WriteProcessing() error {
 	return r.writeInformation(102, nil)
 }
 
-// linkValue is Node's check of an early-hint Link value, without the
-// backreference RE2 lacks: a parameter value is quoted on both sides or on
-// neither.
-var linkValue = regexp.MustCompile(`^<[^>]*>(?:\s*;\s*[^;"\s]+(?:=(?:"[^;"\s]*"|[^;"\s]*))?)*$`)
-
 // WriteEarlyHints sends "103 Early Hints". hints are header names and
 // values alternating; the Link values are validated and sent as one Link
 // field, the other headers after it. Without a Link value nothing is sent.
 func (r *ServerResponse) WriteEarlyHints(hints ...string) error {
-	if len(hints)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'hints' is invalid")
-	}
-	var links []string
-	var other []string
-	for i := 0; i < len(hints); i += 2 {
-		if httpspec.EqualFoldASCII(hints[i], "link") {
-			if !linkValue.MatchString(hints[i+1]) {
-				return httpspec.NewError(httpspec.ErrInvalidArgValue,
-					"The argument 'hints' must be an array or string of format \"</styles.css>; rel=preload; as=style\". Received %q", hints[i+1])
-			}
-			links = append(links, hints[i+1])
-			continue
-		}
-		other = append(other, hints[i], hints[i+1])
-	}
-	if len(links) == 0 {
-		return nil
-	}
-	link := links[0]
-	for _, l := range links[1:] {
-		link += ", " + l
+	fields, err := httpspec.EarlyHints(hints)
+	if err != nil || fields == nil {
+		return err
 	}
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.writeInformation(103, append([]string{"Link", link}, other...))
+	return r.writeInformation(103, fields)
 }
 
 // writeInformation writes a 1xx response and flushes it. A final head

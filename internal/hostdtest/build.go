@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 )
 
 var (
@@ -39,4 +40,19 @@ func Build(pkgs ...string) (string, error) {
 	}
 	buildDirs[key] = dir
 	return dir, nil
+}
+
+// Main is the whole of a TestMain whose tests need real executables: it
+// builds pkgs (see Build), sets *dir to their folder, runs the tests and
+// removes the folder. A build failure fails the run.
+func Main(m *testing.M, dir *string, pkgs ...string) {
+	d, err := Build(pkgs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*dir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
 }

@@ -19,15 +19,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := hostdtest.Build("github.com/hostd/hostd/plugins/earlyhints/cmd/earlyhints")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/earlyhints/cmd/earlyhints")
 }
 
 func start(t *testing.T, table string) *hostdtest.Host {

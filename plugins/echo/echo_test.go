@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +19,7 @@ import (
 
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := hostdtest.Build("github.com/hostd/hostd/plugins/echo/cmd/echo")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/echo/cmd/echo") }
 
 func start(t *testing.T, maxBody int) *hostdtest.Host {
 	return hostdtest.Start(t, fmt.Sprintf(`

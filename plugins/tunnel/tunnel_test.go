@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +23,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := hostdtest.Build("github.com/hostd/hostd/plugins/tunnel/cmd/tunnel")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/tunnel/cmd/tunnel")
 }
 
 func start(t *testing.T, table string) *hostdtest.Host {
@@ -50,27 +41,6 @@ plugin = "tunnel"
 `, bin+"/tunnel", table))
 }
 
-// echoServer echoes each connection, half-closing when the client does.
-func echoServer(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-				_ = c.(*net.TCPConn).CloseWrite()
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
 // connect sends a CONNECT and returns the status line's code and the
 // connection, positioned after the response head.
 func connect(t *testing.T, h *hostdtest.Host, target, extra, head string) (int, *http.Response, net.Conn, *bufio.Reader) {
@@ -85,7 +55,7 @@ func connect(t *testing.T, h *hostdtest.Host, target, extra, head string) (int, 
 
 func TestTunnelCarriesTenMiBBothWays(t *testing.T) {
 	h := start(t, `allow = ["127.0.0.1:*"]`)
-	target := echoServer(t)
+	target := hostdtest.TCPEcho(t)
 	code, res, c, br := connect(t, h, target, "", "first-bytes")
 	require.Equal(t, 200, code)
 	require.Equal(t, "Connection Established", strings.TrimPrefix(res.Status, "200 "))
@@ -108,7 +78,7 @@ func TestTunnelRefusals(t *testing.T) {
 dial_timeout = 2000
 [plugins.tunnel.config.users]
 alice = "secret"`)
-	target := echoServer(t)
+	target := hostdtest.TCPEcho(t)
 	closed := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
@@ -141,7 +111,7 @@ alice = "secret"`)
 
 func TestTunnelDeniesEverythingByDefault(t *testing.T) {
 	h := start(t, ``)
-	code, _, _, _ := connect(t, h, echoServer(t), "", "")
+	code, _, _, _ := connect(t, h, hostdtest.TCPEcho(t), "", "")
 	require.Equal(t, 403, code)
 }
 
