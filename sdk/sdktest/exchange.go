@@ -171,11 +171,8 @@ type Exchange struct {
 	respCredit int64 // response body credit granted to the plugin, the initial window included
 }
 
-// Start sends req to the plugin and returns at once.
-func (h *Host) Start(req Request) *Exchange {
-	if h.t != nil {
-		h.t.Helper()
-	}
+// withDefaults fills what a test left out of req.
+func (req Request) withDefaults() Request {
 	if req.Method == "" {
 		req.Method = "GET"
 	}
@@ -188,6 +185,15 @@ func (h *Host) Start(req Request) *Exchange {
 	if req.LocalAddr == "" {
 		req.LocalAddr = "127.0.0.1:8080"
 	}
+	return req
+}
+
+// Start sends req to the plugin and returns at once.
+func (h *Host) Start(req Request) *Exchange {
+	if h.t != nil {
+		h.t.Helper()
+	}
+	req = req.withDefaults()
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
 		h.fatalf("sdktest: %v", err)

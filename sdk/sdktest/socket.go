@@ -26,18 +26,7 @@ func (h *Host) Dial(req Request) net.Conn {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	if req.Method == "" {
-		req.Method = "GET"
-	}
-	if req.URL == "" {
-		req.URL = "/"
-	}
-	if req.RemoteAddr == "" {
-		req.RemoteAddr = "127.0.0.1:40000"
-	}
-	if req.LocalAddr == "" {
-		req.LocalAddr = "127.0.0.1:8080"
-	}
+	req = req.withDefaults()
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
 		h.fatalf("sdktest: %v", err)
