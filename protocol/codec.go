@@ -221,11 +221,10 @@ func AppendFields[T string | []byte](dst []byte, fields []T) []byte {
 	return dst
 }
 
-// AppendUint32 appends a big-endian uint32, the payload of TypeCredit and
-// TypeSetTimeout.
+// AppendUint32 appends a big-endian uint32, the payload of TypeCredit.
 func AppendUint32(dst []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(dst, v) }
 
-// DecodeUint32 decodes the payload of TypeCredit or TypeSetTimeout.
+// DecodeUint32 decodes the payload of TypeCredit.
 func DecodeUint32(p []byte) (uint32, error) {
 	if len(p) != 4 {
 		return 0, fmt.Errorf("%w: want 4 bytes, got %d", ErrFrame, len(p))
@@ -326,4 +325,30 @@ func DecodeFields(p []byte) ([][]byte, error) {
 	d := Decoder{b: p}
 	f := d.Fields(nil)
 	return f, d.Done()
+}
+
+// SetTimeout is the payload of TypeSetTimeout: the socket inactivity
+// timeout in milliseconds (0 turns it off) and whether the plugin has a
+// callback for it. Without one, as in Node, the timeout closes the
+// connection.
+type SetTimeout struct {
+	Millis   uint32
+	Callback bool
+}
+
+// AppendSetTimeout appends the encoding of s.
+func AppendSetTimeout(dst []byte, s SetTimeout) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, s.Millis)
+	if s.Callback {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// DecodeSetTimeout decodes a TypeSetTimeout payload.
+func DecodeSetTimeout(p []byte) (SetTimeout, error) {
+	if len(p) != 5 || p[4] > 1 {
+		return SetTimeout{}, fmt.Errorf("%w: bad SetTimeout payload", ErrFrame)
+	}
+	return SetTimeout{Millis: binary.BigEndian.Uint32(p), Callback: p[4] == 1}, nil
 }

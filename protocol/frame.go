@@ -37,8 +37,8 @@ const (
 	// The host answers 500 if nothing was sent yet, else closes the
 	// connection.
 	TypeReset Type = 20
-	// TypeSetTimeout sets the socket inactivity timeout of the response,
-	// in milliseconds (uint32).
+	// TypeSetTimeout sets the socket inactivity timeout of the response
+	// (SetTimeout).
 	TypeSetTimeout Type = 21
 
 	// TypeCredit lets the receiver send that many more body bytes (uint32).

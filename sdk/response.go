@@ -622,17 +622,22 @@ func (r *Response) Uncork() error {
 }
 
 // SetTimeout asks hostd to call f if the client's socket stays inactive
-// for d while this response is in flight. Without f, such a timeout
-// closes the connection.
+// for d while this response is in flight; d of 0 turns the timeout off.
+// With no callback registered, such a timeout closes the connection, as
+// in Node.
 func (r *Response) SetTimeout(d time.Duration, f func()) error {
 	st := r.st
 	st.mu.Lock()
 	if f != nil {
 		st.onTimeout = append(st.onTimeout, f)
 	}
+	callback := len(st.onTimeout) > 0
 	st.mu.Unlock()
-	ms := uint32(min(max(d.Milliseconds(), 1), 1<<31))
-	return st.send(protocol.TypeSetTimeout, protocol.AppendUint32(nil, ms))
+	ms := uint32(0)
+	if d > 0 {
+		ms = uint32(min(max(d.Milliseconds(), 1), 1<<31))
+	}
+	return st.send(protocol.TypeSetTimeout, protocol.AppendSetTimeout(nil, protocol.SetTimeout{Millis: ms, Callback: callback}))
 }
 
 // OnFinish registers f to run when the response has been handed to hostd.

@@ -1,6 +1,7 @@
 package hostd_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,29 @@ func TestPerPluginLimits(t *testing.T) {
 		require.Eventually(t, func() bool { code, _ := h.Status("/narrow"); return code == 503 }, 3*time.Second, 20*time.Millisecond)
 		require.Equal(t, 200, <-done)
 		h.Get(t, "/narrow").RequireStatus(200)
+	})
+}
+
+func TestPluginSetTimeout(t *testing.T) {
+	h := hostdtest.Start(t, config(`
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.p]
+builtin = "misbehave"
+[[routes]]
+path = "/"
+plugin = "p"
+`))
+	t.Run("without a callback the connection closes once idle that long", func(t *testing.T) {
+		c := h.Dial(t)
+		_, err := io.WriteString(c, "GET /?timeout=200ms HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		out, err := io.ReadAll(c)
+		require.NoError(t, err, "hostd closed the connection (end of file), not the test's deadline")
+		require.Empty(t, out)
+	})
+	t.Run("with a callback the plugin answers", func(t *testing.T) {
+		h.Get(t, "/?timeout=200ms&callback").RequireStatus(200).RequireBody("timed out")
 	})
 }

@@ -180,11 +180,15 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		}
 		return true, nil
 	case protocol.TypeSetTimeout:
-		ms, err := protocol.DecodeUint32(p)
+		s, err := protocol.DecodeSetTimeout(p)
 		if err != nil {
 			return false, err
 		}
-		res.SetTimeout(time.Duration(ms)*time.Millisecond, st.sendTimeout)
+		var f func()
+		if s.Callback {
+			f = st.sendTimeout
+		}
+		res.SetTimeout(time.Duration(s.Millis)*time.Millisecond, f)
 	default:
 		return false, errors.New("unexpected frame " + t.String())
 	}

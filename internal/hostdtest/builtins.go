@@ -94,6 +94,22 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Get("timeout") != "":
+		// SetTimeout: with ?callback the callback answers; without, hostd
+		// must close the connection once the socket is idle that long.
+		d, _ := time.ParseDuration(q.Get("timeout"))
+		var cb func()
+		done := make(chan struct{})
+		if q.Has("callback") {
+			cb = func() { _ = res.End([]byte("timed out")); close(done) }
+		}
+		_ = res.SetTimeout(d, cb)
+		select {
+		case <-done:
+		case <-req.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		return
 	case q.Get("sleep") != "":
 		d, _ := time.ParseDuration(q.Get("sleep"))
 		select {

@@ -486,12 +486,12 @@ func (x *Exchange) deliver(f protocol.Frame) error {
 		x.finish(nil)
 		return nil
 	case protocol.TypeSetTimeout:
-		ms, err := protocol.DecodeUint32(f.Payload)
+		s, err := protocol.DecodeSetTimeout(f.Payload)
 		if err != nil {
 			return &ProtocolError{Err: err}
 		}
 		x.mu.Lock()
-		x.rec.Timeouts = append(x.rec.Timeouts, time.Duration(ms)*time.Millisecond)
+		x.rec.Timeouts = append(x.rec.Timeouts, time.Duration(s.Millis)*time.Millisecond)
 		x.mu.Unlock()
 		return nil
 	}
