@@ -72,6 +72,12 @@ type Plugin struct {
 	DrainTimeout   time.Duration  `koanf:"drain_timeout"`
 	// Watch swaps the plugin when its executable changes. Default true.
 	Watch bool `koanf:"watch"`
+	// MaxProcs is the plugin's GOMAXPROCS, unless Env sets it: 1 by
+	// default, 0 for Go's default (every CPU). The host's engine already
+	// spreads connections over every CPU; a plugin runtime on one
+	// processor has no thread to wake for each request it hands to a
+	// handler, which on small handlers is the larger cost.
+	MaxProcs int `koanf:"max_procs"`
 }
 
 // Route holds one [[routes]] entry.

@@ -25,6 +25,7 @@ func TestTheDefaultConfigurationLoads(t *testing.T) {
 	require.Len(t, c.Plugins, 3)
 	require.Len(t, c.Routes, 3)
 	require.JSONEq(t, `{"max_body":1048576}`, string(c.Plugins["echo"].Config))
+	require.Equal(t, 1, c.Plugins["echo"].MaxProcs, "plugins run on one processor by default")
 	require.Equal(t, []string{"request", "upgrade"}, c.Routes[0].Events)
 	require.Equal(t, []string{"request"}, c.Routes[1].Events, "events default to request")
 }
@@ -99,6 +100,7 @@ func TestRefusalsNameTheFileTheKeyAndTheReason(t *testing.T) {
 		{"an unknown builtin", "[plugins.p]\nbuiltin = \"nope\"\n", "t.toml: plugins.p.builtin: \"nope\" is not a built-in plugin"},
 		{"a missing executable", "[plugins.p]\ncmd = \"/no/such/file\"\n", "t.toml: plugins.p.cmd: stat /no/such/file"},
 		{"a file that is not executable", "[plugins.p]\ncmd = \"" + notExec + "\"\n", "is not an executable file"},
+		{"negative max_procs", "[plugins.p]\nbuiltin = \"echo\"\nmax_procs = -1\n", "t.toml: plugins.p.max_procs: must not be negative"},
 		{"a bad sha256", "[plugins.p]\nbuiltin = \"echo\"\nsha256 = \"abc\"\n", "t.toml: plugins.p.sha256: must be 64 hexadecimal digits"},
 		{"a route to no plugin", "[[routes]]\npath = \"/\"\nplugin = \"p\"\n", "t.toml: routes[0].plugin: \"p\" is not a configured plugin"},
 		{"a route without a plugin", "[[routes]]\npath = \"/\"\n", "t.toml: routes[0].plugin: every route needs a plugin"},

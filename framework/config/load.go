@@ -76,7 +76,7 @@ func Load(data []byte, name, dir string, opts Options) (*Config, error) {
 		return nil, err
 	}
 	for _, pname := range k.MapKeys("plugins") {
-		p := Plugin{Watch: true}
+		p := Plugin{Watch: true, MaxProcs: 1}
 		if err := decode(k, "plugins."+pname, &p, name); err != nil {
 			return nil, err
 		}

@@ -216,6 +216,9 @@ func (c *Config) validatePlugin(name string, p *Plugin, opts Options) error {
 	if p.MaxConcurrent < 0 {
 		return bad(".max_concurrent", "must not be negative")
 	}
+	if p.MaxProcs < 0 {
+		return bad(".max_procs", "must not be negative")
+	}
 	cfg := p.RawConfig
 	if cfg == nil {
 		cfg = map[string]any{}

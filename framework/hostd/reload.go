@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 
 	"github.com/hostd/hostd/framework/config"
 	"github.com/hostd/hostd/framework/pluginhost"
@@ -34,6 +35,9 @@ func (h *Host) spec(cfg *config.Config, name string, pc config.Plugin) pluginhos
 	sort.Strings(keys)
 	for _, k := range keys {
 		s.Env = append(s.Env, k+"="+pc.Env[k])
+	}
+	if _, set := pc.Env["GOMAXPROCS"]; !set && pc.MaxProcs > 0 {
+		s.Env = append(s.Env, "GOMAXPROCS="+strconv.Itoa(pc.MaxProcs))
 	}
 	if pc.Builtin != "" {
 		s.Cmd = h.opts.Executable

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -168,6 +169,7 @@ func (g *gen) Configure(c *sdk.Config) error {
 func (g *gen) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	_, _ = io.Copy(io.Discard, req)
 	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	_ = res.SetHeader("X-Gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	_ = res.End([]byte(g.name))
 }
 
