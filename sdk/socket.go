@@ -81,12 +81,12 @@ func (c *relayConn) deliver(f protocol.Frame) {
 		st.mu.Lock()
 		st.appendBody(f.Payload)
 		st.mu.Unlock()
-		signal(st.bodyWake)
+		st.wakeBody()
 	case protocol.TypeSockEnd:
 		st.mu.Lock()
 		st.bodyDone = true
 		st.mu.Unlock()
-		signal(st.bodyWake)
+		st.wakeBody()
 	case protocol.TypeSockClose:
 		c.closeFromHost()
 	}
@@ -101,8 +101,8 @@ func (c *relayConn) closeFromHost() {
 	st.mu.Lock()
 	st.aborted = true
 	st.mu.Unlock()
-	signal(st.bodyWake)
-	signal(st.sendWake)
+	st.wakeBody()
+	st.wakeSend()
 	st.rt.forget(st)
 }
 
@@ -188,8 +188,8 @@ func (c *relayConn) Close() error {
 	st.mu.Lock()
 	st.aborted = true
 	st.mu.Unlock()
-	signal(st.bodyWake)
-	signal(st.sendWake)
+	st.wakeBody()
+	st.wakeSend()
 	st.rt.forget(st)
 	return err
 }
@@ -206,7 +206,7 @@ func (c *relayConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.readDeadline = t
 	c.mu.Unlock()
-	signal(c.st.bodyWake) // a waiting Read waits again, until t
+	c.st.wakeBody() // a waiting Read waits again, until t
 	return nil
 }
 
@@ -214,7 +214,7 @@ func (c *relayConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.writeDeadline = t
 	c.mu.Unlock()
-	signal(c.st.sendWake)
+	c.st.wakeSend()
 	return nil
 }
 

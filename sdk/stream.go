@@ -21,10 +21,13 @@ type stream struct {
 	head    protocol.RequestHead
 	fd      int // the client's socket, for upgrade and CONNECT with ReqSocketFD
 
-	mu        sync.Mutex
-	bodyWake  chan struct{} // body bytes, end or abort arrived
-	sendWake  chan struct{} // credit or abort arrived
-	body      []byte        // request body received and not yet read: body[bodyOff:]
+	mu sync.Mutex
+	// bodyWake (body bytes, end or abort arrived) and sendWake (credit or
+	// abort arrived) are made, under mu, by the first goroutine that
+	// waits; most streams never wait.
+	bodyWake  chan struct{}
+	sendWake  chan struct{}
+	body      []byte // request body received and not yet read: body[bodyOff:]
 	bodyOff   int
 	bodyDone  bool
 	trailers  [][]byte
@@ -40,27 +43,27 @@ type stream struct {
 	onTimeout []func()
 	sock      *relayConn
 
-	// sendMu guards scratch, the frame encoding buffer: a handler may
-	// read and write from different goroutines (a tunnel does), and both
-	// send frames, Body or SockData and Credit.
-	sendMu  sync.Mutex
-	scratch []byte
-	fields  [][]byte // field list scratch for encoding; guarded by res.mu
+	fields [][]byte // field list scratch for encoding; guarded by res.mu
+
+	// Storage inside the stream for what a small request needs, so that
+	// it costs one allocation rather than several.
+	inlinePayload [512]byte
+	inlineHead    [24][]byte
+	inlineFields  [16][]byte
 
 	req Request
 	res Response
 }
 
 func newStream(rt *runtime, id uint32, payload []byte) *stream {
-	st := &stream{
-		rt:       rt,
-		id:       id,
-		payload:  append([]byte(nil), payload...),
-		fd:       -1,
-		bodyWake: make(chan struct{}, 1),
-		sendWake: make(chan struct{}, 1),
-		credit:   protocol.Window,
+	st := &stream{rt: rt, id: id, fd: -1, credit: protocol.Window}
+	if len(payload) <= len(st.inlinePayload) {
+		st.payload = append(st.inlinePayload[:0], payload...)
+	} else {
+		st.payload = append([]byte(nil), payload...)
 	}
+	st.head.Fields = st.inlineHead[:0]
+	st.fields = st.inlineFields[:0]
 	st.req.st = st
 	st.res.st = st
 	return st
@@ -80,7 +83,7 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.mu.Lock()
 		st.appendBody(f.Payload)
 		st.mu.Unlock()
-		signal(st.bodyWake)
+		st.wakeBody()
 	case protocol.TypeReqEnd:
 		tr, err := copyFields(f.Payload)
 		if err != nil {
@@ -89,7 +92,7 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.mu.Lock()
 		st.bodyDone, st.trailers = true, tr
 		st.mu.Unlock()
-		signal(st.bodyWake)
+		st.wakeBody()
 	case protocol.TypeAbort:
 		st.abort()
 	case protocol.TypeCredit:
@@ -100,7 +103,7 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.mu.Lock()
 		st.credit += int(n)
 		st.mu.Unlock()
-		signal(st.sendWake)
+		st.wakeSend()
 	case protocol.TypeTimeout:
 		st.mu.Lock()
 		fs := append([]func(){}, st.onTimeout...)
@@ -161,8 +164,8 @@ func (st *stream) abort() {
 	cancel := st.cancel
 	sock := st.sock
 	st.mu.Unlock()
-	signal(st.bodyWake)
-	signal(st.sendWake)
+	st.wakeBody()
+	st.wakeSend()
 	if cancel != nil {
 		cancel()
 	}
@@ -204,8 +207,9 @@ func (st *stream) readBodyUntil(p []byte, deadline func() time.Time) (int, error
 		st.mu.Lock()
 	}
 	for st.bodyOff == len(st.body) && !st.bodyDone && !st.aborted && !st.ended {
+		ch := st.bodyChan()
 		st.mu.Unlock()
-		if err := wait(st.bodyWake, deadline); err != nil {
+		if err := wait(ch, deadline); err != nil {
 			return 0, err
 		}
 		st.mu.Lock()
@@ -246,8 +250,9 @@ func (st *stream) takeCredit(want int) (int, error) { return st.takeCreditUntil(
 func (st *stream) takeCreditUntil(want int, deadline func() time.Time) (int, error) {
 	st.mu.Lock()
 	for st.credit <= 0 && !st.aborted {
+		ch := st.sendChan()
 		st.mu.Unlock()
-		if err := wait(st.sendWake, deadline); err != nil {
+		if err := wait(ch, deadline); err != nil {
 			return 0, err
 		}
 		st.mu.Lock()
@@ -298,33 +303,77 @@ func (st *stream) send(t protocol.Type, p []byte) error {
 	if 5+len(p) > protocol.MaxFrame {
 		return errTooLarge
 	}
-	st.sendMu.Lock()
-	defer st.sendMu.Unlock()
-	frame := protocol.AppendHeader(st.scratchFor(len(p)), st.id, t, len(p))
+	bp := frameBufs.Get().(*[]byte)
+	frame := protocol.AppendHeader((*bp)[:0], st.id, t, len(p))
 	frame = append(frame, p...)
-	return st.rt.w.Write(frame)
+	err := st.rt.w.Write(frame) // copies the frame
+	putFrameBuf(bp, frame)
+	return err
 }
 
 // sendFrame writes one frame whose payload enc appends, encoding in place.
 func (st *stream) sendFrame(t protocol.Type, enc func([]byte) []byte) error {
-	st.sendMu.Lock()
-	defer st.sendMu.Unlock()
-	frame, off := protocol.Begin(st.scratch[:0], st.id, t)
+	bp := frameBufs.Get().(*[]byte)
+	frame, off := protocol.Begin((*bp)[:0], st.id, t)
 	frame = protocol.Finish(enc(frame), off)
-	st.scratch = frame
+	var err error
 	if len(frame)-off-4 > protocol.MaxFrame {
-		return errTooLarge
+		err = errTooLarge
+	} else {
+		err = st.rt.w.Write(frame) // copies the frame
 	}
-	return st.rt.w.Write(frame)
+	putFrameBuf(bp, frame)
+	return err
 }
 
-// scratchFor returns scratch emptied, with room for a frame of n payload
-// bytes; called with sendMu held.
-func (st *stream) scratchFor(n int) []byte {
-	if cap(st.scratch) < protocol.HeaderSize+n {
-		st.scratch = make([]byte, 0, protocol.HeaderSize+n)
+// frameBufs holds encoding buffers, so that goroutines of a stream (a
+// tunnel reads and writes on two) and streams in turn share few.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func putFrameBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 2*protocol.MaxChunk {
+		*bp = b[:0]
+		frameBufs.Put(bp)
 	}
-	return st.scratch[:0]
+}
+
+// bodyChan returns the channel to wait on for body bytes; called with mu
+// held.
+func (st *stream) bodyChan() chan struct{} {
+	if st.bodyWake == nil {
+		st.bodyWake = make(chan struct{}, 1)
+	}
+	return st.bodyWake
+}
+
+// sendChan returns the channel to wait on for credit; called with mu
+// held.
+func (st *stream) sendChan() chan struct{} {
+	if st.sendWake == nil {
+		st.sendWake = make(chan struct{}, 1)
+	}
+	return st.sendWake
+}
+
+// wakeBody wakes a goroutine waiting for body bytes, if one waits. The
+// state it waits on must have changed, under mu, before.
+func (st *stream) wakeBody() {
+	st.mu.Lock()
+	ch := st.bodyWake
+	st.mu.Unlock()
+	if ch != nil {
+		signal(ch)
+	}
+}
+
+// wakeSend wakes a goroutine waiting for credit, if one waits.
+func (st *stream) wakeSend() {
+	st.mu.Lock()
+	ch := st.sendWake
+	st.mu.Unlock()
+	if ch != nil {
+		signal(ch)
+	}
 }
 
 // finish records that the response ended. hostd then sends nothing more
@@ -335,7 +384,7 @@ func (st *stream) finish() {
 	st.ended = true
 	relayed := st.sock != nil
 	st.mu.Unlock()
-	signal(st.bodyWake) // a Read waiting for body that will not come
+	st.wakeBody() // a Read waiting for body that will not come
 	if !relayed {
 		st.rt.forget(st)
 	}

@@ -4,8 +4,10 @@ package httpspec
 // OutgoingMessage keeps it: names as given, matched without case, in the
 // order first set. It validates with Node's errors. The host's
 // ServerResponse and the SDK's Response both keep their headers in one.
+// An OutHeaders must not be copied after first use.
 type OutHeaders struct {
-	list []outHeader
+	list  []outHeader
+	first [2]outHeader // the list's storage while it is short
 
 	// RemovedConnection, RemovedContentLength and RemovedTransferEncoding
 	// record that the handler removed that header, so the server must not
@@ -74,6 +76,9 @@ func (h *OutHeaders) Append(name string, values ...string) error {
 
 // push adds an entry, reusing the storage of an earlier one in its slot.
 func (h *OutHeaders) push(name string, values []string) {
+	if h.list == nil {
+		h.list = h.first[:0]
+	}
 	if len(h.list) < cap(h.list) {
 		h.list = h.list[:len(h.list)+1]
 		e := &h.list[len(h.list)-1]
