@@ -317,6 +317,9 @@ func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 func (st *stream) requestHead(event uint8, req *server.IncomingMessage) protocol.RequestHead {
 	h := req.Head()
 	st.fields = appendFields(st.fields[:0], req.RawFields())
+	st.addrs = req.AppendRemoteAddress(st.addrs[:0])
+	remote := len(st.addrs)
+	st.addrs = req.AppendLocalAddress(st.addrs)
 	return protocol.RequestHead{
 		Event:      event,
 		Major:      h.Major,
@@ -324,8 +327,8 @@ func (st *stream) requestHead(event uint8, req *server.IncomingMessage) protocol
 		Method:     bytesOf(h.Method),
 		URL:        h.Target,
 		Fields:     st.fields,
-		RemoteAddr: bytesOf(req.RemoteAddress()),
-		LocalAddr:  bytesOf(req.LocalAddress()),
+		RemoteAddr: st.addrs[:remote],
+		LocalAddr:  st.addrs[remote:],
 	}
 }
 

@@ -36,6 +36,7 @@ type stream struct {
 
 	frame    []byte   // encoding scratch, used by the serving goroutine
 	fields   [][]byte // encoding scratch
+	addrs    []byte   // encoding scratch: the two addresses
 	body     []byte   // inline request body scratch
 	head     protocol.ResponseHead
 	end      protocol.End

@@ -76,8 +76,6 @@ type conn struct {
 	waiting  bool                           // serve waits on done for the response; guarded by mu
 	done     chan struct{}
 
-	addrCache atomic.Pointer[connAddrs]
-
 	watch closeWatch
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"net/netip"
 
 	"github.com/hostd/hostd/framework/http1"
 )
@@ -36,30 +37,28 @@ func (m *IncomingMessage) SetAbortHook(f func()) {
 	m.c.mu.Unlock()
 }
 
-// RemoteAddress returns the client's address as "ip:port", computed once
-// per connection.
-func (m *IncomingMessage) RemoteAddress() string { return m.c.addrs().remote }
-
-// LocalAddress returns the address the request arrived on, as "ip:port".
-func (m *IncomingMessage) LocalAddress() string { return m.c.addrs().local }
-
-// connAddrs caches a connection's addresses as strings.
-type connAddrs struct{ remote, local string }
-
-func (c *conn) addrs() *connAddrs {
-	if a := c.addrCache.Load(); a != nil {
-		return a
-	}
-	a := &connAddrs{remote: addrString(c.nc.RemoteAddr()), local: addrString(c.nc.LocalAddr())}
-	c.addrCache.Store(a)
-	return a
+// AppendRemoteAddress appends the client's address, "ip:port", to dst.
+// It keeps nothing per connection and allocates nothing for TCP.
+func (m *IncomingMessage) AppendRemoteAddress(dst []byte) []byte {
+	return appendAddr(dst, m.c.nc.RemoteAddr())
 }
 
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
+// AppendLocalAddress appends the address the request arrived on.
+func (m *IncomingMessage) AppendLocalAddress(dst []byte) []byte {
+	return appendAddr(dst, m.c.nc.LocalAddr())
+}
+
+// appendAddr formats a as net.Addr.String does, without allocating for
+// a TCP address.
+func appendAddr(dst []byte, a net.Addr) []byte {
+	switch a := a.(type) {
+	case nil:
+		return dst
+	case *net.TCPAddr:
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(dst)
 	}
-	return a.String()
+	return append(dst, a.String()...)
 }
 
 // SetBodyLength declares that the body will be n bytes written in pieces,
