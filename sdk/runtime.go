@@ -35,6 +35,8 @@ type runtime struct {
 	// one; idleCount counts those workers.
 	idle      chan *stream
 	idleCount atomic.Int64
+
+	release memoryRelease
 }
 
 // maxIdleWorkers bounds the goroutines kept waiting for work. Reusing a
@@ -48,12 +50,16 @@ type settings struct {
 	rejectBody bool
 }
 
-func newRuntime(p any, log hclog.Logger, _ bool) *runtime {
+// newRuntime returns a runtime for p. A plugin process (Serve) releases
+// its memory when idle; a connection served in another program
+// (ServeConn) leaves that to the program.
+func newRuntime(p any, log hclog.Logger, releaseWhenIdle bool) *runtime {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream), idle: make(chan *stream)}
 	rt.settings.Store(&settings{})
+	rt.release.enabled = releaseWhenIdle
 	return rt
 }
 
@@ -189,11 +195,15 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 // forget unregisters a finished stream.
 func (rt *runtime) forget(st *stream) {
 	rt.mu.Lock()
+	idle := false
 	if rt.streams[st.id] == st {
 		delete(rt.streams, st.id)
-		rt.inFlight.Add(-1)
+		idle = rt.inFlight.Add(-1) == 0
 	}
 	rt.mu.Unlock()
+	if idle {
+		rt.release.idle()
+	}
 }
 
 // abortAll aborts every stream: the host is gone.
