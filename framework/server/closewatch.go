@@ -57,21 +57,16 @@ func (c *conn) watchClose(done chan struct{}) {
 	defer close(done)
 	gone, data := false, false
 	err := c.rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		for {
-			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				return false
-			case err != nil || n == 0:
-				gone = true
-			default:
-				data = true
-			}
-			return true
+		n, err := peek(fd)
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil || n == 0:
+			gone = true
+		default:
+			data = true
 		}
+		return true
 	})
 	if err != nil {
 		return // stopped, or the socket closed

@@ -27,8 +27,12 @@ const (
 	stateActive
 	// stateIdle: a keep-alive connection between requests. It holds no
 	// buffer: see waitRead.
-	// Next: stateHead, stateClosed.
+	// Next: stateHead, stateSlimming, stateClosed.
 	stateIdle
+	// stateSlimming: an idle connection whose goroutine the sweeper woke
+	// to hand over to a fresh one (see slimDown). Idle in every other way.
+	// Next: stateIdle, stateClosed.
+	stateSlimming
 	// stateHijacked: handed to an upgrade or CONNECT handler, which owns
 	// the socket. Terminal.
 	stateHijacked
@@ -59,6 +63,9 @@ type conn struct {
 	// stateHead is not idle. Cleared when a response leaves nothing
 	// buffered.
 	received atomic.Bool
+	// slim: the goroutine waiting on this idle connection is a fresh one
+	// (serveSlim), so the sweeper leaves it be.
+	slim atomic.Bool
 
 	// mu guards writes to nc and the response state they change, since a
 	// response may be finished from another goroutine while the sweeper
@@ -67,6 +74,7 @@ type conn struct {
 
 	ex       *exchange // the current request's state; nil while idle. Owned by serve.
 	requests int       // requests read on this connection. Owned by serve.
+	handOff  bool      // serve ends by starting serveSlim. Owned by serve.
 	readFn   func(fd uintptr) bool
 	readN    int
 	readErr  error
@@ -94,12 +102,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-// serve is the connection's goroutine.
-func (c *conn) serve() {
-	defer c.end()
+// serve is the connection's goroutine. connected is the Connection
+// handler, for a new connection.
+func (c *conn) serve(connected func(net.Conn)) {
+	defer c.leave()
 	defer c.recoverHandler()
-	if h := c.srv.cfg.Handlers.Connection; h != nil {
-		h(c.nc)
+	if connected != nil {
+		connected(c.nc)
 	}
 	for {
 		if !c.readHead() {
@@ -123,8 +132,21 @@ func (c *conn) recoverHandler() {
 	c.ex = nil // a handler may still hold its request and response: not pooled
 }
 
-// end runs when serve returns: the connection is closed unless it was
-// hijacked, and its buffers go back to the pool.
+// leave runs when serve returns: the connection ends, or a fresh
+// goroutine takes over its wait for the next request.
+func (c *conn) leave() {
+	if c.handOff {
+		c.handOff = false
+		c.slim.Store(true)
+		c.srv.sweeper.released.Add(1)
+		go c.serveSlim() // the last use of c on this goroutine
+		return
+	}
+	c.end()
+}
+
+// end is the end of the connection: it is closed unless it was hijacked,
+// and its buffers go back to the pool.
 func (c *conn) end() {
 	if c.state.Load() != stateHijacked {
 		c.flushPending()
@@ -190,7 +212,7 @@ func (c *conn) closedLocked() {
 // not sent one yet). It takes no lock: an idle connection has no response
 // in flight, and Close must not wait for a write blocked on a busy one.
 func (c *conn) closeIfIdle() {
-	if s := c.state.Load(); (s == stateIdle || s == stateHead && !c.received.Load()) && c.state.CompareAndSwap(s, stateClosed) {
+	if s := c.state.Load(); (s == stateIdle || s == stateSlimming || s == stateHead && !c.received.Load()) && c.state.CompareAndSwap(s, stateClosed) {
 		c.nc.Close()
 	}
 }
@@ -287,7 +309,12 @@ func (c *conn) waitRead() bool {
 		}
 	} else {
 		c.readN, c.readErr = 0, nil
-		if err := c.rc.Read(c.readFn); err != nil || c.readErr != nil || c.readN == 0 {
+		err := c.rc.Read(c.readFn)
+		if c.state.Load() == stateSlimming && c.slimmed(err) {
+			c.handOff = true
+			return false
+		}
+		if err != nil || c.readErr != nil || c.readN == 0 {
 			return false
 		}
 		c.lastActive.Store(c.srv.sweeper.now())

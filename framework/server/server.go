@@ -133,7 +133,7 @@ func (s *Server) serve(l net.Listener) error {
 		if c == nil {
 			continue
 		}
-		go c.serve()
+		go c.serve(s.cfg.Handlers.Connection)
 	}
 }
 

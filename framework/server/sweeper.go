@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,19 @@ type sweeper struct {
 	kick  chan struct{}
 	stopO sync.Once
 	list  []*conn // reused snapshot
+
+	// Connections slimmed down since the last release of memory, and
+	// what releaseStacks keeps (owned by run): the count at the previous
+	// sweep, when the first came, when memory was last released.
+	released       atomic.Int64
+	releasedBefore int64
+	pendingSince   int64
+	lastRelease    int64
+
+	// slimAfter and freeOSMemory are those of slim.go; tests change them
+	// before the server starts.
+	slimAfter    time.Duration
+	freeOSMemory func()
 }
 
 func (w *sweeper) init(s *Server) {
@@ -34,6 +48,7 @@ func (w *sweeper) init(s *Server) {
 	w.quit = make(chan struct{})
 	w.kick = make(chan struct{}, 1)
 	w.clock.Store(time.Now().UnixNano())
+	w.slimAfter, w.freeOSMemory = slimAfter, debug.FreeOSMemory
 	cfg := s.cfg
 	w.tick.Store(int64(maxTick))
 	for _, d := range []time.Duration{cfg.headersTimeout, cfg.requestTimeout, cfg.keepAliveTimeout, cfg.Timeout} {
@@ -107,6 +122,7 @@ func (w *sweeper) sweep(now int64) {
 		w.check(c, now)
 		w.list[i] = nil
 	}
+	w.releaseStacks(now)
 }
 
 func (w *sweeper) check(c *conn, now int64) {
@@ -114,15 +130,20 @@ func (w *sweeper) check(c *conn, now int64) {
 	expired := func(since int64, limit time.Duration) bool {
 		return limit > 0 && now-since >= int64(limit)
 	}
-	switch c.state.Load() {
-	case stateIdle:
+	switch s := c.state.Load(); s {
+	case stateIdle, stateSlimming:
 		// Between requests the keep-alive timeout replaces the socket
 		// timeout, as in Node; with no keep-alive timeout the socket
 		// timeout goes on applying.
+		idle := c.since.Load()
+		if cfg.keepAliveTimeout > 0 && expired(idle, cfg.keepAliveTimeout) {
+			c.closeIfIdle()
+			return
+		}
+		if s == stateIdle && expired(idle, w.slimAfter) {
+			c.slimDown()
+		}
 		if cfg.keepAliveTimeout > 0 {
-			if expired(c.since.Load(), cfg.keepAliveTimeout) {
-				c.closeIfIdle()
-			}
 			return
 		}
 	case stateHead:
