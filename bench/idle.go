@@ -14,16 +14,29 @@ import (
 )
 
 // idleResult is the memory figure of one server: the resident set of its
-// process tree before and after the idle connections were opened.
+// process tree before and after the idle connections were opened, and the
+// growth of its child processes (hostd's plugins) alone.
 type idleResult struct {
 	conns           int
 	baseKiB, nowKiB int64
+	childGrowthKiB  int64
 }
 
 // perConnKiB is the RSS growth per idle connection.
 func (m idleResult) perConnKiB() float64 {
 	return float64(m.nowKiB-m.baseKiB) / float64(m.conns)
 }
+
+// childPerConnKiB is the part of perConnKiB in child processes.
+func (m idleResult) childPerConnKiB() float64 {
+	return float64(m.childGrowthKiB) / float64(m.conns)
+}
+
+// idleSettle is how long the connections stay idle before the second
+// reading. A server may free memory some time after a connection goes
+// idle: hostd gives an idle connection's goroutine stack back after a
+// second, and its plugins their heap after half a second without requests.
+const idleSettle = 3 * time.Second
 
 // runIdle measures, on a fresh instance of each server, the memory that
 // -idle-conns idle keep-alive connections cost. hostd and Node are the
@@ -41,7 +54,8 @@ func (b *bench) runIdle(ctx context.Context, res *results) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		res.idle[name] = m
-		b.logf("idle: %-8s %d connections: RSS %d → %d KiB, %.2f KiB each", name, m.conns, m.baseKiB, m.nowKiB, m.perConnKiB())
+		b.logf("idle: %-8s %d connections: RSS %d → %d KiB, %.2f KiB each (%.2f KiB in child processes)",
+			name, m.conns, m.baseKiB, m.nowKiB, m.perConnKiB(), m.childPerConnKiB())
 	}
 	return nil
 }
@@ -58,7 +72,7 @@ func (b *bench) idle(ctx context.Context, s *server, n int) (idleResult, error) 
 	if err := sleep(ctx, 500*time.Millisecond); err != nil {
 		return idleResult{}, err
 	}
-	base, err := treeRSS(s.proc.pid())
+	base, baseChildren, err := treeRSS(s.proc.pid())
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -67,10 +81,10 @@ func (b *bench) idle(ctx context.Context, s *server, n int) (idleResult, error) 
 	if err != nil {
 		return idleResult{}, err
 	}
-	if err := sleep(ctx, time.Second); err != nil {
+	if err := sleep(ctx, idleSettle); err != nil {
 		return idleResult{}, err
 	}
-	now, err := treeRSS(s.proc.pid())
+	now, nowChildren, err := treeRSS(s.proc.pid())
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -79,7 +93,7 @@ func (b *bench) idle(ctx context.Context, s *server, n int) (idleResult, error) 
 	if closed := countClosed(conns); closed > 0 {
 		return idleResult{}, fmt.Errorf("%d of %d idle connections were closed by the server", closed, n)
 	}
-	return idleResult{conns: n, baseKiB: base, nowKiB: now}, s.alive()
+	return idleResult{conns: n, baseKiB: base, nowKiB: now, childGrowthKiB: nowChildren - baseChildren}, s.alive()
 }
 
 // openIdle opens n keep-alive connections to addr, 64 at a time, and

@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -57,8 +58,12 @@ type options struct {
 	pipeMiB    int64  // each tunnel and upgrade run
 	loadgen    string // auto, wrk or go
 	node       string
-	markdown   string // also write the final table here
+	markdown   string          // also write the final table here
+	only       map[string]bool // sections to run; nil runs all
 }
+
+// sectionNames are the parts of a run, in order, as -only names them.
+var sectionNames = []string{"hello", "idle", "pipes", "transfers"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -75,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.loadgen, "loadgen", "auto", "load generator: wrk, go (internal/loadgen) or auto (wrk when installed)")
 	fs.StringVar(&o.node, "node", "node", "Node.js executable; empty to leave Node out")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the final Markdown table to this `file`")
+	only := fs.String("only", "", "run only these `sections`, comma-separated: "+strings.Join(sectionNames, ", "))
 	quick := fs.Bool("quick", false, "a run of about a minute: shorter load runs, 256 MiB streams, 512 MiB pipes")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -96,6 +102,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		unlessSet("warmup", func() { o.warmup = time.Second })
 		unlessSet("stream-mib", func() { o.streamMiB = 256 })
 		unlessSet("pipe-mib", func() { o.pipeMiB = 512 })
+	}
+	if *only != "" {
+		o.only = make(map[string]bool)
+		for _, name := range strings.Split(*only, ",") {
+			if !slices.Contains(sectionNames, name) {
+				return o, fmt.Errorf("-only: unknown section %q: want %s", name, strings.Join(sectionNames, ", "))
+			}
+			o.only[name] = true
+		}
 	}
 	switch {
 	case o.rounds < 3:
@@ -172,15 +187,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	// Each section records what it measured; one that fails is reported
 	// and the others still run.
 	sections := []struct {
+		key  string // as -only names it
 		name string
 		run  func(context.Context, *results) error
 	}{
-		{"hello world", b.runHello},
-		{"idle connections", b.runIdle},
-		{"tunnel and upgrade", b.runPipes},
-		{"upload and download", b.runTransfers},
+		{"hello", "hello world", b.runHello},
+		{"idle", "idle connections", b.runIdle},
+		{"pipes", "tunnel and upgrade", b.runPipes},
+		{"transfers", "upload and download", b.runTransfers},
 	}
 	for _, s := range sections {
+		if b.opts.only != nil && !b.opts.only[s.key] {
+			continue
+		}
 		if err := s.run(ctx, res); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

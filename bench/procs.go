@@ -215,20 +215,23 @@ func statusKiB(pid int, field string) (int64, error) {
 	return 0, fmt.Errorf("%s of %d: no such field", field, pid)
 }
 
-// treeRSS is the resident set (VmRSS, KiB) of pid and its descendants.
-func treeRSS(pid int) (int64, error) {
-	var total int64
+// treeRSS is the resident set (VmRSS, KiB) of pid and its descendants,
+// and the part of it in the descendants.
+func treeRSS(pid int) (total, children int64, err error) {
 	for _, p := range tree(pid) {
 		kib, err := statusKiB(p, "VmRSS")
 		if err != nil {
 			if p == pid {
-				return 0, err
+				return 0, 0, err
 			}
 			continue
 		}
 		total += kib
+		if p != pid {
+			children += kib
+		}
 	}
-	return total, nil
+	return total, children, nil
 }
 
 // childNamed finds the descendant of pid whose executable's base name is

@@ -209,10 +209,14 @@ func (r *results) details(b *bench) string {
 		}
 	}
 	if len(r.idle) > 0 {
-		fmt.Fprintf(&w, "\nIdle keep-alive connections: RSS of the process tree before → after\n\n| server | connections | RSS before | RSS after | per connection |\n|---|---|---|---|---|\n")
+		fmt.Fprintf(&w, "\nIdle keep-alive connections: RSS of the process tree before → %v after the last was opened\n\n| server | connections | RSS before | RSS after | per connection | of which plugins |\n|---|---|---|---|---|---|\n", idleSettle)
 		for _, s := range r.servers {
 			if m, ok := r.idle[s]; ok {
-				fmt.Fprintf(&w, "| %s | %d | %.1f MiB | %.1f MiB | %.2f KiB |\n", s, m.conns, float64(m.baseKiB)/1024, float64(m.nowKiB)/1024, m.perConnKiB())
+				plugins := "–"
+				if s == srvHostd {
+					plugins = fmt.Sprintf("%.2f KiB", m.childPerConnKiB())
+				}
+				fmt.Fprintf(&w, "| %s | %d | %.1f MiB | %.1f MiB | %.2f KiB | %s |\n", s, m.conns, float64(m.baseKiB)/1024, float64(m.nowKiB)/1024, m.perConnKiB(), plugins)
 			}
 		}
 	}
