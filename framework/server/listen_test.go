@@ -262,6 +262,17 @@ func TestClose(t *testing.T) {
 		recv(t, srv.Done(), "Done")
 	})
 
+	t.Run("Close from the close event is harmless", func(t *testing.T) {
+		var srv *server.Server
+		got := make(chan error, 1)
+		srv, _ = start(t, server.Options{Handlers: server.Handlers{Request: hello, Close: func() {
+			got <- srv.Close()
+		}}})
+		require.NoError(t, srv.Close())
+		require.NoError(t, recv(t, got, "Close inside the close event"))
+		recv(t, srv.Done(), "Done")
+	})
+
 	t.Run("a server closed before any listener is done at once", func(t *testing.T) {
 		closed := make(chan struct{})
 		srv := server.New(server.Options{Logger: hclog.NewNullLogger(), Handlers: server.Handlers{Close: func() { close(closed) }}})

@@ -210,8 +210,10 @@ func (s *Server) Done() <-chan struct{} { return s.closed }
 
 // Shutdown closes the server gracefully: it stops accepting, closes idle
 // connections, lets in-flight requests finish, and returns when the last
-// connection has ended. If ctx ends first it closes every connection and
-// returns ctx's error.
+// connection has ended and the close event has run. If ctx ends first it
+// closes every connection and returns ctx's error. Because it waits for the
+// close event, the Close handler must not call Shutdown (it would wait for
+// itself); Close is safe there.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.Close()
 	select {
