@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,6 +139,60 @@ func TestListen(t *testing.T) {
 		_, err = net.Dial("tcp", l2.Addr().String())
 		require.Error(t, err, "Serve on a closed server must close the listener")
 	})
+
+	t.Run("running out of descriptors is retried with a warning, not fatal", func(t *testing.T) {
+		logs := &syncWriter{w: new(strings.Builder)}
+		srv := server.New(server.Options{
+			Logger:   hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn}),
+			Handlers: server.Handlers{Request: hello},
+		})
+		t.Cleanup(func() { stop(t, srv) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		failing := &failingListener{Listener: l, errs: []error{
+			&os.SyscallError{Syscall: "accept4", Err: syscall.EMFILE},
+			&os.SyscallError{Syscall: "accept4", Err: syscall.ENFILE},
+		}}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(failing) }()
+
+		c := dial(t, l.Addr().String())
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "hello world", c.read().body, "served once the errors passed")
+		require.Equal(t, 2, strings.Count(logs.String(), "accept failed; retrying"), logs.String())
+		require.NoError(t, srv.Close())
+		require.ErrorIs(t, recv(t, served, "Serve to return"), server.ErrServerClosed)
+	})
+
+	t.Run("another accept error ends Serve with it", func(t *testing.T) {
+		srv := server.New(server.Options{Logger: hclog.NewNullLogger()})
+		t.Cleanup(func() { stop(t, srv) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { l.Close() })
+		broken := errors.New("listener broke")
+		require.ErrorIs(t, srv.Serve(&failingListener{Listener: l, errs: []error{broken}}), broken)
+	})
+}
+
+// failingListener returns its errors from Accept, one per call, before it
+// accepts for real.
+type failingListener struct {
+	net.Listener
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		l.mu.Unlock()
+		return nil, err
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
 }
 
 // plainListener hides the file descriptor of its connections, as a TLS
@@ -423,4 +479,22 @@ func TestConnectionCount(t *testing.T) {
 		waitFor(t, "no connection", func() bool { return srv.ConnectionCount() == 0 })
 		require.Equal(t, int32(2), seen.Load(), "the connection event runs once per connection")
 	})
+}
+
+// syncWriter is a log sink that tests may read while the server writes.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }

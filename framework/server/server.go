@@ -26,7 +26,6 @@ type Server struct {
 	closeOnce   sync.Once
 
 	sweeper sweeper
-	wg      sync.WaitGroup // listener loops
 }
 
 // New returns a server with the given options.
@@ -98,13 +97,11 @@ func (s *Server) track(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
-	s.wg.Add(1)
 	return nil
 }
 
 // serve is Serve's accept loop for a tracked listener.
 func (s *Server) serve(l net.Listener) error {
-	defer s.wg.Done()
 	s.sweeper.start()
 
 	var backoff time.Duration
