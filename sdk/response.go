@@ -34,7 +34,7 @@ type Response struct {
 	hdr      httpspec.OutHeaders
 	trailers []string
 	explicit bool // WriteHead was called
-	stored   bool // the head's status is decided: WriteHead, or the first write
+	stored   bool // the head is decided (Node's _header): WriteHead, or the first write, corked or not
 	headSent bool // the head went to hostd
 	finished bool
 	hasBody  bool // false for HEAD, 204, 304 and 1xx, once stored
@@ -92,7 +92,7 @@ var (
 func (r *Response) SetHeader(name string, values ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("set")
 	}
 	return r.hdr.Set(name, values...)
@@ -102,7 +102,7 @@ func (r *Response) SetHeader(name string, values ...string) error {
 func (r *Response) AppendHeader(name string, values ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("append")
 	}
 	return r.hdr.Append(name, values...)
@@ -112,7 +112,7 @@ func (r *Response) AppendHeader(name string, values ...string) error {
 func (r *Response) SetHeaders(headers map[string][]string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("set")
 	}
 	for name, values := range headers {
@@ -172,7 +172,7 @@ func (r *Response) GetRawHeaderNames() []string {
 func (r *Response) RemoveHeader(name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("remove")
 	}
 	if r.hdr.Remove(name) {
@@ -181,11 +181,13 @@ func (r *Response) RemoveHeader(name string) error {
 	return nil
 }
 
-// HeadersSent reports whether the head has been written.
+// HeadersSent reports whether the head is fixed, as Node's headersSent
+// does: after WriteHead, FlushHeaders or the first write, corked or not.
+// From then on the header setters return ERR_HTTP_HEADERS_SENT.
 func (r *Response) HeadersSent() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.explicit || r.headSent
+	return r.stored
 }
 
 // WritableEnded reports whether End has been called.
@@ -205,7 +207,7 @@ func (r *Response) WritableFinished() bool { return r.WritableEnded() }
 func (r *Response) WriteHead(statusCode int, headers ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("write")
 	}
 	if statusCode < 100 || statusCode > 999 {
@@ -582,7 +584,7 @@ func (r *Response) WriteEarlyHints(hints ...string) error {
 func (r *Response) info(code uint16, fields []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.explicit || r.headSent {
+	if r.stored {
 		return httpspec.HeadersSentError("write")
 	}
 	if r.aborted() {

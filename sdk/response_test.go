@@ -153,6 +153,11 @@ func TestResponseHeadersSent(t *testing.T) {
 		{name: "after WriteHead", do: func(res *sdk.Response) error { return res.WriteHead(200) }},
 		{name: "after FlushHeaders", do: func(res *sdk.Response) error { return res.FlushHeaders() }},
 		{name: "after a Write", do: func(res *sdk.Response) error { _, err := res.Write([]byte("x")); return err }},
+		{name: "after a corked Write, as in Node where the write stores the head", do: func(res *sdk.Response) error {
+			res.Cork()
+			_, err := res.Write([]byte("x"))
+			return err
+		}},
 	} {
 		t.Run(when.name, func(t *testing.T) {
 			errs := map[string]error{}
@@ -212,15 +217,16 @@ func TestResponseCork(t *testing.T) {
 				_, err := res.WriteString(s)
 				assert.NoError(t, err)
 			}
+			assert.True(t, res.HeadersSent(), "a write stores the head, corked or not, as in Node")
 			assert.NoError(t, res.Uncork())
-			assert.False(t, res.HeadersSent(), "still corked once")
+			_, err := res.WriteString("d") // still corked once: buffered with the rest
+			assert.NoError(t, err)
 			assert.NoError(t, res.Uncork())
-			assert.True(t, res.HeadersSent())
 			assert.NoError(t, res.Uncork(), "an extra Uncork does nothing")
 			assert.NoError(t, res.End())
 		})
 		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
-		require.Equal(t, "abc", string(rec.Frames[1].Payload))
+		require.Equal(t, "abcd", string(rec.Frames[1].Payload))
 	})
 	t.Run("End while corked sends everything in the End frame", func(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
@@ -402,7 +408,7 @@ func TestResponseCallbacks(t *testing.T) {
 			assert.NoError(t, res.SetHeader("Content-Length", "10"))
 			assert.Error(t, res.End([]byte("short")))
 			res.StrictContentLength = false
-			assert.NoError(t, res.RemoveHeader("Content-Length"))
+			assert.Equal(t, "ERR_HTTP_HEADERS_SENT", codeOf(res.RemoveHeader("Content-Length")), "the failed End stored the head, as in Node")
 			ranBefore := ran
 			assert.NoError(t, res.End())
 			assert.False(t, ranBefore)
