@@ -7,7 +7,7 @@ import (
 )
 
 // Payload encodings are built with Append* helpers on a byte slice and
-// read back with a Decoder. Strings and byte strings are a uvarint length
+// read back with a decoder. Strings and byte strings are a uvarint length
 // then the bytes; a field list is a uvarint count then name and value
 // pairs. Decoding returns slices of the payload and allocates nothing.
 
@@ -69,7 +69,7 @@ func AppendRequestHead(dst []byte, h *RequestHead) []byte {
 
 // DecodeRequestHead decodes p into h. h.Fields reuses its backing array.
 func DecodeRequestHead(p []byte, h *RequestHead) error {
-	d := Decoder{b: p}
+	d := decoder{b: p}
 	h.Event, h.Flags, h.Major, h.Minor = d.Byte(), d.Byte(), d.Byte(), d.Byte()
 	h.Method = d.String()
 	h.URL = d.String()
@@ -130,7 +130,7 @@ func AppendResponseHead(dst []byte, h *ResponseHead) []byte {
 	return AppendFields(dst, h.Fields)
 }
 
-func decodeResponseHead(d *Decoder, h *ResponseHead) {
+func decodeResponseHead(d *decoder, h *ResponseHead) {
 	h.Status = d.Uint16()
 	h.Flags = d.Byte()
 	h.Length = int64(d.Uvarint()) - 1
@@ -140,7 +140,7 @@ func decodeResponseHead(d *Decoder, h *ResponseHead) {
 
 // DecodeResponseHead decodes p into h.
 func DecodeResponseHead(p []byte, h *ResponseHead) error {
-	d := Decoder{b: p}
+	d := decoder{b: p}
 	decodeResponseHead(&d, h)
 	return d.Done()
 }
@@ -167,7 +167,7 @@ func AppendEnd(dst []byte, e *End) []byte {
 
 // DecodeEnd decodes p into e.
 func DecodeEnd(p []byte, e *End) error {
-	d := Decoder{b: p}
+	d := decoder{b: p}
 	switch d.Byte() {
 	case 0:
 		e.HasHead = false
@@ -199,7 +199,7 @@ func AppendInfo(dst []byte, i *Info) []byte {
 
 // DecodeInfo decodes p into i.
 func DecodeInfo(p []byte, i *Info) error {
-	d := Decoder{b: p}
+	d := decoder{b: p}
 	i.Status = d.Uint16()
 	i.Fields = d.Fields(i.Fields[:0])
 	return d.Done()
@@ -232,14 +232,14 @@ func DecodeUint32(p []byte) (uint32, error) {
 	return binary.BigEndian.Uint32(p), nil
 }
 
-// Decoder reads a payload. The first error sticks; Done reports it, or
+// decoder reads a payload. The first error sticks; Done reports it, or
 // trailing bytes.
-type Decoder struct {
+type decoder struct {
 	b   []byte
 	err error
 }
 
-func (d *Decoder) fail(what string) {
+func (d *decoder) fail(what string) {
 	if d.err == nil {
 		d.err = fmt.Errorf("%w: truncated or invalid %s", ErrFrame, what)
 	}
@@ -247,7 +247,7 @@ func (d *Decoder) fail(what string) {
 }
 
 // Byte reads one byte.
-func (d *Decoder) Byte() byte {
+func (d *decoder) Byte() byte {
 	if len(d.b) < 1 {
 		d.fail("byte")
 		return 0
@@ -258,7 +258,7 @@ func (d *Decoder) Byte() byte {
 }
 
 // Uint16 reads a big-endian uint16.
-func (d *Decoder) Uint16() uint16 {
+func (d *decoder) Uint16() uint16 {
 	if len(d.b) < 2 {
 		d.fail("uint16")
 		return 0
@@ -269,7 +269,7 @@ func (d *Decoder) Uint16() uint16 {
 }
 
 // Uvarint reads a uvarint.
-func (d *Decoder) Uvarint() uint64 {
+func (d *decoder) Uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.fail("uvarint")
@@ -280,7 +280,7 @@ func (d *Decoder) Uvarint() uint64 {
 }
 
 // String reads a length-prefixed byte string.
-func (d *Decoder) String() []byte {
+func (d *decoder) String() []byte {
 	n := d.Uvarint()
 	if d.err != nil {
 		return nil
@@ -295,7 +295,7 @@ func (d *Decoder) String() []byte {
 }
 
 // Fields reads a field list, appending names and values to dst.
-func (d *Decoder) Fields(dst [][]byte) [][]byte {
+func (d *decoder) Fields(dst [][]byte) [][]byte {
 	n := d.Uvarint()
 	// Each field takes at least two bytes, which bounds n before any
 	// allocation.
@@ -313,7 +313,7 @@ func (d *Decoder) Fields(dst [][]byte) [][]byte {
 }
 
 // Done reports the first error, or an error if bytes are left over.
-func (d *Decoder) Done() error {
+func (d *decoder) Done() error {
 	if d.err == nil && len(d.b) > 0 {
 		return fmt.Errorf("%w: %d trailing bytes", ErrFrame, len(d.b))
 	}
@@ -322,7 +322,7 @@ func (d *Decoder) Done() error {
 
 // DecodeFields decodes a payload that is only a field list (TypeReqEnd).
 func DecodeFields(p []byte) ([][]byte, error) {
-	d := Decoder{b: p}
+	d := decoder{b: p}
 	f := d.Fields(nil)
 	return f, d.Done()
 }
