@@ -44,6 +44,15 @@ type ClientErrorHandler interface {
 	HandleClientError(err *ClientError, socket net.Conn)
 }
 
+// SocketRelayer is implemented by a plugin that wants the sockets of
+// upgrade and CONNECT relayed through hostd as frames rather than passed
+// as the client's own descriptor, as the relay_sockets key asks from the
+// configuration: for a handler that needs hostd to keep the connection,
+// at the cost of every byte crossing it.
+type SocketRelayer interface {
+	RelaySockets() bool
+}
+
 // Configurer is implemented by a plugin that takes configuration: hostd
 // calls Configure with the plugin's config table once, before any event.
 // An error refuses the plugin: hostd keeps serving with its previous
@@ -82,4 +91,10 @@ func events(p any) []string {
 		ev = append(ev, "clientError")
 	}
 	return ev
+}
+
+// asksRelay reports whether p wants its sockets relayed.
+func asksRelay(p any) bool {
+	r, ok := p.(SocketRelayer)
+	return ok && r.RelaySockets()
 }

@@ -46,7 +46,6 @@ const maxIdleWorkers = 256
 
 // settings are what Configure decided.
 type settings struct {
-	relay      bool
 	rejectBody bool
 }
 
@@ -63,13 +62,13 @@ func newRuntime(p any, log hclog.Logger, releaseWhenIdle bool) *runtime {
 	return rt
 }
 
-func (rt *runtime) configure(name string, cfg []byte, relay, reject bool) error {
+func (rt *runtime) configure(name string, cfg []byte, reject bool) error {
 	if c, ok := rt.p.(Configurer); ok {
 		if err := c.Configure(&Config{Name: name, raw: cfg}); err != nil {
 			return err
 		}
 	}
-	rt.settings.Store(&settings{relay: relay, rejectBody: reject})
+	rt.settings.Store(&settings{rejectBody: reject})
 	return nil
 }
 
@@ -79,12 +78,12 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
 	}
-	if err := rt.configure(req.Name, req.ConfigJson, req.RelaySockets, req.RejectNonStandardBodyWrites); err != nil {
+	if err := rt.configure(req.Name, req.ConfigJson, req.RejectNonStandardBodyWrites); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	return &protocol.ConfigureResponse{
 		Events:          events(rt.p),
-		RelaySockets:    req.RelaySockets,
+		RelaySockets:    req.RelaySockets || asksRelay(rt.p),
 		ProtocolVersion: protocol.Version,
 	}, nil
 }

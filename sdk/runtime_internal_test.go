@@ -232,6 +232,14 @@ func TestControlService(t *testing.T) {
 		require.Equal(t, uint32(protocol.Version), resp.ProtocolVersion)
 		require.True(t, rt.settings.Load().rejectBody)
 	})
+	t.Run("a plugin may ask for its sockets relayed", func(t *testing.T) {
+		for _, asks := range []bool{false, true} {
+			rt := newRuntime(relayer{asks}, nil, true)
+			resp, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x"})
+			require.NoError(t, err)
+			require.Equal(t, asks, resp.RelaySockets)
+		}
+	})
 	t.Run("Configure refuses another protocol version", func(t *testing.T) {
 		rt := newRuntime(allEvents{}, nil, true)
 		_, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version + 1})
@@ -317,3 +325,9 @@ func TestRelayedSocketClosedByTheHost(t *testing.T) {
 		})
 	}
 }
+
+// relayer is a plugin that answers RelaySockets with its field.
+type relayer struct{ asks bool }
+
+func (r relayer) RelaySockets() bool                     { return r.asks }
+func (relayer) HandleUpgrade(*Request, net.Conn, []byte) {}

@@ -84,12 +84,12 @@ func dataPlane() (*net.UnixConn, error) {
 func ServeConn(c *net.UnixConn, p any, opts ConnOptions) error {
 	rt := newRuntime(p, opts.Logger, false)
 	if opts.Config != nil {
-		if err := rt.configure(opts.Name, opts.Config, opts.RelaySockets, opts.RejectNonStandardBodyWrites); err != nil {
+		if err := rt.configure(opts.Name, opts.Config, opts.RejectNonStandardBodyWrites); err != nil {
 			c.Close()
 			return err
 		}
 	} else {
-		rt.settings.Store(&settings{relay: opts.RelaySockets, rejectBody: opts.RejectNonStandardBodyWrites})
+		rt.settings.Store(&settings{rejectBody: opts.RejectNonStandardBodyWrites})
 	}
 	return rt.serveConn(c)
 }
@@ -100,8 +100,6 @@ type ConnOptions struct {
 	// Config skips Configure.
 	Name   string
 	Config []byte
-	// RelaySockets makes upgrade and CONNECT sockets relayed frames.
-	RelaySockets bool
 	// RejectNonStandardBodyWrites mirrors the server option.
 	RejectNonStandardBodyWrites bool
 	// Logger receives diagnostics; nil means none.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -48,6 +49,8 @@ var Builtins = map[string]func() any{
 	"gen":         func() any { return &gen{} },
 	"expect":      func() any { return expect{} },
 	"clienterror": func() any { return clientError{} },
+	"sockets":     func() any { return sockets{} },
+	"asksrelay":   func() any { return asksRelay{} },
 }
 
 // BuiltinNames lists Builtins plus extra names, for hostd.Options.
@@ -231,3 +234,28 @@ func serveOldProtocol() {
 type unimplemented struct {
 	protocol.UnimplementedControlServer
 }
+
+// sockets answers an upgrade with a 101 and a line telling how its socket
+// came, "passed" (the client's own descriptor) or "relayed" (frames through
+// hostd), then echoes every byte.
+type sockets struct{}
+
+func (sockets) HandleUpgrade(_ *sdk.Request, socket net.Conn, head []byte) {
+	defer socket.Close()
+	how := "relayed"
+	if _, ok := socket.(syscall.Conn); ok {
+		how = "passed"
+	}
+	if _, err := fmt.Fprintf(socket, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n%s\n", how); err != nil {
+		return
+	}
+	if _, err := socket.Write(head); err != nil {
+		return
+	}
+	_, _ = io.Copy(socket, socket)
+}
+
+// asksRelay is sockets asking for its sockets to be relayed.
+type asksRelay struct{ sockets }
+
+func (asksRelay) RelaySockets() bool { return true }

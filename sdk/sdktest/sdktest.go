@@ -90,7 +90,8 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // WithRelaySockets relays the sockets of upgrade and CONNECT as frames,
 // as hostd does when it cannot pass the descriptor; by default the
-// handler gets the descriptor itself.
+// handler gets the descriptor itself, unless the plugin asks for relaying
+// (sdk.SocketRelayer).
 func WithRelaySockets() Option { return func(o *options) { o.relay = true } }
 
 // WithRejectNonStandardBodyWrites turns on the server option of that name:
@@ -184,6 +185,9 @@ func start(t testing.TB, p any, opts []Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if r, ok := p.(sdk.SocketRelayer); ok && r.RelaySockets() {
+		o.relay = true
+	}
 	if o.cfgErr != nil {
 		return nil, fmt.Errorf("WithConfig: %w", o.cfgErr)
 	}
@@ -191,7 +195,6 @@ func start(t testing.TB, p any, opts []Option) (*Host, error) {
 		return sdk.ServeConn(c, p, sdk.ConnOptions{
 			Name:                        o.name,
 			Config:                      o.config,
-			RelaySockets:                o.relay,
 			RejectNonStandardBodyWrites: o.reject,
 			Logger:                      o.logger,
 		})

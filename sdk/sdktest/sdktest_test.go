@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -330,6 +331,14 @@ func TestDial(t *testing.T) {
 			require.Equal(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: shout\r\n\r\nEARLY HELLObye", string(got))
 		})
 	}
+	t.Run("a plugin that asks for relaying gets a relayed socket, as from hostd", func(t *testing.T) {
+		for _, asks := range []bool{false, true} {
+			p := &socketKind{asks: asks, passed: make(chan bool, 1)}
+			conn := sdktest.Dial(t, p, sdktest.Request{URL: "/", Headers: []string{"Connection", "Upgrade", "Upgrade", "x"}})
+			require.Equal(t, !asks, <-p.passed, "descriptor passed")
+			conn.Close()
+		}
+	})
 	t.Run("CONNECT raises the connect event", func(t *testing.T) {
 		conn := sdktest.Dial(t, upgrader, sdktest.Request{Method: "CONNECT", URL: "example.com:443"})
 		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
@@ -390,4 +399,19 @@ func TestWithoutATest(t *testing.T) {
 		h.Close()
 		require.ErrorIs(t, conn.SetDeadline(time.Time{}), net.ErrClosed)
 	})
+}
+
+// socketKind reports whether its upgrade socket is a passed descriptor,
+// and asks for relaying when asks is set.
+type socketKind struct {
+	asks   bool
+	passed chan bool
+}
+
+func (k *socketKind) RelaySockets() bool { return k.asks }
+
+func (k *socketKind) HandleUpgrade(_ *sdk.Request, socket net.Conn, _ []byte) {
+	_, ok := socket.(syscall.Conn)
+	k.passed <- ok
+	socket.Close()
 }
