@@ -321,16 +321,32 @@ func (c *conn) waitRead() bool {
 		c.timedOut.Store(false)
 	}
 	c.received.Store(true)
-	if c.state.Load() == stateIdle {
-		// The first byte of the next request starts its clock.
-		now := c.srv.sweeper.now()
-		c.msgStart.Store(now)
-		c.since.Store(now)
-		if !c.state.CompareAndSwap(stateIdle, stateHead) {
+	return c.startHead()
+}
+
+// startHead moves a connection whose next request has begun to arrive from
+// idle to stateHead; the first byte starts the request's clock. The
+// sweeper does not wait on the connection, so a slimDown may have landed
+// after the read: its past deadline is undone first, or it would fail the
+// reads to come.
+func (c *conn) startHead() bool {
+	for {
+		switch c.state.Load() {
+		case stateSlimming:
+			c.slimmed(nil)
+		case stateIdle:
+			now := c.srv.sweeper.now()
+			c.msgStart.Store(now)
+			c.since.Store(now)
+			if c.state.CompareAndSwap(stateIdle, stateHead) {
+				return true
+			}
+		case stateClosed:
 			return false
+		default: // a new connection, already in stateHead
+			return true
 		}
 	}
-	return true
 }
 
 // rawRead is the callback of RawConn.Read: it reports false to wait for

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -65,7 +66,7 @@ func (c *slimClient) get() error {
 	}
 	body, err := io.ReadAll(res.Body)
 	if err == nil && string(body) != "hello world" {
-		err = io.ErrUnexpectedEOF
+		err = fmt.Errorf("answered %d %q", res.StatusCode, body)
 	}
 	return err
 }
@@ -195,4 +196,33 @@ func TestMemoryIsReleasedOnceAWaveOfSlimmingHasPassed(t *testing.T) {
 	}
 	w.released.Add(releaseBatch)
 	require.True(t, due(now))
+}
+
+// A slimDown that lands after the read of the next request, before the
+// connection leaves stateIdle, must not leave its past deadline behind:
+// the request goes on, and the reads of the rest of its head succeed.
+func TestASlimDownRacingTheNextRequestIsUndone(t *testing.T) {
+	srv := New(Options{Logger: hclog.NewNullLogger()})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	nc, err := l.Accept()
+	require.NoError(t, err)
+	defer nc.Close()
+	c := newConn(srv, nc)
+	c.ex = acquireExchange()
+	defer func() { c.ex.release() }()
+
+	c.state.Store(stateIdle)
+	c.slimDown() // the sweeper, between the read and startHead
+	require.Equal(t, stateSlimming, c.state.Load())
+	require.True(t, c.startHead())
+	require.Equal(t, stateHead, c.state.Load())
+
+	_, err = io.WriteString(client, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, c.fill(), "a read after the undone slimDown")
 }
