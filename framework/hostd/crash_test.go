@@ -128,20 +128,37 @@ func TestPerPluginLimits(t *testing.T) {
 	})
 
 	t.Run("a request past max_concurrent gets 503", func(t *testing.T) {
-		started := make(chan struct{})
-		done := make(chan int)
-		go func() {
-			close(started)
-			res, err := h.Client.Get(h.URL + "/narrow?sleep=4s")
-			if err != nil {
-				done <- 0
-				return
+		// A long request holds the one slot once it reaches the plugin. A
+		// poll that gets there first takes the slot and the long request
+		// is the one turned away: then it starts again.
+		long := func() chan int {
+			done := make(chan int, 1)
+			go func() {
+				res, err := h.Client.Get(h.URL + "/narrow?sleep=4s")
+				if err != nil {
+					done <- 0
+					return
+				}
+				res.Body.Close()
+				done <- res.StatusCode
+			}()
+			return done
+		}
+		done := long()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			require.True(t, time.Now().Before(deadline), "no 503 while a request held the only slot")
+			select {
+			case code := <-done:
+				require.Equal(t, 503, code, "the long request ended early without losing the race for the slot")
+				done = long()
+			default:
 			}
-			res.Body.Close()
-			done <- res.StatusCode
-		}()
-		<-started
-		require.Eventually(t, func() bool { code, _ := h.Status("/narrow"); return code == 503 }, 3*time.Second, 20*time.Millisecond)
+			if code, _ := h.Status("/narrow"); code == 503 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		require.Equal(t, 200, <-done)
 		h.Get(t, "/narrow").RequireStatus(200)
 	})
