@@ -188,16 +188,32 @@ func (req Request) withDefaults() Request {
 	return req
 }
 
-// Start sends req to the plugin and returns at once.
-func (h *Host) Start(req Request) *Exchange {
-	if h.t != nil {
-		h.t.Helper()
-	}
+// requestHead fills req's defaults and returns it with its head for
+// event, without a body.
+func (h *Host) requestHead(req Request, event uint8) (Request, protocol.RequestHead) {
 	req = req.withDefaults()
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
+	return req, protocol.RequestHead{
+		Event:      event,
+		Major:      major,
+		Minor:      minor,
+		Method:     []byte(req.Method),
+		URL:        []byte(req.URL),
+		Fields:     toBytes(req.Headers),
+		RemoteAddr: []byte(req.RemoteAddr),
+		LocalAddr:  []byte(req.LocalAddr),
+	}
+}
+
+// Start sends req to the plugin and returns at once.
+func (h *Host) Start(req Request) *Exchange {
+	if h.t != nil {
+		h.t.Helper()
+	}
+	req, rh := h.requestHead(req, protocol.EvRequest)
 	if len(req.Headers)%2 != 0 || len(req.Trailers)%2 != 0 {
 		h.fatalf("sdktest: Request.Headers and Request.Trailers alternate names and values; got an odd count")
 	}
@@ -208,16 +224,6 @@ func (h *Host) Start(req Request) *Exchange {
 		creditWake: make(chan struct{}, 1),
 		respCredit: protocol.Window,
 		rec:        Recorder{Length: -1},
-	}
-	rh := protocol.RequestHead{
-		Event:      protocol.EvRequest,
-		Major:      major,
-		Minor:      minor,
-		Method:     []byte(req.Method),
-		URL:        []byte(req.URL),
-		Fields:     toBytes(req.Headers),
-		RemoteAddr: []byte(req.RemoteAddr),
-		LocalAddr:  []byte(req.LocalAddr),
 	}
 	if req.Event != EventRequest {
 		rh.Event = uint8(req.Event)

@@ -26,22 +26,8 @@ func (h *Host) Dial(req Request) net.Conn {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	req = req.withDefaults()
-	major, minor, err := parseVersion(req.HTTPVersion)
-	if err != nil {
-		h.fatalf("sdktest: %v", err)
-	}
-	rh := protocol.RequestHead{
-		Event:      protocol.EvUpgrade,
-		Major:      major,
-		Minor:      minor,
-		Method:     []byte(req.Method),
-		URL:        []byte(req.URL),
-		Fields:     toBytes(req.Headers),
-		RemoteAddr: []byte(req.RemoteAddr),
-		LocalAddr:  []byte(req.LocalAddr),
-		Data:       req.Head,
-	}
+	req, rh := h.requestHead(req, protocol.EvUpgrade)
+	rh.Data = req.Head
 	if req.Method == "CONNECT" {
 		rh.Event = protocol.EvConnect
 	}
