@@ -6,7 +6,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/protocol"

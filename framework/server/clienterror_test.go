@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
 )
 

@@ -4,7 +4,7 @@ import (
 	"net"
 	"sync"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 const (

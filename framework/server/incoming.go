@@ -3,7 +3,7 @@ package server
 import (
 	"net"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/internal/httpspec"
 )
 

@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 // Accessors for handlers that forward requests elsewhere, such as the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 // parseAll parses raw, whole, as a request or a response.

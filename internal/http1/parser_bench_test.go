@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hostd/hostd/framework/http1"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 // browserGET is a typical request of ten fields.
