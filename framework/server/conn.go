@@ -356,6 +356,13 @@ func (c *conn) rawRead(fd uintptr) bool {
 		c.ex = acquireExchange()
 	}
 	ex := c.ex
+	if ex.r == ex.w {
+		// Everything read was consumed: read from the start of the
+		// buffer. A buffer that the last request filled to its end would
+		// otherwise offer no room, and the read of nothing would look
+		// like the client's end of stream.
+		ex.r, ex.w = 0, 0
+	}
 	for {
 		n, err := syscall.Read(int(fd), ex.rbuf[ex.w:cap(ex.rbuf)])
 		switch {

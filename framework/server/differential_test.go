@@ -1,15 +1,10 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/nodetest"
 )
 
 // nodeEcho is the Node v20 side of the differential test: a default
@@ -108,43 +104,7 @@ func latin1All(list []string) []string {
 
 // startNode runs the Node v20 script src and returns the address it
 // listens on. The process ends with the test.
-func startNode(t *testing.T, src string) string {
-	t.Helper()
-	bin, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the differential test needs Node v20 on PATH")
-	}
-	script := filepath.Join(t.TempDir(), "echo.js")
-	require.NoError(t, os.WriteFile(script, []byte(src), 0o600))
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, script)
-	stdin, err := cmd.StdinPipe() // closing it ends the process
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cancel()
-			<-done
-		}
-		cancel()
-	})
-	port := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		port <- strings.TrimSpace(line)
-	}()
-	p := recv(t, port, "node to listen")
-	require.NotEmpty(t, p, "node did not print its port")
-	return net.JoinHostPort("127.0.0.1", p)
-}
+func startNode(t *testing.T, src string) string { return nodetest.Start(t, src) }
 
 // exchangeRaw sends raw to addr and returns every byte the server sends
 // until it closes the connection, or stays quiet for quiet after its
