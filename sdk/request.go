@@ -75,9 +75,10 @@ func (r *Request) RawHeaders() []string {
 }
 
 // Headers returns Node's message.headers. With hostd's
-// join_duplicate_headers the keep-first fields were already joined.
+// join_duplicate_headers (Node's joinDuplicateHeaders) repeated fields
+// that Node keeps the first of are joined with ", " instead.
 func (r *Request) Headers() Headers {
-	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0) })
+	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), r.joinDuplicates(), 0) })
 	return r.headers
 }
 
@@ -104,7 +105,11 @@ func (r *Request) RawTrailers() []string {
 }
 
 // Trailers returns the trailers folded like Headers.
-func (r *Request) Trailers() Headers { return httpspec.BuildHeaders(r.RawTrailers(), false, 0) }
+func (r *Request) Trailers() Headers {
+	return httpspec.BuildHeaders(r.RawTrailers(), r.joinDuplicates(), 0)
+}
+
+func (r *Request) joinDuplicates() bool { return r.st.rt.settings.Load().joinDuplicates }
 
 // TrailersDistinct is HeadersDistinct for the trailers.
 func (r *Request) TrailersDistinct() map[string][]string {

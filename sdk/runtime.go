@@ -44,9 +44,10 @@ type runtime struct {
 // growth and goroutine start that otherwise dominate a small handler.
 const maxIdleWorkers = 256
 
-// settings are what Configure decided.
+// settings are the server options hostd passes to Configure.
 type settings struct {
-	rejectBody bool
+	rejectBody     bool // rejectNonStandardBodyWrites
+	joinDuplicates bool // joinDuplicateHeaders
 }
 
 // newRuntime returns a runtime for p. A plugin process (Serve) releases
@@ -62,13 +63,13 @@ func newRuntime(p any, log hclog.Logger, releaseWhenIdle bool) *runtime {
 	return rt
 }
 
-func (rt *runtime) configure(name string, cfg []byte, reject bool) error {
+func (rt *runtime) configure(name string, cfg []byte, s settings) error {
 	if c, ok := rt.p.(Configurer); ok {
 		if err := c.Configure(&Config{Name: name, raw: cfg}); err != nil {
 			return err
 		}
 	}
-	rt.settings.Store(&settings{rejectBody: reject})
+	rt.settings.Store(&s)
 	return nil
 }
 
@@ -78,7 +79,8 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
 	}
-	if err := rt.configure(req.Name, req.ConfigJson, req.RejectNonStandardBodyWrites); err != nil {
+	s := settings{rejectBody: req.RejectNonStandardBodyWrites, joinDuplicates: req.JoinDuplicateHeaders}
+	if err := rt.configure(req.Name, req.ConfigJson, s); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	return &protocol.ConfigureResponse{

@@ -3,7 +3,6 @@ package hostd_test
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +47,7 @@ func TestRequestBodyToPluginKeepsConnection(t *testing.T) {
 // connection, requiring each answer to count the whole body and announce
 // keep-alive: the second answer proves the first kept its word.
 func twoPostsOnOneConnection(t *testing.T, addr string, size int) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	defer c.Close()
+	c := dialAddr(t, addr)
 	br := bufio.NewReader(c)
 	req := fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", size, strings.Repeat("b", size))
 	for i := range 2 {
