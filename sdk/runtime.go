@@ -180,7 +180,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			st.streamed = true
 		}
 	case protocol.EvClientError:
-		st.sock = &relayConn{st: st, writeOnly: true}
+		st.sock = &relayConn{st: st, writeOnly: true, begun: st.head.Flags&protocol.ReqHeadersSent != 0}
 		st.bodyDone = true
 	default:
 		st.bodyDone = true

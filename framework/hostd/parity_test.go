@@ -3,13 +3,19 @@ package hostd_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/internal/hostdtest"
 	"github.com/hostd/hostd/internal/nodetest"
 )
@@ -98,3 +104,96 @@ func TestJoinDuplicateHeadersReachesPlugins(t *testing.T) {
 		})
 	}
 }
+
+// nodeDuplex answers as the body arrives, as the duplex builtin does, with
+// a request timeout that passes while the body is still coming.
+const nodeDuplex = `
+const http = require('node:http');
+const server = http.createServer({requestTimeout: 500, connectionsCheckingInterval: 50}, (req, res) => {
+  res.write('start;');
+  req.on('data', (c) => res.write(c));
+  req.on('end', () => res.end('end'));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+process.stdin.on('end', () => process.exit(0)).resume();
+`
+
+const duplexConfig = `
+[server]
+listen = ["127.0.0.1:0"]
+request_timeout = 500
+headers_timeout = 500
+client_error = "clienterror"
+[plugins.duplex]
+builtin = "duplex"
+[plugins.clienterror]
+builtin = "clienterror"
+[[routes]]
+path = "/"
+plugin = "duplex"
+`
+
+// logWatch is a log sink that tells when a line containing want arrives.
+type logWatch struct {
+	t    testing.TB
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// Issue 12 item 2: when request_timeout passes while a plugin streams its
+// answer to a slow body, Node's default clientError handling destroys the
+// socket, the response cut short. hostd does the same even with a
+// client_error plugin that answers 408... or 400: the plugin learns that
+// the response had begun (HeadersSent), and its answer never lands in the
+// middle of the chunked body.
+func TestClientErrorAfterTheResponseBegan(t *testing.T) {
+	// A body over 16 KiB, which hostd streams to the plugin: a smaller one
+	// would be read whole before the plugin sees the request.
+	const raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"
+	const want = "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"6\r\nstart;\r\n3\r\nabc\r\n"
+	node := maskDate(rawExchange(t, nodetest.Start(t, nodeDuplex), raw))
+	require.Equal(t, want, node, "Node destroys the socket: the body so far, then the end")
+
+	watch := &logWatch{t: t, want: "headers_sent=true", seen: make(chan struct{})}
+	h := hostdtest.Start(t, config(duplexConfig), func(o *hostd.Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: io.MultiWriter(watch, logOutput(t)), Level: hclog.Info})
+	})
+	ours := maskDate(rawExchange(t, h.Addr, raw))
+	require.Equal(t, node, ours, "hostd, with a client_error plugin, sends what Node sends")
+	select {
+	case <-watch.seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client_error plugin did not log that the response had begun")
+	}
+}
+
+// maskDate replaces the Date header's value.
+func maskDate(s string) string { return dateField.ReplaceAllString(s, "Date: X\r\n") }
+
+var dateField = regexp.MustCompile(`Date: [^\r]*\r\n`)
+
+// logOutput is a writer into the test's log that goes quiet when the test
+// ends.
+func logOutput(t testing.TB) io.Writer {
+	var done atomic.Bool
+	t.Cleanup(func() { done.Store(true) })
+	return writerFunc(func(p []byte) (int, error) {
+		if !done.Load() {
+			t.Log(strings.TrimRight(string(p), "\n"))
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

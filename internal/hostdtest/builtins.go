@@ -49,6 +49,7 @@ var Builtins = map[string]func() any{
 	"gen":         func() any { return &gen{} },
 	"expect":      func() any { return expect{} },
 	"clienterror": func() any { return clientError{} },
+	"duplex":      func() any { return duplex{} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
 }
@@ -203,12 +204,41 @@ func (expect) HandleRequest(req *sdk.Request, res *sdk.Response) {
 }
 
 // clientError answers malformed requests with its own 400, naming the
-// error code and how much was parsed.
+// error code and how much was parsed. It logs each error, and answers even
+// when the response had begun (HeadersSent), when neither the SDK nor
+// hostd may let the answer through.
 type clientError struct{}
 
 func (clientError) HandleClientError(err *sdk.ClientError, socket net.Conn) {
+	sdk.Logger().Info("client error", "code", err.Code, "headers_sent", err.HeadersSent)
 	_, _ = fmt.Fprintf(socket, "HTTP/1.1 400 Bad Request\r\nX-Code: %s\r\nX-Bytes-Parsed: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 		err.Code, err.BytesParsed)
+}
+
+// duplex answers as the body arrives: "start;", then each piece of the
+// body as it is read, then "end".
+type duplex struct{}
+
+func (duplex) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	if _, err := res.Write([]byte("start;")); err != nil {
+		return
+	}
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := req.Read(buf)
+		if n > 0 {
+			if _, werr := res.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			_ = res.End([]byte("end"))
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func query(req *sdk.Request) url.Values {
