@@ -108,10 +108,17 @@ func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404.
+// its target. Without connect routes the socket is closed unanswered, as
+// Node closes it when nothing listens for 'connect'; with some, a target
+// that none takes gets 404.
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	r := h.routing.Load().table.LookupConnect(string(req.Head().Target))
+	table := h.routing.Load().table
+	r := table.LookupConnect(string(req.Head().Target))
 	if r == nil {
+		if !table.HasConnect() {
+			conn.Close()
+			return
+		}
 		rawAnswer(conn, 404, "")
 		return
 	}

@@ -197,3 +197,18 @@ func logOutput(t testing.TB) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Issue 12 item 5: with no connect route at all, a CONNECT is closed
+// unanswered, as Node closes it when nothing listens for 'connect'; with
+// connect routes, a target none of them takes gets 404.
+func TestConnectWithoutConnectRoutes(t *testing.T) {
+	const raw = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+	node := rawExchange(t, startNodeEcho(t, "{}"), raw)
+	require.Empty(t, node, "Node closes the socket without an answer")
+	h := hostdtest.Start(t, config(streamConfig)) // no connect route
+	require.Equal(t, node, rawExchange(t, h.Addr, raw))
+
+	withRoutes := hostdtest.Start(t, config(eventsConfig))
+	out := rawExchange(t, withRoutes.Addr, raw)
+	require.True(t, strings.HasPrefix(out, "HTTP/1.1 404 Not Found\r\n"), out)
+}

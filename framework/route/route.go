@@ -103,6 +103,9 @@ func (t *Table) Lookup(ev Event, host, target []byte, method string) *Route {
 	return nil
 }
 
+// HasConnect reports whether any route takes the connect event.
+func (t *Table) HasConnect() bool { return len(t.connect) > 0 }
+
 // LookupConnect returns the route for a CONNECT to authority, or nil.
 func (t *Table) LookupConnect(authority string) *Route {
 	for _, r := range t.connect {
