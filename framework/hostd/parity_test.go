@@ -212,3 +212,18 @@ func TestConnectWithoutConnectRoutes(t *testing.T) {
 	out := rawExchange(t, withRoutes.Addr, raw)
 	require.True(t, strings.HasPrefix(out, "HTTP/1.1 404 Not Found\r\n"), out)
 }
+
+// Issue 12 item 6: the echo plugin answers with what a Node handler sees:
+// header values read as latin1, the body decoded as UTF-8 with one U+FFFD
+// per ill-formed subpart, trailers included.
+func TestEchoShowsWhatNodeSees(t *testing.T) {
+	const body = "\xf0\x90\x80|\xe0\xa0|\xed\xa0\x80|\xc0\xaf|\xe2\x80\xa8|\xef\xbf\xbd|\xff"
+	raw := "POST /echo?q=1 HTTP/1.1\r\nHost: h\r\nX-Latin: caf\xe9\r\nX-Ff: \xff\r\nX-Mixed: a\x80b\xc3\xa9\r\n" +
+		"User-Agent: <&>\r\nSet-Cookie: a=\xe9\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+		fmt.Sprintf("%x\r\n%s\r\n0\r\nX-Sum: \xe9\xff\r\n\r\n", len(body), body)
+	node := echoOf(t, startNodeEcho(t, "{}"), raw)
+	h := hostdtest.Start(t, config(streamConfig))
+	ours := echoOf(t, h.Addr, raw)
+	require.Equal(t, "café", node["headers"].(map[string]any)["x-latin"], "Node reads header values as latin1")
+	require.Equal(t, node, ours, "Node's handler, then the echo plugin")
+}
