@@ -21,10 +21,6 @@ type Request struct {
 	distinct     map[string][]string
 }
 
-// Headers is Node's message.headers: lower-case names, repeated fields
-// folded by Node's rules, set-cookie always a list.
-type Headers = httpspec.Headers
-
 // Method returns the request method, for example "GET".
 func (r *Request) Method() string {
 	if m, ok := httpspec.LookupMethod(r.st.head.Method); ok {
@@ -78,7 +74,7 @@ func (r *Request) RawHeaders() []string {
 // join_duplicate_headers (Node's joinDuplicateHeaders) repeated fields
 // that Node keeps the first of are joined with ", " instead.
 func (r *Request) Headers() Headers {
-	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), r.joinDuplicates(), 0) })
+	r.headersOnce.Do(func() { r.headers = buildHeaders(r.RawHeaders(), r.joinDuplicates()) })
 	return r.headers
 }
 
@@ -106,7 +102,7 @@ func (r *Request) RawTrailers() []string {
 
 // Trailers returns the trailers folded like Headers.
 func (r *Request) Trailers() Headers {
-	return httpspec.BuildHeaders(r.RawTrailers(), r.joinDuplicates(), 0)
+	return buildHeaders(r.RawTrailers(), r.joinDuplicates())
 }
 
 func (r *Request) joinDuplicates() bool { return r.st.rt.settings.Load().joinDuplicates }
