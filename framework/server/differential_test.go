@@ -292,7 +292,9 @@ var differentialCases = []diffCase{
 	{name: "Connection: keep-alive on HTTP/1.1", raw: "GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive\r\n\r\n"},
 	{name: "a HEAD request", raw: "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", note: noteLength, adjust: declaredLength(137, false)},
 	{name: "a HEAD request then a GET", raw: "HEAD /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n", note: noteLength,
-		adjust: func(node string) string { return strings.Replace(node, "timeout=5\r\n\r\n", "timeout=5\r\nContent-Length: 138\r\n\r\n", 1) }},
+		adjust: func(node string) string {
+			return strings.Replace(node, "timeout=5\r\n\r\n", "timeout=5\r\nContent-Length: 138\r\n\r\n", 1)
+		}},
 	{name: "an OPTIONS * request", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"},
 	{name: "an absolute-form target", raw: "GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n"},
 	{name: "empty lines before the request line", raw: "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"},
