@@ -103,13 +103,13 @@ type Head struct {
 	RemovedTransferEncoding bool
 }
 
-// sync copies the exported settings into the message before its head is
-// fixed.
+// sync copies the exported settings into the message: the head's while
+// it is not fixed, StrictContentLength at every write, as Node reads it.
 func (r *ServerResponse) sync() {
 	if !r.m.Fixed() {
-		r.m.StatusCode, r.m.StatusMessage = r.StatusCode, r.StatusMessage
-		r.m.SendDate, r.m.StrictContentLength = r.SendDate, r.StrictContentLength
+		r.m.StatusCode, r.m.StatusMessage, r.m.SendDate = r.StatusCode, r.StatusMessage, r.SendDate
 	}
+	r.m.StrictContentLength = r.StrictContentLength
 }
 
 // storeHeader serializes the fixed head into the write buffer: the status
@@ -188,6 +188,7 @@ func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
 			return err
 		}
 	}
+	r.sync()
 	n, err := r.m.Body(len(p), fromEnd)
 	if err != nil {
 		return err
@@ -299,20 +300,23 @@ func (r *ServerResponse) endLocked(data [][]byte) error {
 			p = append(p, d...)
 		}
 	}
-	if len(p) > 0 {
+	r.sync()
+	switch {
+	case len(p) > 0:
 		if err := r.writeLocked(p, true); err != nil {
 			return err
 		}
-	} else if !r.m.Fixed() {
+	case !r.m.Fixed():
 		if r.m.Length < 0 {
 			r.m.Length = 0
 		}
-		r.sync()
 		if err := r.storeHeader(); err != nil {
 			return err
 		}
-	} else if err := r.m.CheckEnd(); err != nil {
-		return err
+	default:
+		if err := r.m.CheckEnd(); err != nil {
+			return err
+		}
 	}
 	r.ex.wbuf = r.m.AppendEnd(r.ex.wbuf)
 	r.m.Finish()
