@@ -87,7 +87,7 @@ func (e *Echo) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	q.trailers, q.rawTrailers = req.Trailers(), req.RawTrailers()
 	q.bodyLength = n
 	s.out, s.keys = appendAnswer(s.out[:0], q, s.keys)
-	_ = res.SetHeader("Content-Type", "application/json")
+	res.SetHeader("Content-Type", "application/json")
 	_ = res.End(s.out) // End copies what it sends
 }
 
