@@ -159,6 +159,9 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 				return false, err
 			}
 		}
+		if e.WantFinished {
+			in.tellFinished(st.id, res)
+		}
 		return true, ignoreGone(res.End(e.Data))
 	case protocol.TypeReset:
 		in.log.Error("handler failed", "message", string(p))
@@ -195,6 +198,18 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// tellFinished tells the plugin, once the response is done, whether it
+// reached the client's socket (Finished) or not (Abort), as its End asked.
+func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
+	res.OnClose(func() {
+		t := protocol.TypeAbort
+		if res.WritableFinished() {
+			t = protocol.TypeFinished
+		}
+		_ = in.w.Write(protocol.AppendHeader(nil, id, t, 0))
+	})
 }
 
 // sendTimeout tells the plugin its SetTimeout passed.
