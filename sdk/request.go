@@ -145,6 +145,12 @@ func (r *Request) OnAborted(f func()) {
 // request is aborted. Pass it to the work done for the request.
 func (r *Request) Context() context.Context { return r.st.context() }
 
+// Destroy abandons the exchange (Node's req.destroy(err)), as
+// Response.Destroy does: hostd answers 500 if the response has not begun,
+// and otherwise closes the client's connection. err, if not nil, is
+// logged.
+func (r *Request) Destroy(err error) { r.st.res.Destroy(err) }
+
 // OnClose registers f to run when the exchange is over (Node's request
 // close event): once hostd has written the response to the client's
 // socket, or the request was aborted.

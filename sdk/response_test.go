@@ -842,6 +842,13 @@ func TestResponseDestroy(t *testing.T) {
 		require.Equal(t, sdk.CodeStreamDestroyed, codeOf(writeErr))
 		require.True(t, closed)
 	})
+	t.Run("Request.Destroy does the same", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			req.Destroy(errors.New("bad request body"))
+		})
+		require.True(t, rec.Reset)
+		require.Equal(t, "bad request body", rec.ResetMessage)
+	})
 	t.Run("after part of the body: the connection is cut", func(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
 			_, _ = res.Write([]byte("part"))
