@@ -71,7 +71,7 @@ type Host struct {
 	watcher   *watcher
 	closed    bool
 
-	metrics  *metrics.Metrics    // nil without the admin API; immutable after Start
+	metrics  *metrics.Metrics     // nil without the admin API; immutable after Start
 	registry *prometheus.Registry // where metrics are registered; immutable after Start
 	certs    certificates         // of the tls:// listeners
 }

@@ -128,7 +128,7 @@ func (rt *routing) logAccess(t *target, ev uint8, gen uint64, req *server.Incomi
 		"target", string(head.Target),
 		"status", status,
 		"bytes", bytes,
-		"duration_ms", float64(d.Microseconds())/1000,
+		"duration_ms", float64(d.Microseconds()) / 1000,
 		"event", eventName(ev),
 		"plugin", plugin,
 		"generation", gen,
