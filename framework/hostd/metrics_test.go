@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,4 +197,18 @@ plugin = "echo"
 `))
 	h.Get(t, "/echo").RequireStatus(200)
 	require.Nil(t, h.AdminAddr())
+}
+
+func TestMetricsCountRestartsAfterACrash(t *testing.T) {
+	hold := filepath.Join(t.TempDir(), "hold") // never created: restarts succeed
+	h := hostdtest.Start(t, config(strings.ReplaceAll(crashConfig, "{{hold}}", hold))+"\n[admin]\nlisten = \"127.0.0.1:0\"\n")
+	h.Get(t, "/flaky?crash=before").RequireStatus(502)
+	require.Eventually(t, func() bool {
+		v, _ := sample(scrape(t, h), "hostd_plugin_restarts_total", "plugin", "flaky")
+		return v == 1
+	}, 20*time.Second, 20*time.Millisecond)
+	fams := scrape(t, h)
+	requireSample(t, fams, 1, "hostd_requests_total", "route", "/flaky", "plugin", "flaky", "event", "request", "code", "5xx")
+	requireSample(t, fams, 0, "hostd_plugin_swaps_total", "plugin", "flaky")
+	requireSample(t, fams, 0, "hostd_plugin_restarts_total", "plugin", "steady")
 }
