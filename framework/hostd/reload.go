@@ -11,6 +11,7 @@ import (
 	"github.com/hostd/hostd/framework/config"
 	"github.com/hostd/hostd/framework/pluginhost"
 	"github.com/hostd/hostd/framework/route"
+	"github.com/hostd/hostd/protocol"
 )
 
 // spec turns a [plugins.NAME] table into what pluginhost runs.
@@ -81,7 +82,7 @@ func (h *Host) buildRouting(cfg *config.Config) *routing {
 	}
 	rt := &routing{table: route.New(routes), access: h.accessLogger(cfg.Log.Access)}
 	if h.metrics != nil {
-		rt.none = h.metrics.Route("", "", eventCodes(route.Request|route.CheckContinue|route.CheckExpectation|route.Upgrade|route.Connect)...)
+		rt.none = h.metrics.Route("", "", protocol.EvRequest)
 	}
 	if cfg.Server.ClientError != "" {
 		rt.clientError = h.plugins[cfg.Server.ClientError]

@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostd/hostd/protocol"
 )
 
 // statusClasses are the values of the code label.
@@ -14,7 +17,7 @@ var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 type Route struct {
 	m             *Metrics
 	route, plugin string
-	events        [len(eventNames)]*routeEvent
+	events        [len(eventNames)]atomic.Pointer[routeEvent]
 }
 
 type routeEvent struct {
@@ -24,14 +27,19 @@ type routeEvent struct {
 
 // Route resolves the children of a route (its label: the path prefix with
 // its Host, or the CONNECT authority; "" for requests no route takes)
-// leading to plugin, for the events given as protocol codes.
+// leading to plugin, for the events given as protocol codes. Upgrades and
+// CONNECTs, which count here only when hostd answers them itself (a
+// refusal), are resolved at their first count instead, so that their
+// series appear only when there is something to see.
 func (m *Metrics) Route(route, plugin string, events ...uint8) *Route {
 	if m == nil {
 		return nil
 	}
 	r := &Route{m: m, route: route, plugin: plugin}
 	for _, ev := range events {
-		r.events[ev] = m.routeEvent(route, plugin, ev)
+		if ev != protocol.EvUpgrade && ev != protocol.EvConnect {
+			r.events[ev].Store(m.routeEvent(route, plugin, ev))
+		}
 	}
 	return r
 }
@@ -51,11 +59,12 @@ func (r *Route) Done(event uint8, status int, d time.Duration) {
 	if r == nil {
 		return
 	}
-	e := r.events[event]
+	e := r.events[event].Load()
 	if e == nil {
-		// An event the route was not built for (a route table swapped
-		// under the request): resolved now, at a map lookup's cost.
 		e = r.m.routeEvent(r.route, r.plugin, event)
+		if !r.events[event].CompareAndSwap(nil, e) {
+			e = r.events[event].Load()
+		}
 	}
 	class := min(max(status/100, 1), len(statusClasses)) - 1
 	e.codes[class].Inc()
