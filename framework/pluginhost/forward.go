@@ -132,13 +132,7 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		if err := protocol.DecodeResponseHead(p, &st.head); err != nil {
 			return false, err
 		}
-		if err := applyHead(res, &st.head); err != nil {
-			return false, err
-		}
-		if st.head.Length >= 0 {
-			res.SetBodyLength(st.head.Length)
-		}
-		if err := res.WriteHead(int(st.head.Status)); err != nil {
+		if err := res.ApplyHead(st.serverHead(&st.head, -1)); err != nil {
 			return false, err
 		}
 		if st.head.Flags&protocol.HeadFlush != 0 {
@@ -164,13 +158,8 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 			return false, err
 		}
 		if e.HasHead {
-			if err := applyHead(res, &e.Head); err != nil {
+			if err := res.ApplyHead(st.serverHead(&e.Head, len(e.Data))); err != nil {
 				return false, err
-			}
-			if e.Head.Flags&protocol.HeadExplicit != 0 {
-				if err := res.WriteHead(int(e.Head.Status)); err != nil {
-					return false, err
-				}
 			}
 		}
 		if len(e.Trailers) > 0 {
@@ -223,35 +212,31 @@ func (st *stream) sendTimeout() {
 	}
 }
 
-// applyHead sets the status and headers of a response head on res,
-// without writing it.
-func applyHead(res *server.ServerResponse, h *protocol.ResponseHead) error {
-	res.StatusCode = int(h.Status)
-	res.StatusMessage = str(h.Reason)
-	res.SendDate = h.Flags&protocol.HeadNoDate == 0
-	res.StrictContentLength = h.Flags&protocol.HeadStrict != 0
-	for _, flag := range [...]struct {
-		bit  uint8
-		name string
-	}{
-		{protocol.HeadRemovedConnection, "Connection"},
-		{protocol.HeadRemovedContentLength, "Content-Length"},
-		{protocol.HeadRemovedTransferEncoding, "Transfer-Encoding"},
-	} {
-		if h.Flags&flag.bit != 0 {
-			if err := res.RemoveHeader(flag.name); err != nil {
-				return err
-			}
-		}
+// serverHead views a plugin's response head as the engine's, without
+// copies: the strings alias the stream's batch buffer, and ApplyHead
+// keeps none of them. An implicit head that comes with the whole body in
+// an End frame (end bytes of it, else -1) declares its length, as Node's
+// end(data) does.
+func (st *stream) serverHead(h *protocol.ResponseHead, end int) server.Head {
+	st.hfields = st.hfields[:0]
+	for _, f := range h.Fields {
+		st.hfields = append(st.hfields, str(f))
 	}
-	for i := 0; i+1 < len(h.Fields); i += 2 {
-		// The strings alias the stream's batch buffer: the head is
-		// serialized before that buffer is reused.
-		if err := res.AppendHeader(str(h.Fields[i]), str(h.Fields[i+1])); err != nil {
-			return err
-		}
+	length := h.Length
+	if end >= 0 && length < 0 && h.Flags&protocol.HeadExplicit == 0 {
+		length = int64(end)
 	}
-	return nil
+	return server.Head{
+		Status:                  int(h.Status),
+		Reason:                  str(h.Reason),
+		Fields:                  st.hfields,
+		Length:                  length,
+		NoDate:                  h.Flags&protocol.HeadNoDate != 0,
+		Strict:                  h.Flags&protocol.HeadStrict != 0,
+		RemovedConnection:       h.Flags&protocol.HeadRemovedConnection != 0,
+		RemovedContentLength:    h.Flags&protocol.HeadRemovedContentLength != 0,
+		RemovedTransferEncoding: h.Flags&protocol.HeadRemovedTransferEncoding != 0,
+	}
 }
 
 // writeInfo writes a 1xx response.

@@ -87,12 +87,12 @@ func (*misbehave) Configure(c *sdk.Config) error {
 
 func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	q := query(req)
-	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
 	switch {
 	case q.Get("crash") == "before":
 		os.Exit(3)
 	case q.Get("crash") == "after":
-		_ = res.WriteHead(200)
+		res.WriteHead(200)
 		_, _ = res.Write([]byte("partial"))
 		time.Sleep(100 * time.Millisecond)
 		os.Exit(3)
@@ -143,7 +143,7 @@ func (stream) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	for i := range chunk {
 		chunk[i] = byte('a' + i%26)
 	}
-	_ = res.SetHeader("Content-Type", "application/octet-stream")
+	res.SetHeader("Content-Type", "application/octet-stream")
 	for n > 0 {
 		m := min(n, int64(len(chunk)))
 		if _, err := res.Write(chunk[:m]); err != nil {
@@ -171,8 +171,8 @@ func (g *gen) Configure(c *sdk.Config) error {
 
 func (g *gen) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	_, _ = io.Copy(io.Discard, req)
-	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
-	_ = res.SetHeader("X-Gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
+	res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	res.SetHeader("X-Gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	_ = res.End([]byte(g.name))
 }
 
@@ -183,7 +183,7 @@ type expect struct{}
 
 func (expect) HandleCheckContinue(req *sdk.Request, res *sdk.Response) {
 	if req.Header("x-refuse") != "" {
-		_ = res.WriteHead(417)
+		res.WriteHead(417)
 		_ = res.End()
 		return
 	}
@@ -193,7 +193,7 @@ func (expect) HandleCheckContinue(req *sdk.Request, res *sdk.Response) {
 }
 
 func (expect) HandleCheckExpectation(req *sdk.Request, res *sdk.Response) {
-	_ = res.WriteHead(418)
+	res.WriteHead(418)
 	_ = res.End([]byte("expectation: " + req.Header("expect")))
 }
 
