@@ -6,5 +6,5 @@ package server
 func (r *ServerResponse) BodyBytes() int64 {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.written
+	return r.m.Written()
 }
