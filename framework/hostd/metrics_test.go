@@ -126,17 +126,23 @@ func TestMetricsAreScrapedFromTheAdminAPI(t *testing.T) {
 	passedBytes := upgradeEcho(t, h, "/echo", "passed through the plugin")
 	require.Positive(t, passedBytes)
 	relayedOut := upgradeEcho(t, h, "/relayed", "relayed by hostd")
+	// A keep-alive connection held open while the metrics are read.
+	held := h.Dial(t)
+	_, err := io.WriteString(held, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	res, _ := hostdtest.ReadResponse(t, bufio.NewReader(held), "GET")
+	require.Equal(t, 200, res.StatusCode)
 
 	fams := scrape(t, h)
 	t.Run("requests by route, plugin, event and status class", func(t *testing.T) {
-		requireSample(t, fams, 3, "hostd_requests_total", "route", "/echo", "plugin", "echo", "event", "request", "code", "2xx")
+		requireSample(t, fams, 4, "hostd_requests_total", "route", "/echo", "plugin", "echo", "event", "request", "code", "2xx")
 		requireSample(t, fams, 0, "hostd_requests_total", "route", "/echo", "plugin", "echo", "event", "request", "code", "5xx")
 		requireSample(t, fams, 1, "hostd_requests_total", "route", "", "plugin", "", "event", "request", "code", "4xx")
-		requireSample(t, fams, 3, "hostd_request_duration_seconds", "route", "/echo", "plugin", "echo", "event", "request")
+		requireSample(t, fams, 4, "hostd_request_duration_seconds", "route", "/echo", "plugin", "echo", "event", "request")
 		requireSample(t, fams, 1, "hostd_request_duration_seconds", "route", "", "plugin", "", "event", "request")
 	})
 	t.Run("the plugin hop and requests in flight", func(t *testing.T) {
-		requireSample(t, fams, 3, "hostd_plugin_hop_seconds", "plugin", "echo")
+		requireSample(t, fams, 4, "hostd_plugin_hop_seconds", "plugin", "echo")
 		requireSample(t, fams, 0, "hostd_requests_in_flight", "plugin", "echo")
 		h := fams["hostd_plugin_hop_seconds"].GetMetric()[0].GetHistogram()
 		require.Positive(t, h.GetSampleSum())
@@ -148,9 +154,10 @@ func TestMetricsAreScrapedFromTheAdminAPI(t *testing.T) {
 	t.Run("connections, and sockets passed or relayed with their bytes", func(t *testing.T) {
 		accepted, ok := sample(fams, "hostd_connections_accepted_total")
 		require.True(t, ok)
-		require.GreaterOrEqual(t, accepted, 4.0) // the keep-alive client, two raw ones, two upgrades
-		_, ok = sample(fams, "hostd_connections_open")
+		require.GreaterOrEqual(t, accepted, 5.0) // the keep-alive client, the malformed request, two upgrades, the held one
+		open, ok := sample(fams, "hostd_connections_open")
 		require.True(t, ok)
+		require.GreaterOrEqual(t, open, 1.0, "the held connection")
 		requireSample(t, fams, 1, "hostd_sockets_total", "plugin", "echo", "event", "upgrade", "mode", "passed")
 		requireSample(t, fams, 0, "hostd_sockets_total", "plugin", "echo", "event", "upgrade", "mode", "relayed")
 		requireSample(t, fams, 1, "hostd_sockets_total", "plugin", "relayed", "event", "upgrade", "mode", "relayed")
