@@ -792,3 +792,40 @@ func TestResponseHeadTooLargeForAFrame(t *testing.T) {
 		require.Less(t, len(rec.ResetMessage), 64<<10)
 	})
 }
+
+func TestValidateHeader(t *testing.T) {
+	require.NoError(t, sdk.ValidateHeaderName("X-Ok"))
+	require.Equal(t, sdk.CodeInvalidHTTPToken, codeOf(sdk.ValidateHeaderName("a b")))
+	require.Equal(t, sdk.CodeInvalidHTTPToken, codeOf(sdk.ValidateHeaderName("")))
+	require.NoError(t, sdk.ValidateHeaderValue("X", "caf\xe9"))
+	require.NoError(t, sdk.ValidateHeaderValue("X", "café"))
+	require.Equal(t, sdk.CodeInvalidChar, codeOf(sdk.ValidateHeaderValue("X", "oʊmɪɡə")))
+	require.Equal(t, sdk.CodeInvalidChar, codeOf(sdk.ValidateHeaderValue("X", "a\nb")))
+}
+
+func TestResponseDestroy(t *testing.T) {
+	t.Run("before the head: hostd answers 500", func(t *testing.T) {
+		var writeErr error
+		closed := false
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			res.OnClose(func() { closed = true })
+			res.SetHeader("X-A", "1")
+			res.Destroy(errors.New("the upstream went away"))
+			_, writeErr = res.Write([]byte("x"))
+		})
+		require.True(t, rec.Reset)
+		require.Equal(t, "the upstream went away", rec.ResetMessage)
+		require.Equal(t, sdk.CodeStreamDestroyed, codeOf(writeErr))
+		require.True(t, closed)
+	})
+	t.Run("after part of the body: the connection is cut", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			_, _ = res.Write([]byte("part"))
+			res.Destroy(nil)
+			res.Destroy(nil) // once is enough
+		})
+		require.True(t, rec.Reset)
+		require.Equal(t, "part", string(rec.Body))
+		require.False(t, rec.Ended)
+	})
+}

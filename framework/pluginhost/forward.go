@@ -173,7 +173,7 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		if res.HeadersSent() {
 			res.Destroy()
 		} else {
-			plainAnswer(res, 500)
+			PlainAnswer(res, 500)
 		}
 		return true, nil
 	case protocol.TypeSetTimeout:
@@ -281,26 +281,20 @@ func answerOrClose(res *server.ServerResponse, code int) {
 		res.Destroy()
 		return
 	}
-	plainAnswer(res, code)
+	PlainAnswer(res, code)
 }
 
-// plainAnswer writes a short plain-text response of the host's own.
-func plainAnswer(res *server.ServerResponse, code int) {
+// PlainAnswer writes one of the host's own short plain-text answers, such
+// as 404, 502 or 503, with extra headers (names and values alternating).
+// Headers a plugin had set on res are dropped first.
+func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 	for _, name := range res.GetHeaderNames() {
 		_ = res.RemoveHeader(name)
 	}
 	res.StatusCode, res.StatusMessage = code, ""
-	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
-	_ = res.EndString(httpspec.StatusText(code) + "\n")
-}
-
-// PlainAnswer writes one of the host's own short answers, such as 404 or
-// 503, with extra headers (names and values alternating).
-func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 	for i := 0; i+1 < len(headers); i += 2 {
 		_ = res.SetHeader(headers[i], headers[i+1])
 	}
-	res.StatusCode = code
 	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
 	_ = res.EndString(httpspec.StatusText(code) + "\n")
 }

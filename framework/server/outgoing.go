@@ -73,6 +73,7 @@ func (r *ServerResponse) ApplyHead(h Head) error {
 	if r.m.Fixed() {
 		return httpspec.HeadersSentError("write")
 	}
+	before := r.m
 	if err := r.m.Load(h.Fields); err != nil {
 		return err
 	}
@@ -84,6 +85,9 @@ func (r *ServerResponse) ApplyHead(h Head) error {
 	r.m.Length = h.Length
 	r.sync()
 	err := r.storeHeader()
+	if err != nil {
+		r.m = before // a head refused leaves nothing behind
+	}
 	r.m.Header.Reset()
 	return err
 }

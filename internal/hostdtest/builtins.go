@@ -64,8 +64,10 @@ func BuiltinNames(extra ...string) []string {
 
 // misbehave answers by the query: ?crash=before exits before any answer,
 // ?crash=after exits after sending the head and part of the body,
-// ?sleep=DURATION answers after that long (or when aborted), and ?panic
-// panics; otherwise it answers "ok" with its process id in X-Pid. Its
+// ?sleep=DURATION answers after that long (or when aborted), ?panic
+// panics, ?framing=both sets both Content-Length and Transfer-Encoding,
+// ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
+// of a body and destroys the response; otherwise it answers "ok" with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -98,6 +100,19 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Get("framing") == "both":
+		res.SetHeader("Content-Length", "5").SetHeader("Transfer-Encoding", "chunked")
+		_ = res.End([]byte("hello"))
+		return
+	case q.Get("framing") == "overlong":
+		res.SetHeader("Content-Length", "5")
+		_ = res.End([]byte("hello, and 36 more bytes not declared here"))
+		return
+	case q.Has("destroy"):
+		res.SetHeader("Content-Length", "100")
+		_, _ = res.Write([]byte("part of it"))
+		res.Destroy(fmt.Errorf("the upstream went away"))
+		return
 	case q.Get("timeout") != "":
 		// SetTimeout: with ?callback the callback answers; without, hostd
 		// must close the connection once the socket is idle that long.
