@@ -154,19 +154,34 @@ func DecodeResponseHead(p []byte, h *ResponseHead) error {
 
 // End is the payload of TypeEnd.
 type End struct {
-	HasHead  bool
-	Head     ResponseHead
-	Data     []byte
-	Trailers [][]byte
+	HasHead bool
+	// WantFinished asks the host for a Finished frame once the response
+	// has been written to the client's socket (or an Abort if it never
+	// is).
+	WantFinished bool
+	Head         ResponseHead
+	Data         []byte
+	Trailers     [][]byte
 }
+
+// End flags, the first byte of its payload.
+const (
+	endHasHead      = 1 << 0
+	endWantFinished = 1 << 1
+)
 
 // AppendEnd appends the encoding of e.
 func AppendEnd(dst []byte, e *End) []byte {
+	var flags byte
 	if e.HasHead {
-		dst = append(dst, 1)
+		flags |= endHasHead
+	}
+	if e.WantFinished {
+		flags |= endWantFinished
+	}
+	dst = append(dst, flags)
+	if e.HasHead {
 		dst = AppendResponseHead(dst, &e.Head)
-	} else {
-		dst = append(dst, 0)
 	}
 	dst = AppendString(dst, e.Data)
 	return AppendFields(dst, e.Trailers)
@@ -175,14 +190,11 @@ func AppendEnd(dst []byte, e *End) []byte {
 // DecodeEnd decodes p into e.
 func DecodeEnd(p []byte, e *End) error {
 	d := decoder{b: p}
-	switch d.Byte() {
-	case 0:
+	flags := d.Byte()
+	e.HasHead, e.WantFinished = flags&endHasHead != 0, flags&endWantFinished != 0
+	if flags&^(endHasHead|endWantFinished) != 0 {
 		e.HasHead = false
-	case 1:
-		e.HasHead = true
-	default:
-		e.HasHead = false
-		d.fail("head flag")
+		d.fail("end flags")
 	}
 	if e.HasHead {
 		decodeResponseHead(&d, &e.Head)

@@ -2,8 +2,11 @@ package sdk_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -385,16 +388,36 @@ func TestResponseSetTimeout(t *testing.T) {
 }
 
 func TestResponseCallbacks(t *testing.T) {
-	t.Run("OnFinish and OnClose run at End", func(t *testing.T) {
-		var order []string
+	t.Run("OnFinish, OnClose and the request's close run once hostd delivered the response", func(t *testing.T) {
+		events := make(chan string, 4)
+		var finishedAtEnd bool
+		var ctx context.Context
 		serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
-			res.OnFinish(func() { order = append(order, "finish") })
-			res.OnClose(func() { order = append(order, "close") })
+			res.OnFinish(func() { events <- "finish" })
+			res.OnClose(func() { events <- "close" })
+			req.OnClose(func() { events <- "request close" })
+			ctx = req.Context()
 			assert.Same(t, req, res.Req())
 			assert.NoError(t, res.End())
-			order = append(order, "returned")
+			finishedAtEnd = res.WritableFinished()
+			events <- "returned"
 		})
-		require.Equal(t, []string{"finish", "close", "returned"}, order)
+		var order []string
+		for range 4 {
+			order = append(order, <-events)
+		}
+		require.False(t, finishedAtEnd, "End hands the response to hostd; it is not yet on the client's socket")
+		require.Equal(t, []string{"finish", "close", "request close"}, slices.DeleteFunc(slices.Clone(order), func(s string) bool { return s == "returned" }))
+		<-ctx.Done()
+	})
+	t.Run("without listeners End finishes at once", func(t *testing.T) {
+		var finished bool
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, res.End())
+			finished = res.WritableFinished()
+		})
+		require.True(t, finished)
+		require.NotContains(t, rec.FrameTypes(), protocol.TypeFinished)
 	})
 	t.Run("OnClose runs when the request is aborted, OnFinish does not", func(t *testing.T) {
 		type outcome struct{ closed, finished bool }
@@ -420,20 +443,21 @@ func TestResponseCallbacks(t *testing.T) {
 		require.Equal(t, outcome{closed: true}, <-got)
 	})
 	t.Run("a failed End runs neither", func(t *testing.T) {
-		var ran bool
+		var ran atomic.Bool
+		closed := make(chan struct{})
 		serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
-			res.OnFinish(func() { ran = true })
-			res.OnClose(func() { ran = true })
+			res.OnFinish(func() { ran.Store(true) })
+			res.OnClose(func() { ran.Store(true); close(closed) })
 			res.StrictContentLength = true
 			res.SetHeader("Content-Length", "10")
 			assert.Error(t, res.End([]byte("short")))
 			res.StrictContentLength = false
 			assert.Equal(t, "ERR_HTTP_HEADERS_SENT", codeOf(res.RemoveHeader("Content-Length").Err()), "the failed End stored the head, as in Node")
-			ranBefore := ran
+			assert.False(t, ran.Load())
 			assert.Equal(t, "ERR_HTTP_HEADERS_SENT", codeOf(res.End()), "End ends, and reports the late call")
-			assert.False(t, ranBefore)
 		})
-		require.True(t, ran)
+		<-closed
+		require.True(t, ran.Load())
 	})
 }
 
@@ -817,6 +841,13 @@ func TestResponseDestroy(t *testing.T) {
 		require.Equal(t, "the upstream went away", rec.ResetMessage)
 		require.Equal(t, sdk.CodeStreamDestroyed, codeOf(writeErr))
 		require.True(t, closed)
+	})
+	t.Run("Request.Destroy does the same", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			req.Destroy(errors.New("bad request body"))
+		})
+		require.True(t, rec.Reset)
+		require.Equal(t, "bad request body", rec.ResetMessage)
 	})
 	t.Run("after part of the body: the connection is cut", func(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {

@@ -101,3 +101,19 @@ plugin = "echo"
 	require.Equal(t, "keep-alive", head.Header.Get("Connection"))
 	require.NotEmpty(t, get.Header.Get("Content-Length"))
 }
+
+// A plugin's finish and close listeners run when hostd has written the
+// answer to the client's socket, not when the plugin handed it over.
+func TestPluginListenersRunWhenTheAnswerReachedTheClient(t *testing.T) {
+	h := hostdtest.Start(t, config(`
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.life]
+builtin = "lifecycle"
+[[routes]]
+path = "/"
+plugin = "life"
+`))
+	h.Get(t, "/answer").RequireStatus(200).RequireBody("answered")
+	h.Get(t, "/events").RequireStatus(200).RequireBody("finish close request-close")
+}

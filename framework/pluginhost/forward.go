@@ -30,6 +30,8 @@ const (
 // answer to res. It releases the slot Acquire reserved.
 func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *server.ServerResponse) {
 	defer in.release()
+	in.metrics.Begin()
+	defer in.metrics.End()
 	st := in.open()
 	defer in.close(st)
 	req.SetAbortHook(st.onAbort)
@@ -65,6 +67,9 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	st.frame = frame
+	if in.metrics != nil {
+		st.sent = time.Now()
+	}
 	if err := in.w.Write(frame); err != nil {
 		st.fail(errPluginGone)
 	}
@@ -96,10 +101,13 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 // relayResponse applies the plugin's frames to res until the response
 // ends (true) or the stream fails (false).
 func (in *Instance) relayResponse(st *stream, res *server.ServerResponse) bool {
-	for {
+	for first := true; ; first = false {
 		batch, err := st.next()
 		if err != nil {
 			return false
+		}
+		if first && in.metrics != nil {
+			in.metrics.Hop(time.Since(st.sent))
 		}
 		for len(batch) > 0 {
 			t, p, rest := record(batch)
@@ -159,6 +167,9 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 				return false, err
 			}
 		}
+		if e.WantFinished {
+			in.tellFinished(st.id, res)
+		}
 		return true, ignoreGone(res.End(e.Data))
 	case protocol.TypeReset:
 		in.log.Error("handler failed", "message", string(p))
@@ -195,6 +206,18 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// tellFinished tells the plugin, once the response is done, whether it
+// reached the client's socket (Finished) or not (Abort), as its End asked.
+func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
+	res.OnClose(func() {
+		t := protocol.TypeAbort
+		if res.WritableFinished() {
+			t = protocol.TypeFinished
+		}
+		_ = in.w.Write(protocol.AppendHeader(nil, id, t, 0))
+	})
 }
 
 // sendTimeout tells the plugin its SetTimeout passed.

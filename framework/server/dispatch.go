@@ -21,6 +21,7 @@ func (c *conn) dispatch() bool {
 	req, res := &ex.req, &ex.res
 	req.reset(c, ex)
 	res.reset(c, ex, req)
+	c.srv.assignRequestID(req)
 	c.complete.Store(false)
 
 	c.mu.Lock()

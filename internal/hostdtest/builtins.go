@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,6 +54,7 @@ var Builtins = map[string]func() any{
 	"duplex":      func() any { return duplex{} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
+	"lifecycle":   func() any { return &lifecycle{} },
 }
 
 // BuiltinNames lists Builtins plus extra names, for hostd.Options.
@@ -304,3 +307,44 @@ func (sockets) HandleUpgrade(_ *sdk.Request, socket net.Conn, head []byte) {
 type asksRelay struct{ sockets }
 
 func (asksRelay) RelaySockets() bool { return true }
+
+// lifecycle shows the end of an exchange as the plugin sees it: /answer
+// answers with listeners on the response and the request, and /events
+// answers, once the previous exchange is over (or after 10 s), with what
+// its listeners saw, in order: "finish close request-close" when hostd
+// wrote the answer to the client.
+type lifecycle struct {
+	mu     sync.Mutex
+	events []string
+	over   chan struct{}
+}
+
+func (l *lifecycle) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	switch req.URL() {
+	case "/answer":
+		l.mu.Lock()
+		l.events, l.over = nil, make(chan struct{})
+		over := l.over
+		l.mu.Unlock()
+		note := func(e string) {
+			l.mu.Lock()
+			l.events = append(l.events, e)
+			l.mu.Unlock()
+		}
+		res.OnFinish(func() { note("finish") })
+		res.OnClose(func() { note("close") })
+		req.OnClose(func() { note("request-close"); close(over) })
+		_ = res.End([]byte("answered"))
+	case "/events":
+		l.mu.Lock()
+		over := l.over
+		l.mu.Unlock()
+		select {
+		case <-over:
+		case <-time.After(10 * time.Second):
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		_ = res.End([]byte(strings.Join(l.events, " ")))
+	}
+}

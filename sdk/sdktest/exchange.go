@@ -483,6 +483,10 @@ func (x *Exchange) deliver(f protocol.Frame) error {
 		x.rec.Trailers = toStrings(e.Trailers)
 		x.rec.Ended = true
 		x.mu.Unlock()
+		if e.WantFinished {
+			// As hostd does once the response is on the client's socket.
+			_ = x.h.send(x.id, protocol.TypeFinished, nil)
+		}
 		x.finish(nil)
 		return nil
 	case protocol.TypeReset:
