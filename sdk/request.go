@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
 )
@@ -171,6 +172,21 @@ func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
 
 // LocalAddr returns the address the request arrived on.
 func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
+
+// SetTimeout is Node's request.setTimeout: it sets the client socket's
+// inactivity timeout to d, the one Response.SetTimeout sets (d of 0 turns
+// it off), and registers f, if not nil, to run when the timeout passes
+// while the request is still arriving. A timeout that neither a request's
+// callback nor a response's hears closes the connection, as in Node.
+func (r *Request) SetTimeout(d time.Duration, f func()) error {
+	st := r.st
+	if f != nil {
+		st.mu.Lock()
+		st.onReqTimeout = append(st.onReqTimeout, f)
+		st.mu.Unlock()
+	}
+	return st.res.SetTimeout(d, nil)
+}
 
 // Read reads the request body. It returns io.EOF at its end, ErrAborted
 // if the request was aborted first, and io.ErrUnexpectedEOF once the

@@ -1,7 +1,9 @@
 package hostd_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -62,13 +64,17 @@ func echoOf(t *testing.T, addr, raw string) map[string]any {
 }
 
 // rawExchange writes raw on a new connection to addr and returns what
-// comes back until the server closes it.
+// comes back until the server closes it, which it must do within 10 s.
 func rawExchange(t *testing.T, addr, raw string) string {
 	t.Helper()
 	c := dialAddr(t, addr)
 	_, err := c.Write([]byte(raw))
 	require.NoError(t, err)
-	return hostdtest.ReadUntilClose(c, 10*time.Second)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	out, err := io.ReadAll(c)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "%s kept the connection open; it sent %q", addr, out)
+	return string(out)
 }
 
 // dialAddr connects to addr; the connection closes with the test.
@@ -226,4 +232,55 @@ func TestEchoShowsWhatNodeSees(t *testing.T) {
 	ours := echoOf(t, h.Addr, raw)
 	require.Equal(t, "café", node["headers"].(map[string]any)["x-latin"], "Node reads header values as latin1")
 	require.Equal(t, node, ours, "Node's handler, then the echo plugin")
+}
+
+// nodeRequestTimeout answers from req.setTimeout's callback.
+const nodeRequestTimeout = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  req.setTimeout(300, () => res.end('request timed out'));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+process.stdin.on('end', () => process.exit(0)).resume();
+`
+
+const requestTimeoutConfig = `
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.misbehave]
+builtin = "misbehave"
+[[routes]]
+path = "/"
+plugin = "misbehave"
+`
+
+// Issue 12, missing from the SDK: Request.SetTimeout is Node's
+// req.setTimeout. Its callback hears a timeout while the request is still
+// arriving; once the request is complete it does not, and with no other
+// listener the connection is closed unanswered.
+func TestRequestSetTimeout(t *testing.T) {
+	nodeAddr := nodetest.Start(t, nodeRequestTimeout)
+	h := hostdtest.Start(t, config(requestTimeoutConfig))
+	const path = "/t?reqtimeout=300ms"
+
+	t.Run("while the body is arriving the callback answers", func(t *testing.T) {
+		// Over 16 KiB, so that hostd streams the body to the plugin.
+		raw := "POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"
+		for _, addr := range []string{nodeAddr, h.Addr} {
+			c := dialAddr(t, addr)
+			_, err := c.Write([]byte(raw))
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+			res, body := hostdtest.ReadResponse(t, bufio.NewReader(c), "POST")
+			require.Equal(t, 200, res.StatusCode, addr)
+			require.Equal(t, "request timed out", body, addr)
+		}
+	})
+
+	t.Run("once the request is complete the connection is closed unanswered", func(t *testing.T) {
+		raw := "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"
+		node := rawExchange(t, nodeAddr, raw)
+		require.Empty(t, node, "Node destroys the socket")
+		require.Equal(t, node, rawExchange(t, h.Addr, raw))
+	})
 }

@@ -184,9 +184,13 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		if err != nil {
 			return false, err
 		}
+		st.timeoutHeard.Store(s.Callback)
+		st.timeoutHeardReq.Store(s.RequestCallback)
 		var f func()
-		if s.Callback {
-			f = st.sendTimeout
+		if (s.Callback || s.RequestCallback) && !st.timeoutSet {
+			st.timeoutSet = true // once: the engine keeps every callback
+			req := res.Req()
+			f = func() { st.timeout(req, res) }
 		}
 		res.SetTimeout(time.Duration(s.Millis)*time.Millisecond, f)
 	default:
@@ -220,11 +224,20 @@ func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
 	})
 }
 
-// sendTimeout tells the plugin its SetTimeout passed.
-func (st *stream) sendTimeout() {
-	if in := st.in; in != nil {
-		_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
+// timeout tells the plugin its SetTimeout passed, when one of its
+// callbacks hears it: a response's always, a request's only while the
+// request is still arriving. Otherwise the socket is destroyed, as Node
+// destroys it when no listener hears the timeout.
+func (st *stream) timeout(req *server.IncomingMessage, res *server.ServerResponse) {
+	in := st.in
+	if in == nil {
+		return
 	}
+	if !st.timeoutHeard.Load() && !(st.timeoutHeardReq.Load() && !req.Received()) {
+		res.Destroy()
+		return
+	}
+	_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
 }
 
 // serverHead views a plugin's response head as the engine's, without

@@ -71,7 +71,8 @@ func BuiltinNames(extra ...string) []string {
 // ?sleep=DURATION answers after that long (or when aborted), ?panic
 // panics, ?framing=both sets both Content-Length and Transfer-Encoding,
 // ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
-// of a body and destroys the response; otherwise it answers "ok" with its process id in X-Pid. Its
+// of a body and destroys the response, ?reqtimeout=DURATION answers from
+// a Request.SetTimeout callback; otherwise it answers "ok" with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -127,6 +128,19 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 			cb = func() { _ = res.End([]byte("timed out")); close(done) }
 		}
 		_ = res.SetTimeout(d, cb)
+		select {
+		case <-done:
+		case <-req.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		return
+	case q.Get("reqtimeout") != "":
+		// Request.SetTimeout: the callback answers if the timeout passes
+		// while the body is still arriving; otherwise hostd closes the
+		// connection, as Node does.
+		d, _ := time.ParseDuration(q.Get("reqtimeout"))
+		done := make(chan struct{})
+		_ = req.SetTimeout(d, func() { _ = res.End([]byte("request timed out")); close(done) })
 		select {
 		case <-done:
 		case <-req.Context().Done():

@@ -336,7 +336,7 @@ func (x *Exchange) Abort() {
 }
 
 // Timeout tells the plugin that the timeout its handler set with
-// Response.SetTimeout passed.
+// Response.SetTimeout or Request.SetTimeout passed.
 func (x *Exchange) Timeout() { _ = x.h.send(x.id, protocol.TypeTimeout, nil) }
 
 // BodySent returns how many request body bytes have been sent to the
