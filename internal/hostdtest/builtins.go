@@ -121,11 +121,19 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	case q.Get("timeout") != "":
 		// SetTimeout: with ?callback the callback answers; without, hostd
 		// must close the connection once the socket is idle that long.
+		// ?callback=twice sets a second callback with a second SetTimeout;
+		// a callback that ran twice would panic.
 		d, _ := time.ParseDuration(q.Get("timeout"))
 		var cb func()
 		done := make(chan struct{})
 		if q.Has("callback") {
 			cb = func() { _ = res.End([]byte("timed out")); close(done) }
+		}
+		if q.Get("callback") == "twice" {
+			second := make(chan struct{})
+			_ = res.SetTimeout(d, func() { close(second) })
+			first := cb
+			cb = func() { <-second; first() }
 		}
 		_ = res.SetTimeout(d, cb)
 		select {
