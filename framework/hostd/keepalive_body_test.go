@@ -34,7 +34,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
 // the server's read buffer to its end.
 func TestRequestBodyToPluginKeepsConnection(t *testing.T) {
 	nodeAddr := nodetest.Start(t, nodeBodyLength)
-	h := hostdtest.Start(t, config(streamConfig))
+	h := hostdtest.Start(t, config(echoConfig))
 	for _, size := range []int{6089, 6090, 16 << 10, 16<<10 + 1, 100 << 10} {
 		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
 			t.Run("node", func(t *testing.T) { twoPostsOnOneConnection(t, nodeAddr, size) })

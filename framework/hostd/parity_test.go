@@ -102,7 +102,7 @@ func TestJoinDuplicateHeadersReachesPlugins(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("join_duplicate_headers = %v", tc.join), func(t *testing.T) {
 			node := echoOf(t, startNodeEcho(t, tc.nodeOpts), raw)["headers"]
-			cfg := strings.Replace(streamConfig, "[server]\n", fmt.Sprintf("[server]\njoin_duplicate_headers = %v\n", tc.join), 1)
+			cfg := strings.Replace(echoConfig, "[server]\n", fmt.Sprintf("[server]\njoin_duplicate_headers = %v\n", tc.join), 1)
 			h := hostdtest.Start(t, config(cfg))
 			ours := echoOf(t, h.Addr, raw)["headers"]
 			require.Equal(t, node, ours, "Node's headers, then the plugin's")
@@ -211,7 +211,7 @@ func TestConnectWithoutConnectRoutes(t *testing.T) {
 	const raw = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
 	node := rawExchange(t, startNodeEcho(t, "{}"), raw)
 	require.Empty(t, node, "Node closes the socket without an answer")
-	h := hostdtest.Start(t, config(streamConfig)) // no connect route
+	h := hostdtest.Start(t, config(echoConfig)) // no connect route
 	require.Equal(t, node, rawExchange(t, h.Addr, raw))
 
 	withRoutes := hostdtest.Start(t, config(eventsConfig))
@@ -228,7 +228,7 @@ func TestEchoShowsWhatNodeSees(t *testing.T) {
 		"User-Agent: <&>\r\nSet-Cookie: a=\xe9\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
 		fmt.Sprintf("%x\r\n%s\r\n0\r\nX-Sum: \xe9\xff\r\n\r\n", len(body), body)
 	node := echoOf(t, startNodeEcho(t, "{}"), raw)
-	h := hostdtest.Start(t, config(streamConfig))
+	h := hostdtest.Start(t, config(echoConfig))
 	ours := echoOf(t, h.Addr, raw)
 	require.Equal(t, "café", node["headers"].(map[string]any)["x-latin"], "Node reads header values as latin1")
 	require.Equal(t, node, ours, "Node's handler, then the echo plugin")
