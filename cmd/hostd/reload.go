@@ -41,6 +41,9 @@ func reload(ctx context.Context, opts hostd.Options) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Admin.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+cfg.Admin.Token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("reaching hostd's admin API at %s: %w", addr, err)

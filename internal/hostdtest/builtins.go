@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -64,8 +65,11 @@ func BuiltinNames(extra ...string) []string {
 
 // misbehave answers by the query: ?crash=before exits before any answer,
 // ?crash=after exits after sending the head and part of the body,
-// ?sleep=DURATION answers after that long (or when aborted), and ?panic
-// panics; otherwise it answers "ok" with its process id in X-Pid. Its
+// ?sleep=DURATION answers after that long (or when aborted), ?panic
+// panics, ?env=NAME answers the variable's value, ?spawn starts a child
+// process (sleep 300) and answers its pid, ?print=TEXT prints TEXT on
+// stdout and stderr; otherwise it answers
+// "ok" with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -98,6 +102,21 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Has("env"):
+		_ = res.End([]byte(os.Getenv(q.Get("env"))))
+		return
+	case q.Has("spawn"):
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			_ = res.WriteHead(500)
+			_ = res.End([]byte(err.Error()))
+			return
+		}
+		_ = res.End([]byte(strconv.Itoa(child.Process.Pid)))
+		return
+	case q.Get("print") != "":
+		fmt.Println(q.Get("print") + " on stdout")
+		fmt.Fprintln(os.Stderr, q.Get("print")+" on stderr")
 	case q.Get("timeout") != "":
 		// SetTimeout: with ?callback the callback answers; without, hostd
 		// must close the connection once the socket is idle that long.
