@@ -1,6 +1,7 @@
 package hostd
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -108,9 +109,16 @@ func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404.
+// its target; one that no route takes gets 404, and one to hostd's own
+// listeners 403 (selfconnect.go).
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	r := h.routing.Load().table.LookupConnect(string(req.Head().Target))
+	target := string(req.Head().Target)
+	if h.isOwnListener(context.Background(), target) {
+		h.log.Warn("CONNECT to hostd's own listener refused", "target", target, "client", conn.RemoteAddr().String())
+		rawAnswer(conn, 403, "")
+		return
+	}
+	r := h.routing.Load().table.LookupConnect(target)
 	if r == nil {
 		rawAnswer(conn, 404, "")
 		return

@@ -54,6 +54,7 @@ type Host struct {
 	log  hclog.Logger
 
 	routing atomic.Pointer[routing]
+	own     atomic.Pointer[ownPorts] // hostd's listening ports, refused as CONNECT targets
 
 	mu        sync.Mutex // serializes Start, Reload and Shutdown
 	cfg       *config.Config
@@ -130,6 +131,10 @@ func (h *Host) Start(ctx context.Context) error {
 		h.stamps[name] = h.stamp(pc)
 	}
 	h.routing.Store(h.buildRouting(cfg))
+	for _, addr := range cfg.Server.Listen {
+		h.addOwn(addr)
+	}
+	h.addOwn(cfg.Admin.Listen)
 	h.srv = server.New(h.serverOptions(cfg))
 	for _, addr := range cfg.Server.Listen {
 		l, err := h.srv.Listen(addr)
@@ -139,6 +144,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("%s: server.listen: %w", cfg.File, err)
 		}
 		h.listeners = append(h.listeners, l)
+		h.addOwn(l.Addr().String())
 		h.log.Info("listening", "addr", l.Addr().String())
 	}
 	if cfg.Admin.Listen != "" {
@@ -149,6 +155,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("%s: admin.listen: %w", cfg.File, err)
 		}
 		h.admin = a
+		h.addOwn(a.addr.String())
 		h.log.Info("admin API listening", "addr", a.addr.String())
 	}
 	if h.opts.Watch {
