@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// quietConfig is a configuration a test may serve: a free port, no plugin.
+func quietConfig(t *testing.T) string {
+	file := filepath.Join(t.TempDir(), "hostd.toml")
+	require.NoError(t, os.WriteFile(file, []byte("[server]\nlisten = [\"127.0.0.1:0\"]\n"), 0o644))
+	return file
+}
+
+func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{arg}, &out)
+		require.ErrorIs(t, err, flag.ErrHelp)
+		require.Equal(t, 0, exitCode(err))
+		for _, want := range []string{"hostd [flags] reload", "-config file", "-version", "HOSTD_SERVER__KEEP_ALIVE_TIMEOUT", "HOSTD_ADMIN_TOKEN", "SIGHUP"} {
+			require.Contains(t, out.String(), want)
+		}
+	}
+}
+
+func TestABadCommandLineIsRefusedWithoutServing(t *testing.T) {
+	file := quietConfig(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-config", file, "serve"}, `unknown argument "serve"`},
+		{[]string{"-config", file, "reload", "now"}, `reload takes no argument, got "now"`},
+		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+		{[]string{"-watch=maybe"}, "invalid boolean value"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			// A server would run until ctx ends; a refusal returns at once.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err := run(ctx, tc.args, &bytes.Buffer{})
+			require.ErrorContains(t, err, tc.want)
+			require.NoError(t, ctx.Err(), "it did not serve")
+			require.Equal(t, 2, exitCode(err))
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-version"}, &out))
+	require.True(t, strings.HasPrefix(out.String(), "hostd "), out.String())
+	require.Contains(t, out.String(), runtime.Version())
+}
+
+func TestServeStopsWhenItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-config", quietConfig(t), "-watch=false"}, &bytes.Buffer{}) }()
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, 1, exitCode(os.ErrNotExist), "other errors exit 1")
+}
