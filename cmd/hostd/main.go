@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		opts.Config, opts.ConfigName = examples.DefaultConfig, "embedded examples/hostd.toml"
 	}
 	if sub == "reload" {
-		return reload(ctx, opts)
+		return reload(ctx, opts, stdout)
 	}
 	return serve(ctx, opts)
 }

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/framework/hostd"
 )
 
 // quietConfig is a configuration a test may serve: a free port, no plugin.
@@ -70,4 +73,24 @@ func TestServeStopsWhenItsContextEnds(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	require.Equal(t, 1, exitCode(os.ErrNotExist), "other errors exit 1")
+}
+
+func TestReloadSendsTheAdminToken(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hostd.toml")
+	require.NoError(t, os.WriteFile(file, []byte("[server]\nlisten = [\"127.0.0.1:0\"]\n[admin]\nlisten = \"127.0.0.1:0\"\n"), 0o644))
+	t.Setenv("HOSTD_ADMIN_TOKEN", "s3cret")
+	h, err := hostd.New(hostd.Options{ConfigFile: file, Logger: hclog.NewNullLogger()})
+	require.NoError(t, err)
+	require.NoError(t, h.Start(context.Background()))
+	defer h.Shutdown(context.Background()) //nolint:errcheck
+	// reload reads the admin address from the file: point it at the port.
+	require.NoError(t, os.WriteFile(file, []byte("[server]\nlisten = [\"127.0.0.1:0\"]\n[admin]\nlisten = \""+h.AdminAddr().String()+"\"\n"), 0o644))
+
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-config", file, "reload"}, &out))
+	require.Equal(t, "reloaded\n", out.String())
+
+	t.Setenv("HOSTD_ADMIN_TOKEN", "wrong")
+	err = run(context.Background(), []string{"-config", file, "reload"}, &out)
+	require.ErrorContains(t, err, "reload refused: admin API: a valid bearer token is required")
 }

@@ -14,7 +14,7 @@ import (
 
 // reload asks a running hostd, through its admin API, to reload its
 // configuration: `hostd -config FILE reload`.
-func reload(ctx context.Context, opts hostd.Options) error {
+func reload(ctx context.Context, opts hostd.Options, stdout io.Writer) error {
 	var cfg *config.Config
 	var err error
 	copts := config.Options{Builtins: opts.Builtins}
@@ -53,6 +53,6 @@ func reload(ctx context.Context, opts hostd.Options) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("reload refused: %s", strings.TrimSpace(string(body)))
 	}
-	fmt.Print(string(body))
+	_, _ = stdout.Write(body)
 	return nil
 }

@@ -125,7 +125,7 @@ func (h *Host) Start(ctx context.Context) error {
 		p := pluginhost.New(h.spec(cfg, name, pc), h.log)
 		if err := p.Start(ctx); err != nil {
 			h.stopPlugins(ctx)
-			return fmt.Errorf("plugin %s: %w", name, err)
+			return pluginError(cfg, name, err)
 		}
 		h.plugins[name] = p
 		h.stamps[name] = h.stamp(pc)

@@ -90,7 +90,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 		RejectNonStandardBodyWrites: spec.RejectNonStandardBodyWrites,
 	})
 	if err != nil {
-		return fail(fmt.Errorf("configure: %w", err))
+		return fail(configureError(err))
 	}
 	if resp.ProtocolVersion != protocol.Version {
 		return fail(fmt.Errorf("plugin speaks data-plane version %d, hostd %d", resp.ProtocolVersion, protocol.Version))

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/status"
+
+	"github.com/hostd/hostd/protocol"
 )
 
 // gracePeriod is how long a stopped plugin may take to exit by itself
@@ -93,3 +96,24 @@ func (e *startError) Error() string {
 }
 
 func (e *startError) Unwrap() error { return e.err }
+
+// ConfigError is a plugin refusing its config table. Key names the key at
+// fault, a dotted path in the table, when the plugin said which.
+type ConfigError struct {
+	Key, Reason string
+	Err         error // the Configure call's error
+}
+
+func (e *ConfigError) Error() string {
+	if st, ok := status.FromError(e.Err); ok {
+		return "configure: " + st.Message()
+	}
+	return "configure: " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configureError(err error) error {
+	key, reason, _ := protocol.RefusedKey(err)
+	return &ConfigError{Key: key, Reason: reason, Err: err}
+}
