@@ -49,6 +49,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 		Logger:           quietLines{log},
 		AutoMTLS:         true,
 		StartTimeout:     spec.startTimeout(),
+		SkipHostEnv:      true, // cmd.Env has it, without hostd's own settings
 		Stderr:           out.stream("stderr", true),
 		SyncStdout:       out.stream("stdout", false),
 		SyncStderr:       out.stream("stderr", false),
