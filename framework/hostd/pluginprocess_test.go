@@ -146,7 +146,7 @@ func script(t *testing.T, body string) string {
 
 // startErr starts hostd with one plugin running cmd, expecting it to fail
 // within bound (start_timeout is far below it), and returns the error.
-func startErr(t *testing.T, cmd string, bound time.Duration) error {
+func startErr(t *testing.T, cmd string, bound time.Duration, log hclog.Logger) error {
 	file := filepath.Join(t.TempDir(), "hostd.toml")
 	require.NoError(t, os.WriteFile(file, []byte(`
 [server]
@@ -155,7 +155,7 @@ listen = ["127.0.0.1:0"]
 cmd = "`+cmd+`"
 start_timeout = 300
 `), 0o644))
-	h, err := hostd.New(hostd.Options{ConfigFile: file, Logger: hostdtest.Logger(t)})
+	h, err := hostd.New(hostd.Options{ConfigFile: file, Logger: log})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- h.Start(context.Background()) }()
@@ -171,18 +171,22 @@ start_timeout = 300
 
 func TestAPluginThatFailsToStart(t *testing.T) {
 	t.Run("shows its own stderr, not go-plugin's guess", func(t *testing.T) {
-		err := startErr(t, script(t, "echo 'cannot read /etc/plugin.key: permission denied' >&2\nexit 1\n"), time.Minute)
+		var logs logBuffer
+		log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Output: &logs, Level: hclog.Debug})
+		err := startErr(t, script(t, "echo 'cannot read /etc/plugin.key: permission denied' >&2\nexit 1\n"), time.Minute, log)
 		require.Contains(t, err.Error(), "its stderr: cannot read /etc/plugin.key: permission denied")
 		require.NotContains(t, err.Error(), "architecture")
+		require.Contains(t, logs.String(), "[INFO]  hostd.p: cannot read /etc/plugin.key: permission denied: stream=stderr")
+		require.Equal(t, 1, strings.Count(logs.String(), "cannot read /etc/plugin.key"), "logged once, even at debug level:\n%s", logs.String())
 	})
 	// The children (sleep) hold the plugin's output pipes: go-plugin waits
 	// for their end unless the whole group is ended.
 	t.Run("start_timeout holds for one that prints a line and hangs", func(t *testing.T) {
-		err := startErr(t, script(t, "echo hello\nsleep 300\n"), time.Minute)
+		err := startErr(t, script(t, "echo hello\nsleep 300\n"), time.Minute, hostdtest.Logger(t))
 		require.Contains(t, err.Error(), "Unrecognized remote plugin message: hello")
 	})
 	t.Run("start_timeout holds for one that prints nothing and hangs", func(t *testing.T) {
-		err := startErr(t, script(t, "sleep 300\n"), time.Minute)
+		err := startErr(t, script(t, "sleep 300\n"), time.Minute, hostdtest.Logger(t))
 		require.Contains(t, err.Error(), "timeout while waiting for plugin to start")
 	})
 }
