@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	configFile := fs.String("config", "", "configuration `file` (default: the embedded examples/hostd.toml)")
 	watch := fs.Bool("watch", true, "reload when the configuration file or a plugin executable changes")
 	level := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text, or json (one object a line)")
 	version := fs.Bool("version", false, "print hostd's version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,7 +75,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case fs.NArg() > 1:
 		return &usageError{fmt.Sprintf("%s takes no argument, got %q", sub, fs.Arg(1))}
 	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Level: hclog.LevelFromString(*level)})
+	if *format != "text" && *format != "json" {
+		return &usageError{fmt.Sprintf("-log-format: %q is neither text nor json", *format)}
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Level: hclog.LevelFromString(*level), JSONFormat: *format == "json"})
 	opts := hostd.Options{ConfigFile: *configFile, Builtins: builtinNames(), Watch: *watch, Logger: log}
 	if *configFile == "" {
 		opts.Config, opts.ConfigName = examples.DefaultConfig, "embedded examples/hostd.toml"

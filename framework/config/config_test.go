@@ -138,6 +138,8 @@ func TestListenAddressesThatCannotBothBeBoundAreRefused(t *testing.T) {
 		{"every address and loopback", `":8080"`, "127.0.0.1:8080", "admin.listen: collides with server.listen[0]"},
 		{"[::] and 0.0.0.0", `"[::]:8080", "0.0.0.0:8080"`, "", "server.listen[1]: collides with server.listen[0]"},
 		{"localhost and ::1", `"localhost:8080", "[::1]:8080"`, "", "server.listen[1]: collides with server.listen[0]"},
+		{"a TLS listener and a plain one on one port", `"tls://127.0.0.1:8443", "0.0.0.0:8443"`, "", "server.listen[1]: collides with server.listen[0]"},
+		{"TLS listeners on other ports", `"tls://127.0.0.1:8443", "tls://127.0.0.1:9443"`, "", ""},
 		{"one Unix socket twice", `"unix:/tmp/h.sock"`, "unix:/tmp/h.sock", "admin.listen: collides with server.listen[0]"},
 		{"other ports", `"127.0.0.1:8080", "0.0.0.0:8081"`, "127.0.0.1:9180", ""},
 		{"other loopback addresses", `"127.0.0.1:8080", "127.0.0.2:8080"`, "", ""},
@@ -146,6 +148,9 @@ func TestListenAddressesThatCannotBothBeBoundAreRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			toml := "[server]\nlisten = [" + tc.server + "]\n"
+			if strings.Contains(tc.server, "tls://") {
+				toml += "[server.tls]\ncert_file = \"token\"\nkey_file = \"token\"\n" // present, not read here
+			}
 			if tc.admin != "" {
 				toml += "[admin]\nlisten = \"" + tc.admin + "\"\ntoken_file = \"token\"\n"
 			}

@@ -21,7 +21,7 @@ func parseListen(key, addr string) listenAddr {
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		return listenAddr{key: key, unix: p}
 	}
-	host, port, _ := net.SplitHostPort(addr)
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(addr, TLSPrefix))
 	l := listenAddr{key: key, port: port}
 	switch ip := net.ParseIP(host); {
 	case host == "" || host == "::":

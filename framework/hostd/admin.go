@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/hostd/hostd/framework/pluginhost"
 )
 
@@ -39,6 +41,9 @@ func startAdmin(h *Host, addr string) (*adminServer, error) {
 	mux.HandleFunc("POST /plugins/{name}/restart", h.adminRestart)
 	mux.HandleFunc("GET /healthz", h.adminHealthz)
 	mux.HandleFunc("GET /readyz", h.adminReadyz)
+	if h.registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{}))
+	}
 	a := &adminServer{addr: l.Addr(), names: namesOf(addr, l.Addr())}
 	a.srv = &http.Server{Handler: a.guard(h, mux), ReadHeaderTimeout: 10 * time.Second}
 	go a.srv.Serve(l) //nolint:errcheck // ends with close

@@ -3,7 +3,10 @@ package hostd
 import (
 	"context"
 	"net"
+	"strings"
 	"time"
+
+	"github.com/hostd/hostd/framework/config"
 )
 
 // hostd's own listeners, the server's and the admin API's, are never a
@@ -24,7 +27,7 @@ type ownPorts map[string]bool
 // ports before listening and the bound ones (for port 0) as soon as each
 // listens; it holds h.mu.
 func (h *Host) addOwn(addr string) {
-	_, port, err := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(addr, config.TLSPrefix))
 	if err != nil || port == "0" || port == "" {
 		return // a Unix socket, or a port not yet bound
 	}
