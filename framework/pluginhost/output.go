@@ -18,7 +18,7 @@ const maxLine = 64 << 10
 const tailSize = 2 << 10
 
 // output puts a plugin's stdout and stderr in the host's log, a line at a
-// time at INFO with the plugin's name, and keeps the end of its stderr
+// time at INFO with the plugin's name (a Go panic's trace at ERROR), and keeps the end of its stderr
 // for the error of a plugin that fails to start.
 //
 // A plugin's output reaches the host three ways: its stderr pipe (what it
@@ -46,9 +46,11 @@ func (o *output) stderrTail() string {
 	return strings.Join(strings.Fields(string(o.tail)), " ")
 }
 
-func (o *output) line(stream string, pipe bool, line []byte) {
+// line logs one line. It reports whether the line starts a Go panic or
+// fatal error, whose trace the writer then logs at ERROR.
+func (o *output) line(stream string, pipe, inPanic bool, line []byte) bool {
 	if len(bytes.TrimSpace(line)) == 0 {
-		return
+		return false
 	}
 	if stream == "stderr" {
 		o.mu.Lock()
@@ -60,9 +62,14 @@ func (o *output) line(stream string, pipe bool, line []byte) {
 		o.mu.Unlock()
 	}
 	if pipe && json.Valid(line) && bytes.Contains(line, []byte(`"@message"`)) {
-		return // an hclog line: go-plugin logs it at its level
+		return false // an hclog line: go-plugin logs it at its level
+	}
+	if inPanic || bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
+		o.log.Error(string(line), "stream", stream)
+		return true
 	}
 	o.log.Info(string(line), "stream", stream)
+	return false
 }
 
 // lineWriter splits one stream into lines.
@@ -71,8 +78,9 @@ type lineWriter struct {
 	name string
 	pipe bool
 
-	mu  sync.Mutex
-	buf []byte
+	mu      sync.Mutex
+	buf     []byte
+	inPanic bool // a panic started: the rest is its trace
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -84,11 +92,11 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		w.o.line(w.name, w.pipe, bytes.TrimRight(w.buf[:i], "\r"))
+		w.inPanic = w.o.line(w.name, w.pipe, w.inPanic, bytes.TrimRight(w.buf[:i], "\r")) || w.inPanic
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > maxLine {
-		w.o.line(w.name, w.pipe, w.buf)
+		w.inPanic = w.o.line(w.name, w.pipe, w.inPanic, w.buf) || w.inPanic
 		w.buf = nil
 	}
 	return len(p), nil
