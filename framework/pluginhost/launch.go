@@ -35,7 +35,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 	cmd.Env = append(append(pluginEnviron(), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
 	cmd.ExtraFiles = []*os.File{pluginEnd}
 	out := newOutput(log)
-	proc, err := newProcess(cmd, out)
+	proc, err := newProcess(cmd)
 	if err != nil {
 		hostEnd.Close()
 		return nil, err

@@ -19,26 +19,25 @@ import (
 const gracePeriod = 3 * time.Second
 
 // process is what the host owns of a plugin process besides go-plugin's
-// client: the process group the plugin leads, the folder its go-plugin
-// socket lives in, and its output.
+// client: the process group the plugin leads and the folder its go-plugin
+// socket lives in.
 type process struct {
 	cmd     *exec.Cmd
 	client  *goplugin.Client
 	sockDir string // PLUGIN_UNIX_SOCKET_DIR: go-plugin's socket goes here
-	out     *output
 	once    sync.Once
 }
 
 // newProcess prepares cmd: its own process group, and its own folder for
 // the go-plugin socket, which a crashed plugin cannot remove itself.
-func newProcess(cmd *exec.Cmd, out *output) (*process, error) {
+func newProcess(cmd *exec.Cmd) (*process, error) {
 	dir, err := os.MkdirTemp("", "hostd-plugin-")
 	if err != nil {
 		return nil, fmt.Errorf("socket folder: %w", err)
 	}
 	cmd.Env = append(cmd.Env, goplugin.EnvUnixSocketDir+"="+dir)
 	setProcAttr(cmd)
-	return &process{cmd: cmd, sockDir: dir, out: out}, nil
+	return &process{cmd: cmd, sockDir: dir}, nil
 }
 
 func (p *process) pid() int {
