@@ -3,6 +3,7 @@ package hostd
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +46,11 @@ func (h *Host) addOwn(addr string) {
 func (h *Host) isOwnListener(ctx context.Context, target string) bool {
 	host, port, err := net.SplitHostPort(target)
 	ports := h.own.Load()
-	if err != nil || ports == nil || !(*ports)[port] {
+	if err != nil || ports == nil {
+		return false
+	}
+	// As the dialer reads it: "08080" is port 8080.
+	if n, err := strconv.Atoi(port); err != nil || !(*ports)[strconv.Itoa(n)] {
 		return false
 	}
 	var ips []net.IP

@@ -56,6 +56,7 @@ plugin = "tunnel"
 	for _, target := range []string{
 		"127.0.0.1:" + admin, "localhost:" + admin, "LocalHost:" + admin, "[::1]:" + admin, "127.0.0.2:" + admin, "0.0.0.0:" + admin,
 		"127.0.0.1:" + server, "localhost:" + server, "[::1]:" + server,
+		"127.0.0.1:0" + admin, "[::ffff:127.0.0.1]:" + admin,
 	} {
 		t.Run("CONNECT "+target+" is refused", func(t *testing.T) {
 			line, _, _ := connect(t, h, target)
