@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,15 @@ func TestVersion(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"-version"}, &out))
 	require.True(t, strings.HasPrefix(out.String(), "hostd "), out.String())
 	require.Contains(t, out.String(), runtime.Version())
+
+	t.Run("a tagged build from a repository", func(t *testing.T) {
+		info := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123abc"}, {Key: "vcs.modified", Value: "true"},
+		}}
+		require.Equal(t, "hostd v1.2.3 (revision 0123abc+modified, go1.26.8)", describe(info))
+		info.Settings = nil
+		require.Equal(t, "hostd v1.2.3 (go1.26.8)", describe(info), "no VCS information")
+	})
 }
 
 func TestServeStopsWhenItsContextEnds(t *testing.T) {

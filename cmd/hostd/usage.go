@@ -40,7 +40,10 @@ func versionString() string {
 	if !ok {
 		return "hostd (no build information)"
 	}
-	v := "hostd " + info.Main.Version
+	return describe(info)
+}
+
+func describe(info *debug.BuildInfo) string {
 	var rev, modified string
 	for _, s := range info.Settings {
 		switch s.Key {
@@ -57,5 +60,5 @@ func versionString() string {
 		extra = append(extra, "revision "+rev+modified)
 	}
 	extra = append(extra, info.GoVersion)
-	return v + " (" + strings.Join(extra, ", ") + ")"
+	return "hostd " + info.Main.Version + " (" + strings.Join(extra, ", ") + ")"
 }
