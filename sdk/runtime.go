@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -81,7 +82,11 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 	}
 	s := settings{rejectBody: req.RejectNonStandardBodyWrites, joinDuplicates: req.JoinDuplicateHeaders}
 	if err := rt.configure(req.Name, req.ConfigJson, s); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return nil, protocol.ConfigRefused(err.Error(), ce.Key, ce.Reason)
+		}
+		return nil, protocol.ConfigRefused(err.Error(), "", "")
 	}
 	return &protocol.ConfigureResponse{
 		Events:          events(rt.p),
