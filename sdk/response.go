@@ -211,10 +211,10 @@ func (r *Response) WriteHead(statusCode int, headers ...string) error {
 		return httpspec.HeadersSentError("write")
 	}
 	if statusCode < 100 || statusCode > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", statusCode)
+		return httpspec.NewError(httpspec.CodeInvalidStatusCode, "Invalid status code: %d", statusCode)
 	}
 	if len(headers)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid. Received %q", headers)
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid. Received %q", headers)
 	}
 	for i := 0; i < len(headers); i += 2 {
 		if err := httpspec.Validate(headers[i], headers[i+1:i+2]); err != nil {
@@ -222,7 +222,7 @@ func (r *Response) WriteHead(statusCode int, headers ...string) error {
 		}
 	}
 	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
+		return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in statusMessage")
 	}
 	for i := 0; i < len(headers); i += 2 {
 		r.hdr.Remove(headers[i])
@@ -251,10 +251,10 @@ func (r *Response) storeHead() error {
 		return nil
 	}
 	if r.StatusCode < 100 || r.StatusCode > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", r.StatusCode)
+		return httpspec.NewError(httpspec.CodeInvalidStatusCode, "Invalid status code: %d", r.StatusCode)
 	}
 	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
+		return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in statusMessage")
 	}
 	r.stored = true
 	if noBodyStatus(r.StatusCode) {
@@ -413,7 +413,7 @@ func (r *Response) writeLocked(p []byte, fromEnd bool) error {
 }
 
 func mismatch(got, want int64) error {
-	return httpspec.NewError(httpspec.ErrContentLengthMismatch,
+	return httpspec.NewError(httpspec.CodeContentLengthMismatch,
 		"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
 		got, want)
 }
@@ -546,14 +546,14 @@ func (r *Response) endLocked(data [][]byte) error {
 // sends them only with a chunked body.
 func (r *Response) AddTrailers(fields ...string) error {
 	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid")
 	}
 	for i := 0; i < len(fields); i += 2 {
 		if !httpspec.IsToken(fields[i]) {
-			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
 		}
 		if !httpspec.ValidFieldValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in trailer content [%q]", fields[i])
 		}
 	}
 	r.mu.Lock()

@@ -6,8 +6,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/protocol"
 )
@@ -202,7 +202,7 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	var he *httpspec.Error
-	if !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
+	if !errors.As(err, &he) || he.Code == httpspec.CodeStreamDestroyed {
 		return nil
 	}
 	return err

@@ -424,7 +424,7 @@ func errorCode(err error) string {
 	case errors.As(err, &he):
 		return he.Code
 	}
-	return httpspec.ErrConnectionReset
+	return httpspec.CodeConnectionReset
 }
 
 // touch records socket activity for Options.Timeout.

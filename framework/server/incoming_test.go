@@ -282,12 +282,12 @@ func TestAborted(t *testing.T) {
 		c.nc.Close()
 		err := recv(t, readErr, "Read to fail")
 		require.ErrorIs(t, err, server.ErrAborted)
-		require.Equal(t, httpspec.ErrConnectionReset, codeOf(err))
+		require.Equal(t, httpspec.CodeConnectionReset, codeOf(err))
 		recv(t, aborted, "OnAborted")
 		require.Equal(t, true, got.get("aborted"))
 		require.Equal(t, false, got.get("complete"))
 		waitFor(t, "End to fail", func() bool { return got.get("end") != nil })
-		require.Equal(t, httpspec.ErrStreamDestroyed, got.get("end"))
+		require.Equal(t, httpspec.CodeStreamDestroyed, got.get("end"))
 	})
 
 	t.Run("a client that leaves during a large read aborts the request", func(t *testing.T) {
@@ -341,7 +341,7 @@ func TestAborted(t *testing.T) {
 		recv(t, aborted, "OnAborted after the client left")
 		recv(t, closed, "the response's close event")
 		require.True(t, req.Load().Aborted())
-		require.Equal(t, httpspec.ErrStreamDestroyed, codeOf(res.EndString("nobody is listening")))
+		require.Equal(t, httpspec.CodeStreamDestroyed, codeOf(res.EndString("nobody is listening")))
 		waitFor(t, "the connection to end", func() bool { return srv.ConnectionCount() == 0 })
 	})
 

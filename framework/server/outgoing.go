@@ -13,12 +13,12 @@ import (
 const writevMin = 8 << 10
 
 var (
-	errWriteAfterEnd  = &httpspec.Error{Code: httpspec.ErrStreamWriteAfterEnd, Message: "write after end"}
-	errDestroyed      = &httpspec.Error{Code: httpspec.ErrStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
-	errFinished       = &httpspec.Error{Code: httpspec.ErrStreamAlreadyFinished, Message: "Cannot call end after a stream was finished"}
-	errBodyNotAllowed = &httpspec.Error{Code: httpspec.ErrBodyNotAllowed,
+	errWriteAfterEnd  = &httpspec.Error{Code: httpspec.CodeStreamWriteAfterEnd, Message: "write after end"}
+	errDestroyed      = &httpspec.Error{Code: httpspec.CodeStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
+	errFinished       = &httpspec.Error{Code: httpspec.CodeStreamAlreadyFinished, Message: "Cannot call end after a stream was finished"}
+	errBodyNotAllowed = &httpspec.Error{Code: httpspec.CodeBodyNotAllowed,
 		Message: "Adding content for this request method or response status is not allowed."}
-	errTrailerInvalid = &httpspec.Error{Code: httpspec.ErrTrailerInvalid, Message: "Trailers are invalid with this transfer encoding"}
+	errTrailerInvalid = &httpspec.Error{Code: httpspec.CodeTrailerInvalid, Message: "Trailers are invalid with this transfer encoding"}
 )
 
 // WriteHead sends the status line and headers: those set with SetHeader,
@@ -44,10 +44,10 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		return httpspec.HeadersSentError("write")
 	}
 	if code < 100 || code > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", code)
+		return httpspec.NewError(httpspec.CodeInvalidStatusCode, "Invalid status code: %d", code)
 	}
 	if len(pairs)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid. Received %q", pairs)
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid. Received %q", pairs)
 	}
 	for i := 0; i < len(pairs); i += 2 {
 		if err := validateField(pairs[i], pairs[i+1:i+2]); err != nil {
@@ -64,7 +64,7 @@ func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string]
 		msg = httpspec.StatusText(code)
 	}
 	if !httpspec.ValidFieldValue(msg) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
+		return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in statusMessage")
 	}
 	// As in Node: the list form replaces same-named headers but keeps its
 	// own repeats; the map form sets each header. Without headers set
@@ -304,7 +304,7 @@ func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
 	if r.strict() {
 		total := r.written + int64(len(p))
 		if fromEnd && total != r.contentLength || !fromEnd && total > r.contentLength {
-			return httpspec.NewError(httpspec.ErrContentLengthMismatch,
+			return httpspec.NewError(httpspec.CodeContentLengthMismatch,
 				"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
 				total, r.contentLength)
 		}
@@ -437,7 +437,7 @@ func (r *ServerResponse) endLocked(data [][]byte) error {
 			return err
 		}
 	} else if r.strict() && r.written != r.contentLength {
-		return httpspec.NewError(httpspec.ErrContentLengthMismatch,
+		return httpspec.NewError(httpspec.CodeContentLengthMismatch,
 			"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
 			r.written, r.contentLength)
 	}

@@ -215,15 +215,15 @@ func (r *ServerResponse) WritableFinished() bool {
 // sent only with a chunked body, and dropped otherwise.
 func (r *ServerResponse) AddTrailers(fields ...string) error {
 	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid")
 	}
 	var b []byte
 	for i := 0; i < len(fields); i += 2 {
 		if !httpspec.IsToken(fields[i]) {
-			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
 		}
 		if !httpspec.ValidFieldValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in trailer content [%q]", fields[i])
 		}
 		b = append(append(append(append(b, fields[i]...), ": "...), fields[i+1]...), "\r\n"...)
 	}

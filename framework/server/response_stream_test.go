@@ -48,7 +48,7 @@ func TestResponseTrailers(t *testing.T) {
 			got.set("sent", res.HeadersSent())
 			_ = res.EndString("data")
 		})
-		require.Equal(t, httpspec.ErrTrailerInvalid, got.get("err"))
+		require.Equal(t, httpspec.CodeTrailerInvalid, got.get("err"))
 		require.Equal(t, false, got.get("sent"))
 		require.Equal(t, "data", r.body)
 	})
@@ -61,9 +61,9 @@ func TestResponseTrailers(t *testing.T) {
 			got.set("odd", codeOf(res.AddTrailers("X")))
 			_ = res.End()
 		})
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("name"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("value"))
-		require.Equal(t, httpspec.ErrInvalidArgValue, got.get("odd"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("name"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("value"))
+		require.Equal(t, httpspec.CodeInvalidArgValue, got.get("odd"))
 	})
 }
 
@@ -116,9 +116,9 @@ func TestInformationalResponses(t *testing.T) {
 			_ = res.EndString("final")
 		})
 		require.Equal(t, 200, r.status, "nothing was sent before the final response")
-		require.Equal(t, httpspec.ErrInvalidArgValue, got.get("bad"))
+		require.Equal(t, httpspec.CodeInvalidArgValue, got.get("bad"))
 		require.Equal(t, "", got.get("noLink"))
-		require.Equal(t, httpspec.ErrInvalidArgValue, got.get("odd"))
+		require.Equal(t, httpspec.CodeInvalidArgValue, got.get("odd"))
 	})
 }
 
@@ -217,7 +217,7 @@ func TestResponseEvents(t *testing.T) {
 		res := recv(t, entered, "the handler")
 		c.nc.Close()
 		require.Equal(t, "close", recv(t, events, "close"))
-		require.Equal(t, httpspec.ErrStreamDestroyed, codeOf(res.EndString("too late")))
+		require.Equal(t, httpspec.CodeStreamDestroyed, codeOf(res.EndString("too late")))
 		require.False(t, res.WritableFinished())
 		select {
 		case e := <-events:
@@ -278,8 +278,8 @@ func TestDestroy(t *testing.T) {
 		require.Equal(t, 200, r.status)
 		require.Equal(t, "7\r\npartial\r\n", c.readAll())
 		recv(t, closed, "the close event")
-		require.Equal(t, httpspec.ErrStreamDestroyed, got.get("write"))
-		require.Equal(t, httpspec.ErrStreamDestroyed, got.get("end"))
+		require.Equal(t, httpspec.CodeStreamDestroyed, got.get("write"))
+		require.Equal(t, httpspec.CodeStreamDestroyed, got.get("end"))
 	})
 
 	t.Run("Req returns the request being answered", func(t *testing.T) {

@@ -109,7 +109,7 @@ func TestHeadersTimeout(t *testing.T) {
 		c.send("GET / HTTP/1.1\r\n")
 		require.Equal(t, "HTTP/1.1 408 Too Slow\r\nConnection: close\r\n\r\n", c.readAll())
 		err := recv(t, errs, "the ClientError handler")
-		require.Equal(t, httpspec.ErrHTTPRequestTimeout, err.Code)
+		require.Equal(t, httpspec.CodeHTTPRequestTimeout, err.Code)
 		require.ErrorIs(t, err, server.ErrRequestTimeout)
 		require.Equal(t, 408, err.StatusCode())
 		require.False(t, err.HeadersSent)
@@ -220,7 +220,7 @@ func TestRequestTimeout(t *testing.T) {
 }
 
 // errDestroyedCheck matches the error of writing to a closed connection.
-var errDestroyedCheck = &httpspec.Error{Code: httpspec.ErrStreamDestroyed}
+var errDestroyedCheck = &httpspec.Error{Code: httpspec.CodeStreamDestroyed}
 
 func TestKeepAliveTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
