@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/framework/pluginhost"
-	"github.com/hostd/hostd/framework/route"
 	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
 
 // handlers routes the engine's events to plugins.
@@ -24,7 +24,7 @@ func (h *Host) handlers() server.Handlers {
 	}
 }
 
-func (h *Host) lookup(ev route.Event, req *server.IncomingMessage) *pluginhost.Plugin {
+func (h *Host) lookup(ev protocol.Event, req *server.IncomingMessage) *pluginhost.Plugin {
 	head := req.Head()
 	r := h.routing.Load().table.Lookup(ev, head.Get("host"), head.Target, head.Method)
 	if r == nil {
@@ -38,42 +38,42 @@ func (h *Host) lookup(ev route.Event, req *server.IncomingMessage) *pluginhost.P
 // Continue" when the plugin first reads the body).
 func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse) {
 	if expect := req.Head().Get("expect"); expect != nil && httpspec.ListContainsToken(string(expect), "100-continue") {
-		if p := h.lookup(route.CheckContinue, req); p != nil {
-			h.forward(p, pluginhost.CheckContinue, "checkContinue", req, res)
+		if p := h.lookup(protocol.EventCheckContinue, req); p != nil {
+			h.forward(p, protocol.EventCheckContinue, req, res)
 			return
 		}
 	}
-	p := h.lookup(route.Request, req)
+	p := h.lookup(protocol.EventRequest, req)
 	if p == nil {
 		pluginhost.PlainAnswer(res, 404)
 		return
 	}
-	h.forward(p, pluginhost.Request, "request", req, res)
+	h.forward(p, protocol.EventRequest, req, res)
 }
 
 // onCheckExpectation sends an unknown Expect to a plugin that takes
 // checkExpectation, or answers 417 as Node does.
 func (h *Host) onCheckExpectation(req *server.IncomingMessage, res *server.ServerResponse) {
-	p := h.lookup(route.CheckExpectation, req)
+	p := h.lookup(protocol.EventCheckExpectation, req)
 	if p == nil {
 		_ = res.WriteHead(417)
 		_ = res.End()
 		return
 	}
-	h.forward(p, pluginhost.CheckExpectation, "checkExpectation", req, res)
+	h.forward(p, protocol.EventCheckExpectation, req, res)
 }
 
 // forward hands a request-like event to a plugin, or answers for it when
 // it cannot take it.
-func (h *Host) forward(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, res *server.ServerResponse) {
+func (h *Host) forward(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		unavailable(res, retry, err)
 		return
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
-		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", name)
+		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", ev)
 		pluginhost.PlainAnswer(res, 501)
 		return
 	}
@@ -94,17 +94,17 @@ func retryAfter(d time.Duration) string {
 }
 
 func (h *Host) shouldUpgrade(req *server.IncomingMessage) bool {
-	p := h.lookup(route.Upgrade, req)
+	p := h.lookup(protocol.EventUpgrade, req)
 	return p != nil
 }
 
 func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	p := h.lookup(route.Upgrade, req)
+	p := h.lookup(protocol.EventUpgrade, req)
 	if p == nil { // the routes changed since shouldUpgrade
 		rawAnswer(conn, 404, "")
 		return
 	}
-	h.forwardSocket(p, pluginhost.Upgrade, "upgrade", req, conn, head)
+	h.forwardSocket(p, protocol.EventUpgrade, req, conn, head)
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
@@ -115,10 +115,10 @@ func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte
 		rawAnswer(conn, 404, "")
 		return
 	}
-	h.forwardSocket(r.Target.(*pluginhost.Plugin), pluginhost.Connect, "connect", req, conn, head)
+	h.forwardSocket(r.Target.(*pluginhost.Plugin), protocol.EventConnect, req, conn, head)
 }
 
-func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, conn net.Conn, head []byte) {
+func (h *Host) forwardSocket(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, conn net.Conn, head []byte) {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		extra := ""
@@ -128,7 +128,7 @@ func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *s
 		rawAnswer(conn, 503, extra)
 		return
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
 		rawAnswer(conn, 501, "")
 		return
@@ -151,7 +151,7 @@ func rawAnswer(conn net.Conn, code int, extra string) {
 func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
 	if p := h.routing.Load().clientError; p != nil {
 		if in, _, err := p.Acquire(); err == nil {
-			if in.Handles("clientError") {
+			if in.Handles(protocol.EventClientError) {
 				in.ServeClientError(ce, conn)
 				return
 			}

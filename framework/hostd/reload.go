@@ -64,16 +64,11 @@ func (h *Host) stamp(pc config.Plugin) string {
 func (h *Host) buildRouting(cfg *config.Config) *routing {
 	routes := make([]route.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		var ev route.Event
-		for _, name := range r.Events {
-			e, _ := route.ParseEvent(name)
-			ev |= e
-		}
 		routes = append(routes, route.Route{
 			Path:      r.Path,
 			Host:      r.Host,
 			Methods:   r.Methods,
-			Events:    ev,
+			Events:    r.EventSet,
 			Authority: r.Authority,
 			Target:    h.plugins[r.Plugin],
 		})

@@ -11,14 +11,15 @@ import (
 	"github.com/hostd/hostd/protocol"
 )
 
-// Event is the event a request is sent as.
-type Event uint8
+// Event is the event a request is sent as: the protocol's one event
+// type, Node's event names.
+type Event = protocol.Event
 
-// Events of Request.Event; the zero value is EventRequest.
+// Events of Request.Event; the zero Event also sends a request event.
 const (
-	EventRequest          Event = 0
-	EventCheckContinue    Event = Event(protocol.EvCheckContinue)
-	EventCheckExpectation Event = Event(protocol.EvCheckExpectation)
+	EventRequest          = protocol.EventRequest
+	EventCheckContinue    = protocol.EventCheckContinue
+	EventCheckExpectation = protocol.EventCheckExpectation
 )
 
 // Request is a request as hostd hands it to a plugin.
@@ -190,7 +191,7 @@ func (req Request) withDefaults() Request {
 
 // requestHead fills req's defaults and returns it with its head for
 // event, without a body.
-func (h *Host) requestHead(req Request, event uint8) (Request, protocol.RequestHead) {
+func (h *Host) requestHead(req Request, event protocol.Event) (Request, protocol.RequestHead) {
 	req = req.withDefaults()
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
@@ -213,7 +214,7 @@ func (h *Host) Start(req Request) *Exchange {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	req, rh := h.requestHead(req, protocol.EvRequest)
+	req, rh := h.requestHead(req, protocol.EventRequest)
 	if len(req.Headers)%2 != 0 || len(req.Trailers)%2 != 0 {
 		h.fatalf("sdktest: Request.Headers and Request.Trailers alternate names and values; got an odd count")
 	}
@@ -225,8 +226,8 @@ func (h *Host) Start(req Request) *Exchange {
 		respCredit: protocol.Window,
 		rec:        Recorder{Length: -1},
 	}
-	if req.Event != EventRequest {
-		rh.Event = uint8(req.Event)
+	if req.Event != 0 {
+		rh.Event = req.Event
 	}
 	awaitCredit := req.Event == EventCheckContinue || len(values(req.Headers, "expect")) > 0
 	pump := false

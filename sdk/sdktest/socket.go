@@ -26,10 +26,10 @@ func (h *Host) Dial(req Request) net.Conn {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	req, rh := h.requestHead(req, protocol.EvUpgrade)
+	req, rh := h.requestHead(req, protocol.EventUpgrade)
 	rh.Data = req.Head
 	if req.Method == "CONNECT" {
-		rh.Event = protocol.EvConnect
+		rh.Event = protocol.EventConnect
 	}
 	if err := h.deadErr(); err != nil {
 		h.fatalf("sdktest: %v", err)
@@ -253,7 +253,7 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	s := &clientErr{h: h, done: make(chan struct{})}
 	s.id = h.open(s)
 	rh := protocol.RequestHead{
-		Event:       protocol.EvClientError,
+		Event:       protocol.EventClientError,
 		Flags:       protocol.ReqSocketRelay,
 		RemoteAddr:  []byte(ce.RemoteAddr),
 		LocalAddr:   []byte("127.0.0.1:8080"),
