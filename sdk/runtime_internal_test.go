@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -29,25 +28,10 @@ type rawHost struct {
 	served chan error
 }
 
-func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "socketpair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
-
 // startRaw serves p on a runtime whose host end the test drives.
 func startRaw(t *testing.T, p any) *rawHost {
 	t.Helper()
-	hostEnd, pluginEnd := socketPair(t)
+	hostEnd, pluginEnd := testutil.SocketPair(t)
 	require.NoError(t, hostEnd.SetDeadline(time.Now().Add(10*time.Second)))
 	h := &rawHost{rt: newRuntime(p, nil, false), w: protocol.NewWriter(hostEnd), r: protocol.NewReader(hostEnd), conn: hostEnd, served: make(chan error, 1)}
 	go func() { h.served <- h.rt.serveConn(pluginEnd) }()
@@ -174,7 +158,7 @@ func TestIdleWorkersEndWithTheConnection(t *testing.T) {
 func TestBodyBufferStaysBoundedForASlowReader(t *testing.T) {
 	// The reader always leaves a little unread when the next frame comes,
 	// as a slow handler does: the bytes it has read must be reclaimed.
-	hostEnd, pluginEnd := socketPair(t)
+	hostEnd, pluginEnd := testutil.SocketPair(t)
 	go func() { _, _ = io.Copy(io.Discard, hostEnd) }() // credits
 	rt := newRuntime(handlerFunc(nil), nil, false)
 	rt.w = protocol.NewWriter(pluginEnd)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 	"github.com/hostd/hostd/sdk/sdktest"
@@ -160,7 +161,7 @@ func TestConfigure(t *testing.T) {
 		require.Equal(t, 1, s.cfg.Times)
 	})
 	t.Run("ServeConn refuses to serve and closes the connection", func(t *testing.T) {
-		a, b := socketPair(t)
+		a, b := testutil.SocketPair(t)
 		err := sdk.ServeConn(b, &settings{}, sdk.ConnOptions{Config: []byte(`{"times": -1}`)})
 		require.EqualError(t, err, "times must be positive")
 		require.NoError(t, a.SetReadDeadline(time.Now().Add(5*time.Second)))

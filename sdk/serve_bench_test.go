@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"testing"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -11,7 +12,7 @@ import (
 // in to frame out, with a host side that allocates nothing: allocs/op are
 // the SDK's own.
 func BenchmarkRequest(b *testing.B) {
-	host, plugin := socketPair(b)
+	host, plugin := testutil.SocketPair(b)
 	go func() {
 		_ = sdk.ServeConn(plugin, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 			_ = res.SetHeader("Content-Type", "text/plain")

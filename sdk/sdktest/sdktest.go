@@ -37,14 +37,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -203,7 +202,7 @@ func start(t testing.TB, p any, opts []Option) (*Host, error) {
 
 // startServe starts a Host whose plugin end is served by serve.
 func startServe(t testing.TB, o options, serve func(*net.UnixConn) error) (*Host, error) {
-	hostEnd, pluginEnd, err := socketPair()
+	hostEnd, pluginEnd, err := socketpair.Conns()
 	if err != nil {
 		return nil, err
 	}
@@ -461,33 +460,4 @@ func (h *Host) deadErr() error {
 func (h *Host) send(id uint32, t protocol.Type, payload []byte) error {
 	frame := protocol.AppendHeader(make([]byte, 0, protocol.HeaderSize+len(payload)), id, t, len(payload))
 	return h.w.Write(append(frame, payload...))
-}
-
-// socketPair returns the two ends of a Unix stream socketpair.
-func socketPair() (*net.UnixConn, *net.UnixConn, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	a, err := fileConn(fds[0])
-	if err != nil {
-		syscall.Close(fds[1])
-		return nil, nil, err
-	}
-	b, err := fileConn(fds[1])
-	if err != nil {
-		a.Close()
-		return nil, nil, err
-	}
-	return a, b, nil
-}
-
-func fileConn(fd int) (*net.UnixConn, error) {
-	f := os.NewFile(uintptr(fd), "sdktest")
-	defer f.Close()
-	c, err := net.FileConn(f)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.UnixConn), nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -34,7 +35,7 @@ func (h *Host) Dial(req Request) net.Conn {
 	if err := h.deadErr(); err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
-	client, server, err := socketPair()
+	client, server, err := socketpair.Conns()
 	if err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
