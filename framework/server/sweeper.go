@@ -41,6 +41,16 @@ type sweeper struct {
 	// before the server starts.
 	slimAfter    time.Duration
 	freeOSMemory func()
+	// onWatch, set by tests, is told what the close watches do, so that
+	// a test can act once a watch is parked rather than guess when.
+	onWatch atomic.Pointer[func(event string)]
+}
+
+// watchEvent tells a test's hook what a close watch did.
+func (w *sweeper) watchEvent(event string) {
+	if f := w.onWatch.Load(); f != nil {
+		(*f)(event)
+	}
 }
 
 func (w *sweeper) init(s *Server) {
