@@ -67,32 +67,43 @@ func TestHeadersTimeout(t *testing.T) {
 	})
 
 	t.Run("the headers timeout does not limit the body or the handler", func(t *testing.T) {
-		_, addr := start(t, server.Options{HeadersTimeout: longTimeout, Handlers: server.Handlers{
+		entered, read, proceed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{HeadersTimeout: longTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				close(entered)
 				body, err := readBody(req)
 				if err != nil {
 					return
 				}
-				time.Sleep(longTimeout + shortTimeout)
+				close(read)
+				<-proceed
 				_ = res.EndString(body)
 			},
 		}})
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab")
-		time.Sleep(longTimeout + shortTimeout)
+		recv(t, entered, "the handler")
+		pass(clock, 2*longTimeout) // while the body is coming
 		c.send("cd")
+		recv(t, read, "the body")
+		pass(clock, 2*longTimeout) // while the handler works
+		close(proceed)
 		r := c.read()
 		require.Equal(t, 200, r.status)
 		require.Equal(t, "abcd", r.body)
 	})
 
 	t.Run("the clock restarts for each request on a keep-alive connection", func(t *testing.T) {
-		_, addr := start(t, server.Options{HeadersTimeout: longTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: hello}})
+		srv, addr, clock := startManual(t, server.Options{HeadersTimeout: longTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: hello}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
-		time.Sleep(longTimeout + shortTimeout) // idle: only keepAliveTimeout applies
-		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, 2*longTimeout) // idle: only keepAliveTimeout applies
+		c.send("GET / HTTP/1.1\r\n")
+		waitFor(t, "the second head to begin", func() bool { return server.Receiving(srv) })
+		pass(clock, longTimeout/2) // the second head is within its own limit
+		c.send("Host: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
 	})
 
@@ -132,12 +143,14 @@ func TestTimeoutClock(t *testing.T) {
 	t.Run("a server that starts listening long after New does not time out its first requests", func(t *testing.T) {
 		srv := server.New(server.Options{Logger: hclog.NewNullLogger(), HeadersTimeout: longTimeout, Handlers: server.Handlers{Request: hello}})
 		t.Cleanup(func() { stop(t, srv) })
-		time.Sleep(longTimeout + shortTimeout) // set-up work between New and Listen
+		clock := server.ManualClock(srv)
+		clock.Advance(2 * longTimeout) // set-up work between New and Listen
 		l, err := srv.Listen("127.0.0.1:0")
 		require.NoError(t, err)
 		c := dial(t, l.Addr().String())
 		c.send("GET / HTTP/1.1\r\n")
-		time.Sleep(shortTimeout / 2)
+		waitFor(t, "the head to begin", func() bool { return server.Receiving(srv) })
+		pass(clock, longTimeout/2)
 		c.send("Host: a\r\n\r\n")
 		require.Equal(t, "hello world", c.read().body)
 	})
@@ -198,16 +211,21 @@ func TestRequestTimeout(t *testing.T) {
 	})
 
 	t.Run("a slow handler is not limited once the request is complete", func(t *testing.T) {
-		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+		entered, proceed := make(chan struct{}), make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+				close(entered)
 				go func() {
-					time.Sleep(longTimeout + shortTimeout)
+					<-proceed
 					_ = res.EndString("slow but fine")
 				}()
 			},
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, entered, "the handler")
+		pass(clock, 2*longTimeout)
+		close(proceed)
 		require.Equal(t, "slow but fine", c.read().body)
 	})
 
@@ -244,10 +262,12 @@ func TestKeepAliveTimeout(t *testing.T) {
 	})
 
 	t.Run("it does not apply while a request is in flight", func(t *testing.T) {
-		_, addr := start(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{
+		entered, proceed := make(chan struct{}), make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 				if req.URL() == "/slow" {
-					time.Sleep(3 * shortTimeout)
+					close(entered)
+					<-proceed
 				}
 				_ = res.EndString(req.URL())
 			},
@@ -256,17 +276,21 @@ func TestKeepAliveTimeout(t *testing.T) {
 		c.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, "/fast", c.read().body)
 		c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, entered, "the slow handler")
+		pass(clock, 3*shortTimeout)
+		close(proceed)
 		require.Equal(t, "/slow", c.read().body)
 	})
 
 	t.Run("a negative value keeps idle connections and drops the Keep-Alive header", func(t *testing.T) {
-		_, addr := start(t, server.Options{KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		srv, addr, clock := startManual(t, server.Options{KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		r := c.read()
 		require.Equal(t, "keep-alive", r.get("connection"))
 		require.NotContains(t, r.header, "keep-alive")
-		c.expectSilence(3 * shortTimeout)
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, time.Hour)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
 	})
@@ -318,7 +342,7 @@ func TestSocketTimeout(t *testing.T) {
 	t.Run("the timeout event fires once per period of inactivity", func(t *testing.T) {
 		var events atomic.Int32
 		var pending atomic.Pointer[server.ServerResponse]
-		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+		_, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
 			Timeout: func(net.Conn) {
 				if pending.Load() != nil { // not an event from before the request arrived
@@ -328,11 +352,16 @@ func TestSocketTimeout(t *testing.T) {
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the handler", func() bool { return pending.Load() != nil })
+		pass(clock, shortTimeout)
 		waitFor(t, "the timeout event", func() bool { return events.Load() == 1 })
-		time.Sleep(3 * shortTimeout)
-		require.Equal(t, int32(1), events.Load())
+		for range 3 {
+			pass(clock, shortTimeout)
+		}
 		_, err := pending.Load().WriteString("activity")
 		require.NoError(t, err)
+		require.Equal(t, int32(1), events.Load(), "one event for the first period")
+		pass(clock, shortTimeout)
 		waitFor(t, "a second timeout event after new activity", func() bool { return events.Load() == 2 })
 		require.NoError(t, pending.Load().End())
 	})
@@ -350,16 +379,20 @@ func TestSocketTimeout(t *testing.T) {
 
 	t.Run("between requests keepAliveTimeout applies instead", func(t *testing.T) {
 		var events atomic.Int32
-		_, addr := start(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
+		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
 			Request: hello,
 			Timeout: func(net.Conn) { events.Add(1) },
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
-		before := events.Load() // an event before the request arrived is not the point here
-		c.expectSilence(3 * shortTimeout)
-		require.Equal(t, before, events.Load(), "no timeout event while idle")
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		for range 3 {
+			pass(clock, shortTimeout)
+		}
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, 200, c.read().status, "the connection was kept")
+		require.Zero(t, events.Load(), "no timeout event while idle")
 	})
 }
 
@@ -431,30 +464,37 @@ func TestResponseSetTimeout(t *testing.T) {
 	})
 
 	t.Run("zero turns the server's socket timeout off for the response", func(t *testing.T) {
-		_, addr := start(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
+		entered, proceed := make(chan struct{}), make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
 				res.SetTimeout(0, nil)
+				close(entered)
 				go func() {
-					time.Sleep(longTimeout + shortTimeout)
+					<-proceed
 					_ = res.EndString("no timeout")
 				}()
 			},
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, entered, "the handler")
+		pass(clock, 2*longTimeout)
+		close(proceed)
 		require.Equal(t, "no timeout", c.read().body)
 	})
 
 	t.Run("it lasts only for its response", func(t *testing.T) {
-		_, addr := start(t, server.Options{KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
+		entered, proceed := make(chan struct{}), make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 				if req.URL() == "/first" {
 					res.SetTimeout(shortTimeout, nil)
 					_ = res.EndString("first")
 					return
 				}
+				close(entered)
 				go func() {
-					time.Sleep(3 * shortTimeout)
+					<-proceed
 					_ = res.EndString("second")
 				}()
 			},
@@ -463,6 +503,9 @@ func TestResponseSetTimeout(t *testing.T) {
 		c.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, "first", c.read().body)
 		c.send("GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, entered, "the second handler")
+		pass(clock, 3*shortTimeout)
+		close(proceed)
 		require.Equal(t, "second", c.read().body)
 	})
 }
