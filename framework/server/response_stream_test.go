@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -231,10 +232,12 @@ func TestAsyncHandler(t *testing.T) {
 	t.Run("a handler may return and finish the response from another goroutine", func(t *testing.T) {
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 			url := req.URL()
+			returned := make(chan struct{})
+			defer close(returned)
 			go func() {
+				<-returned // all of the response comes after the handler
 				_ = res.SetHeader("X-Async", "yes")
 				for i := range 3 {
-					time.Sleep(5 * time.Millisecond)
 					_, _ = fmt.Fprintf(res, "%s-%d;", url, i)
 				}
 				_ = res.End()
@@ -249,12 +252,24 @@ func TestAsyncHandler(t *testing.T) {
 	})
 
 	t.Run("a handler that reads the body on another goroutine", func(t *testing.T) {
+		first := make(chan string, 1)
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
-			go echoBody(req, res)
+			go func() {
+				head := make([]byte, 3)
+				if _, err := io.ReadFull(req, head); err != nil {
+					return
+				}
+				first <- string(head)
+				rest, err := readBody(req)
+				if err != nil {
+					return
+				}
+				_ = res.EndString(string(head) + rest)
+			}()
 		}}})
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel")
-		time.Sleep(10 * time.Millisecond)
+		require.Equal(t, "hel", recv(t, first, "the goroutine to read the first part"))
 		c.send("lo")
 		require.Equal(t, "hello", c.read().body)
 	})
