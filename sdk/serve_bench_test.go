@@ -15,7 +15,7 @@ func BenchmarkRequest(b *testing.B) {
 	host, plugin := testutil.SocketPair(b)
 	go func() {
 		_ = sdk.ServeConn(plugin, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
-			_ = res.SetHeader("Content-Type", "text/plain")
+			res.SetHeader("Content-Type", "text/plain")
 			_ = res.End([]byte("Hello, World!"))
 		}), sdk.ConnOptions{})
 	}()
