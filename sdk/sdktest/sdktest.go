@@ -21,7 +21,8 @@
 // handler has used its whole window, so that Write's flow control is
 // exercised, and it checks that request-body credit follows the
 // handler's reads. Start returns an Exchange for tests that act while the
-// handler runs (Abort, Timeout) or watch the body's flow control.
+// handler runs (Abort, Timeout). The frames behind an answer are the
+// SDK's own business: its tests read them through sdk/internal/wiretest.
 //
 // Upgrade and CONNECT handlers get a socket connected to the net.Conn that
 // Dial returns; clientError handlers are run by ClientError.
