@@ -72,3 +72,18 @@ func Idle(srv *Server) bool {
 	}
 	return false
 }
+
+// Expired reports whether a tick has acted on a timeout of a connection
+// of srv: a 408 or destroy under way, a timeout event, or an idle
+// connection closed. A tick decides this before it returns, so a test can
+// assert that a timeout has not fired yet.
+func Expired(srv *Server) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for c := range srv.conns {
+		if c.expiring.Load() || c.timedOut.Load() || c.state.Load() == stateClosed {
+			return true
+		}
+	}
+	return false
+}

@@ -52,6 +52,16 @@ func startManual(t testing.TB, opts server.Options) (*server.Server, string, *se
 	return srv, l.Addr().String(), clock
 }
 
+// dialManual is dial to a server on a manual clock, returning once the
+// server has the connection: its clock has started, and ticks check it.
+func dialManual(t testing.TB, srv *server.Server, addr string) *client {
+	t.Helper()
+	before := srv.ConnectionCount()
+	c := dial(t, addr)
+	waitFor(t, "the server to accept", func() bool { return srv.ConnectionCount() > before })
+	return c
+}
+
 // pass moves clock by d and ticks, as d of real time would.
 func pass(clock *server.Clock, d time.Duration) {
 	clock.Advance(d)

@@ -13,10 +13,14 @@ import (
 	"github.com/hostd/hostd/internal/httpspec"
 )
 
-// Timeouts are short so that the tests are quick; the sweeper enforces
-// them up to a tick late (an eighth of the shortest), and the machine may
-// be slow, so the tests assert only that a timeout fires, never how fast,
-// and that it does not fire much before it is due.
+// Most tests run the server on a manual clock (startManual): the test
+// moves the time and ticks the sweeper itself, so a timeout fires exactly
+// when it is due, and not a tick before (server.Expired says whether one
+// has). The few that run on the real clock keep the timeouts short so
+// that they are quick; the sweeper enforces them up to a tick late (an
+// eighth of the shortest), and the machine may be slow, so they assert
+// only that a timeout fires, never how fast, and that it does not fire
+// much before it is due.
 const (
 	shortTimeout = 150 * time.Millisecond
 	// notBefore is how early a timeout may fire: the sweeper's coarse
@@ -32,17 +36,19 @@ const requestTimeout408 = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n
 func TestHeadersTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("an incomplete head gets 408 and the connection closes", func(t *testing.T) {
-		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
-		c := dial(t, addr)
-		began := time.Now()
+		srv, addr, clock := startManual(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dialManual(t, srv, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n")
+		pass(clock, shortTimeout-time.Millisecond)
+		require.False(t, server.Expired(srv), "not before headersTimeout")
+		pass(clock, time.Millisecond)
 		require.Equal(t, requestTimeout408, c.readAll())
-		require.GreaterOrEqual(t, time.Since(began), notBefore)
 	})
 
 	t.Run("a client that connects and sends nothing gets 408", func(t *testing.T) {
-		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
-		c := dial(t, addr)
+		srv, addr, clock := startManual(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		c := dialManual(t, srv, addr)
+		pass(clock, shortTimeout)
 		require.Equal(t, requestTimeout408, c.readAll())
 	})
 
@@ -109,15 +115,16 @@ func TestHeadersTimeout(t *testing.T) {
 
 	t.Run("a ClientError handler gets ERR_HTTP_REQUEST_TIMEOUT and may answer", func(t *testing.T) {
 		errs := make(chan *server.ClientError, 1)
-		_, addr := start(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{
+		srv, addr, clock := startManual(t, server.Options{HeadersTimeout: shortTimeout, Handlers: server.Handlers{
 			Request: hello,
 			ClientError: func(err *server.ClientError, socket net.Conn) {
 				errs <- err
 				_, _ = socket.Write([]byte("HTTP/1.1 408 Too Slow\r\nConnection: close\r\n\r\n"))
 			},
 		}})
-		c := dial(t, addr)
+		c := dialManual(t, srv, addr)
 		c.send("GET / HTTP/1.1\r\n")
+		pass(clock, shortTimeout)
 		require.Equal(t, "HTTP/1.1 408 Too Slow\r\nConnection: close\r\n\r\n", c.readAll())
 		err := recv(t, errs, "the ClientError handler")
 		require.Equal(t, httpspec.CodeHTTPRequestTimeout, err.Code)
@@ -127,14 +134,16 @@ func TestHeadersTimeout(t *testing.T) {
 	})
 
 	t.Run("a negative value disables it", func(t *testing.T) {
-		_, addr := start(t, server.Options{HeadersTimeout: -1, RequestTimeout: -1, Timeout: 4 * shortTimeout, Handlers: server.Handlers{Request: hello}})
-		c := dial(t, addr)
+		srv, addr, clock := startManual(t, server.Options{HeadersTimeout: -1, RequestTimeout: -1, Timeout: 2 * time.Hour, Handlers: server.Handlers{Request: hello}})
+		c := dialManual(t, srv, addr)
 		c.send("GET / HTTP/1.1\r\n")
+		waitFor(t, "the head to begin", func() bool { return server.Receiving(srv) })
+		pass(clock, time.Hour) // past the defaults of both (60 s and 300 s)
+		require.False(t, server.Expired(srv), "neither headersTimeout nor requestTimeout applies")
 		// Only the (longer) socket timeout ends this connection, with no
 		// response.
-		began := time.Now()
+		pass(clock, time.Hour)
 		c.expectClosed()
-		require.GreaterOrEqual(t, time.Since(began), 2*shortTimeout)
 	})
 }
 
@@ -160,50 +169,58 @@ func TestRequestTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("a body that does not arrive in time gets 408, and Read reports the timeout", func(t *testing.T) {
 		readErr, endErr := make(chan error, 1), make(chan error, 1)
-		aborted := make(chan struct{})
-		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+		aborted, entered := make(chan struct{}), make(chan struct{})
+		srv, addr, clock := startManual(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 				req.OnAborted(func() { close(aborted) })
+				close(entered)
 				_, err := readBody(req)
 				readErr <- err
 				endErr <- res.EndString("too late")
 			},
 		}})
-		c := dial(t, addr)
-		began := time.Now()
+		c := dialManual(t, srv, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		recv(t, entered, "the handler")
+		pass(clock, longTimeout-time.Millisecond)
+		require.False(t, server.Expired(srv), "not before requestTimeout")
+		pass(clock, time.Millisecond)
 		require.Equal(t, requestTimeout408, c.readAll())
-		require.GreaterOrEqual(t, time.Since(began), notBefore)
 		require.ErrorIs(t, recv(t, readErr, "the body read"), server.ErrRequestTimeout)
 		require.ErrorIs(t, recv(t, endErr, "End"), errDestroyedCheck, "the socket is gone")
 		recv(t, aborted, "OnAborted")
 	})
 
 	t.Run("a timed-out chunked body gets 408 too", func(t *testing.T) {
-		_, addr := start(t, server.Options{RequestTimeout: shortTimeout, Handlers: server.Handlers{
+		entered := make(chan struct{})
+		srv, addr, clock := startManual(t, server.Options{RequestTimeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				close(entered)
 				if _, err := readBody(req); err == nil {
 					_ = res.End()
 				}
 			},
 		}})
-		c := dial(t, addr)
+		c := dialManual(t, srv, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+		recv(t, entered, "the handler")
+		pass(clock, shortTimeout)
 		require.Equal(t, requestTimeout408, c.readAll())
 	})
 
 	t.Run("after the response has begun the connection is destroyed without a 408", func(t *testing.T) {
 		errs := make(chan *server.ClientError, 1)
-		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+		srv, addr, clock := startManual(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 				_ = res.FlushHeaders()
 				_, _ = readBody(req)
 			},
 			ClientError: func(err *server.ClientError, _ net.Conn) { errs <- err },
 		}})
-		c := dial(t, addr)
+		c := dialManual(t, srv, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
 		r := c.readHead() // the flushed head; its chunked body never comes
+		pass(clock, longTimeout)
 		require.Equal(t, 200, r.status)
 		c.expectClosed()
 		err := recv(t, errs, "the ClientError event")
@@ -230,9 +247,10 @@ func TestRequestTimeout(t *testing.T) {
 	})
 
 	t.Run("it also bounds the head", func(t *testing.T) {
-		_, addr := start(t, server.Options{RequestTimeout: shortTimeout, HeadersTimeout: -1, Handlers: server.Handlers{Request: hello}})
-		c := dial(t, addr)
+		srv, addr, clock := startManual(t, server.Options{RequestTimeout: shortTimeout, HeadersTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		c := dialManual(t, srv, addr)
 		c.send("GET / HTTP/1.1\r\n")
+		pass(clock, shortTimeout)
 		require.Equal(t, requestTimeout408, c.readAll())
 	})
 }
@@ -243,14 +261,16 @@ var errDestroyedCheck = &httpspec.Error{Code: httpspec.CodeStreamDestroyed}
 func TestKeepAliveTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("an idle connection is closed silently after keepAliveTimeout", func(t *testing.T) {
-		srv, addr := start(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
+		srv, addr, clock := startManual(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: hello}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		r := c.read()
 		require.Equal(t, "timeout=0", r.get("keep-alive"), "Node floors the seconds")
-		began := time.Now()
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, shortTimeout-time.Millisecond)
+		require.True(t, server.Idle(srv), "not closed before keepAliveTimeout")
+		pass(clock, time.Millisecond)
 		c.expectClosed()
-		require.GreaterOrEqual(t, time.Since(began), notBefore)
 		waitFor(t, "no connections", func() bool { return srv.ConnectionCount() == 0 })
 	})
 
@@ -299,20 +319,22 @@ func TestKeepAliveTimeout(t *testing.T) {
 func TestSocketTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("without a listener an inactive socket is destroyed", func(t *testing.T) {
-		aborted := make(chan struct{})
-		closed := make(chan struct{})
-		_, addr := start(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
+		aborted, closed, entered := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		srv, addr, clock := startManual(t, server.Options{Timeout: longTimeout, Handlers: server.Handlers{
 			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 				req.OnAborted(func() { close(aborted) })
 				res.OnClose(func() { close(closed) })
+				close(entered)
 				// Never answers.
 			},
 		}})
 		c := dial(t, addr)
-		began := time.Now()
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, entered, "the handler")
+		pass(clock, longTimeout-time.Millisecond)
+		require.False(t, server.Expired(srv), "not before the socket timeout")
+		pass(clock, time.Millisecond)
 		c.expectClosed()
-		require.GreaterOrEqual(t, time.Since(began), notBefore)
 		recv(t, aborted, "OnAborted")
 		recv(t, closed, "the response's close event")
 	})
@@ -320,19 +342,19 @@ func TestSocketTimeout(t *testing.T) {
 	t.Run("the timeout event gets the socket, which stays open", func(t *testing.T) {
 		timedOut := make(chan net.Conn, 1)
 		var pending atomic.Pointer[server.ServerResponse]
-		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+		_, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
 			Timeout: func(socket net.Conn) {
-				if pending.Load() != nil { // not an event from before the request arrived
-					select {
-					case timedOut <- socket:
-					default:
-					}
+				select {
+				case timedOut <- socket:
+				default:
 				}
 			},
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the handler", func() bool { return pending.Load() != nil })
+		pass(clock, shortTimeout)
 		socket := recv(t, timedOut, "the timeout event")
 		require.Equal(t, c.nc.LocalAddr().String(), socket.RemoteAddr().String())
 		require.NoError(t, pending.Load().EndString("answered after the timeout"))
@@ -344,11 +366,7 @@ func TestSocketTimeout(t *testing.T) {
 		var pending atomic.Pointer[server.ServerResponse]
 		_, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
-			Timeout: func(net.Conn) {
-				if pending.Load() != nil { // not an event from before the request arrived
-					events.Add(1)
-				}
-			},
+			Timeout: func(net.Conn) { events.Add(1) },
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -368,11 +386,12 @@ func TestSocketTimeout(t *testing.T) {
 
 	t.Run("a silent new connection times out too", func(t *testing.T) {
 		timedOut := make(chan net.Conn, 1)
-		_, addr := start(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
+		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: hello,
 			Timeout: func(socket net.Conn) { timedOut <- socket; socket.Close() },
 		}})
-		c := dial(t, addr)
+		c := dialManual(t, srv, addr)
+		pass(clock, shortTimeout)
 		recv(t, timedOut, "the timeout event")
 		c.expectClosed()
 	})
@@ -400,34 +419,32 @@ func TestSocketTimeoutWhileIdle(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("with keepAliveTimeout disabled an idle connection raises the timeout event", func(t *testing.T) {
 		timedOut := make(chan net.Conn, 1)
-		var answered atomic.Bool
-		_, addr := start(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{
-			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
-				hello(req, res)
-				answered.Store(true)
-			},
+		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{
+			Request: hello,
 			Timeout: func(socket net.Conn) {
-				if answered.Load() {
-					select {
-					case timedOut <- socket:
-					default:
-					}
+				select {
+				case timedOut <- socket:
+				default:
 				}
 			},
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, shortTimeout)
 		recv(t, timedOut, "the timeout event on the idle connection")
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status, "the listener did not close it, so it still serves")
 	})
 
 	t.Run("with keepAliveTimeout disabled and no listener an idle connection is destroyed", func(t *testing.T) {
-		_, addr := start(t, server.Options{Timeout: longTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
+		srv, addr, clock := startManual(t, server.Options{Timeout: longTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{Request: hello}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, 200, c.read().status)
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, longTimeout)
 		c.expectClosed()
 	})
 }
@@ -435,31 +452,38 @@ func TestSocketTimeoutWhileIdle(t *testing.T) {
 func TestResponseSetTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("the callback runs after the response has been inactive", func(t *testing.T) {
-		fired := make(chan struct{})
-		_, addr := start(t, server.Options{Handlers: server.Handlers{
+		fired, set := make(chan struct{}), make(chan struct{})
+		srv, addr, clock := startManual(t, server.Options{Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
 				res.SetTimeout(shortTimeout, func() {
 					close(fired)
 					_ = res.EndString("timed out")
 				})
+				close(set)
 			},
 		}})
 		c := dial(t, addr)
-		began := time.Now()
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, set, "the handler")
+		pass(clock, shortTimeout-time.Millisecond)
+		require.False(t, server.Expired(srv), "not before its timeout")
+		pass(clock, time.Millisecond)
 		require.Equal(t, "timed out", c.read().body)
-		require.GreaterOrEqual(t, time.Since(began), notBefore)
 		recv(t, fired, "the callback")
 	})
 
 	t.Run("without a callback the socket is destroyed", func(t *testing.T) {
-		_, addr := start(t, server.Options{Handlers: server.Handlers{
+		set := make(chan struct{})
+		_, addr, clock := startManual(t, server.Options{Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
 				res.SetTimeout(shortTimeout, nil)
+				close(set)
 			},
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, set, "the handler")
+		pass(clock, shortTimeout)
 		c.expectClosed()
 	})
 
