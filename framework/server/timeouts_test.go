@@ -16,18 +16,14 @@ import (
 // Most tests run the server on a manual clock (startManual): the test
 // moves the time and ticks the sweeper itself, so a timeout fires exactly
 // when it is due, and not a tick before (server.Expired says whether one
-// has). The few that run on the real clock keep the timeouts short so
-// that they are quick; the sweeper enforces them up to a tick late (an
-// eighth of the shortest), and the machine may be slow, so they assert
-// only that a timeout fires, never how fast, and that it does not fire
-// much before it is due.
+// has). The few left on the real clock (the stuck-write tests, a head
+// sent byte by byte) keep the timeouts short so that they are quick, and
+// assert only that a timeout fires, never how fast.
 const (
 	shortTimeout = 150 * time.Millisecond
-	// notBefore is how early a timeout may fire: the sweeper's coarse
-	// clock can make it up to a tick early.
-	notBefore = shortTimeout / 2
-	// longTimeout is for timeouts that must not fire before the test's
-	// request has reached its handler, even on a loaded machine.
+	// longTimeout is for real-clock timeouts that must not fire before
+	// the test's request has reached its handler, even on a loaded
+	// machine.
 	longTimeout = 4 * shortTimeout
 )
 
