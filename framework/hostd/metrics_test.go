@@ -193,15 +193,7 @@ func TestMetricsAreScrapedFromTheAdminAPI(t *testing.T) {
 // Without the admin API there is nothing to serve metrics on, and no
 // metrics are kept.
 func TestNoMetricsWithoutTheAdminAPI(t *testing.T) {
-	h := hostdtest.Start(t, config(`
-[server]
-listen = ["127.0.0.1:0"]
-[plugins.echo]
-cmd = "{{bin}}/echo"
-[[routes]]
-path = "/echo"
-plugin = "echo"
-`))
+	h := hostdtest.Start(t, config(echoConfig))
 	h.Get(t, "/echo").RequireStatus(200)
 	require.Nil(t, h.AdminAddr())
 }

@@ -73,15 +73,7 @@ func TestAPluginCannotMakeHostdEmitAmbiguousFraming(t *testing.T) {
 // keep-alive client keeps its connection, and HEAD gets the length its
 // GET would have had.
 func TestAPluginAnswerOfKnownLengthDeclaresIt(t *testing.T) {
-	h := hostdtest.Start(t, config(`
-[server]
-listen = ["127.0.0.1:0"]
-[plugins.echo]
-cmd = "{{bin}}/echo"
-[[routes]]
-path = "/echo"
-plugin = "echo"
-`))
+	h := hostdtest.Start(t, config(echoConfig))
 	c := h.Dial(t)
 	br := bufio.NewReader(c)
 	for range 3 {

@@ -118,7 +118,7 @@ func ValidateTrailers(fields []string) error {
 		if !httpspec.IsToken(fields[i]) {
 			return httpspec.NewError(httpspec.CodeInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
 		}
-		if !httpspec.ValidFieldValue(fields[i+1]) || wideRune(fields[i+1]) {
+		if !httpspec.ValidValue(fields[i+1]) {
 			return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in trailer content [%q]", fields[i])
 		}
 	}

@@ -212,7 +212,7 @@ func (m *Message) checkHead(code int) error {
 	if code < 100 || code > 999 {
 		return httpspec.NewError(httpspec.CodeInvalidStatusCode, "Invalid status code: %d", code)
 	}
-	if m.StatusMessage != "" && (!httpspec.ValidFieldValue(m.StatusMessage) || wideRune(m.StatusMessage)) {
+	if m.StatusMessage != "" && !httpspec.ValidValue(m.StatusMessage) {
 		return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in statusMessage")
 	}
 	return nil
