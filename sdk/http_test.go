@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/http1"
-	"github.com/hostd/hostd/internal/nodetest"
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/sdk"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
@@ -16,7 +16,7 @@ import (
 // Issue 12, missing from the SDK: the values of Node's http module, as
 // Node v20 has them.
 func TestHTTPValuesAreNodes(t *testing.T) {
-	out := nodetest.Run(t, `const http = require('node:http');
+	out := testutil.RunNode(t, `const http = require('node:http');
 process.stdout.write(JSON.stringify({methods: http.METHODS, statusCodes: http.STATUS_CODES, maxHeaderSize: http.maxHeaderSize}));`, "")
 	var node struct {
 		Methods       []string          `json:"methods"`

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/hostdtest"
-	"github.com/hostd/hostd/internal/nodetest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // nodeBodyLength is Node's side of TestRequestBodyToPluginKeepsConnection:
@@ -33,7 +33,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
 // closed after its first answer, because the request's bytes had filled
 // the server's read buffer to its end.
 func TestRequestBodyToPluginKeepsConnection(t *testing.T) {
-	nodeAddr := nodetest.Start(t, nodeBodyLength)
+	nodeAddr := testutil.StartNode(t, nodeBodyLength)
 	h := hostdtest.Start(t, config(echoConfig))
 	for _, size := range []int{6089, 6090, 16 << 10, 16<<10 + 1, 100 << 10} {
 		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/internal/hostdtest"
-	"github.com/hostd/hostd/internal/nodetest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // nodeEchoPlugin is what the echo plugin does, written as a Node v20
@@ -48,7 +48,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
 // startNodeEcho runs nodeEchoPlugin with the createServer options opts (a
 // JavaScript object literal).
 func startNodeEcho(t *testing.T, opts string) string {
-	return nodetest.Start(t, strings.Replace(nodeEchoPlugin, "OPTIONS", opts, 1))
+	return testutil.StartNode(t, strings.Replace(nodeEchoPlugin, "OPTIONS", opts, 1))
 }
 
 // echoOf sends raw to addr and decodes the JSON body of the answer.
@@ -166,7 +166,7 @@ func TestClientErrorAfterTheResponseBegan(t *testing.T) {
 	const raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"
 	const want = "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"6\r\nstart;\r\n3\r\nabc\r\n"
-	node := maskDate(rawExchange(t, nodetest.Start(t, nodeDuplex), raw))
+	node := maskDate(rawExchange(t, testutil.StartNode(t, nodeDuplex), raw))
 	require.Equal(t, want, node, "Node destroys the socket: the body so far, then the end")
 
 	watch := &logWatch{t: t, want: "headers_sent=true", seen: make(chan struct{})}
@@ -259,7 +259,7 @@ plugin = "misbehave"
 // arriving; once the request is complete it does not, and with no other
 // listener the connection is closed unanswered.
 func TestRequestSetTimeout(t *testing.T) {
-	nodeAddr := nodetest.Start(t, nodeRequestTimeout)
+	nodeAddr := testutil.StartNode(t, nodeRequestTimeout)
 	h := hostdtest.Start(t, config(requestTimeoutConfig))
 	const path = "/t?reqtimeout=300ms"
 

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/server"
-	"github.com/hostd/hostd/internal/nodetest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // nodeEcho is the Node v20 side of the differential test: a default
@@ -105,7 +105,7 @@ func latin1All(list []string) []string {
 
 // startNode runs the Node v20 script src and returns the address it
 // listens on. The process ends with the test.
-func startNode(t *testing.T, src string) string { return nodetest.Start(t, src) }
+func startNode(t *testing.T, src string) string { return testutil.StartNode(t, src) }
 
 // exchangeRaw sends raw to addr and returns every byte the server sends
 // until it closes the connection, or stays quiet for quiet after its

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostd/hostd/internal/nodetest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // nodeDecode prints, for each hex string of the JSON list on its standard
@@ -59,7 +59,7 @@ func TestBodyDecodesAsNodeDoes(t *testing.T) {
 	in, err := json.Marshal(hexes)
 	require.NoError(t, err)
 	var node []string
-	require.NoError(t, json.Unmarshal(nodetest.Run(t, nodeDecode, string(in)), &node))
+	require.NoError(t, json.Unmarshal(testutil.RunNode(t, nodeDecode, string(in)), &node))
 	require.Len(t, node, len(inputs))
 	for i, s := range inputs {
 		var ours string
