@@ -272,6 +272,11 @@ func (rt *runtime) run(st *stream) {
 		rt.runSocket(st)
 	case protocol.EventClientError:
 		rt.runClientError(st)
+	case protocol.EventDropRequest:
+		// Nothing goes back to hostd: the exchange is over when the
+		// handler returns (or panics).
+		defer func() { st.end(); rt.forget(st) }()
+		p.(DropRequestHandler).HandleDropRequest(&st.req)
 	default:
 		st.reset(fmt.Sprintf("unknown event %d", st.head.Event))
 	}

@@ -284,3 +284,54 @@ func TestRequestSetTimeout(t *testing.T) {
 		require.Equal(t, node, rawExchange(t, h.Addr, raw))
 	})
 }
+
+// nodeDropRequest listens for dropRequest and answers /last with the URL
+// of the latest dropped request.
+const nodeDropRequest = `
+const http = require('node:http');
+let last = 'none';
+const server = http.createServer((req, res) => res.end(req.url === '/last' ? last : 'ok'));
+server.maxRequestsPerSocket = 1;
+server.on('dropRequest', (req) => { last = req.url; });
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+process.stdin.on('end', () => process.exit(0)).resume();
+`
+
+const dropRequestConfig = `
+[server]
+listen = ["127.0.0.1:0"]
+max_requests_per_socket = 1
+[plugins.drops]
+builtin = "drops"
+[[routes]]
+path = "/"
+events = ["request", "dropRequest"]
+plugin = "drops"
+`
+
+// Issue 12, server events for plugins: a route's dropRequest reaches its
+// plugin with the request, as Node's dropRequest listener gets it, while
+// the client gets the 503.
+func TestDropRequestReachesPlugins(t *testing.T) {
+	nodeAddr := testutil.StartNode(t, nodeDropRequest)
+	h := hostdtest.Start(t, config(dropRequestConfig))
+	for _, addr := range []string{nodeAddr, h.Addr} {
+		c := dialAddr(t, addr)
+		_, err := c.Write([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b?q HTTP/1.1\r\nHost: h\r\n\r\n"))
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		br := bufio.NewReader(c)
+		res, body := hostdtest.ReadResponse(t, br, "GET")
+		require.Equal(t, 200, res.StatusCode, addr)
+		require.Equal(t, "ok", body)
+		res, _ = hostdtest.ReadResponse(t, br, "GET")
+		require.Equal(t, 503, res.StatusCode, "%s: the second request on the socket is dropped", addr)
+
+		c = dialAddr(t, addr)
+		_, err = c.Write([]byte("GET /last HTTP/1.1\r\nHost: h\r\n\r\n"))
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
+		_, body = hostdtest.ReadResponse(t, bufio.NewReader(c), "GET")
+		require.Equal(t, "/b?q", body, "%s: the dropRequest listener got the request", addr)
+	}
+}

@@ -53,6 +53,7 @@ var Builtins = map[string]func() any{
 	"expect":      func() any { return expect{} },
 	"clienterror": func() any { return clientError{} },
 	"duplex":      func() any { return duplex{} },
+	"drops":       func() any { return &drops{last: make(chan string, 1)} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
 	"lifecycle":   func() any { return &lifecycle{} },
@@ -272,6 +273,30 @@ func (clientError) HandleClientError(err *sdk.ClientError, socket net.Conn) {
 	sdk.Logger().Info("client error", "code", err.Code, "headers_sent", err.HeadersSent)
 	_, _ = fmt.Fprintf(socket, "HTTP/1.1 400 Bad Request\r\nX-Code: %s\r\nX-Bytes-Parsed: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 		err.Code, err.BytesParsed)
+}
+
+// drops hears of the requests hostd drops (dropRequest) and answers /last
+// with the URL of the latest, once there is one; other requests get "ok".
+type drops struct{ last chan string }
+
+func (d *drops) HandleDropRequest(req *sdk.Request) {
+	select {
+	case d.last <- req.URL():
+	default:
+	}
+}
+
+func (d *drops) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	if req.URL() != "/last" {
+		_ = res.End([]byte("ok"))
+		return
+	}
+	select {
+	case u := <-d.last:
+		_ = res.End([]byte(u))
+	case <-time.After(10 * time.Second):
+		_ = res.End([]byte("none"))
+	}
 }
 
 // duplex answers as the body arrives: "start;", then each piece of the
