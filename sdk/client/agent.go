@@ -137,6 +137,7 @@ func (a *Agent) Destroy() {
 	}
 	waiting := a.requests
 	a.requests = map[string][]*ClientRequest{}
+	a.sockets, a.free, a.total = map[string][]*Socket{}, map[string][]*Socket{}, 0
 	a.mu.Unlock()
 	for _, s := range all {
 		s.Close()
