@@ -91,26 +91,39 @@ func abortError(ctx context.Context) error {
 }
 
 // netError gives an error of the network (dial, read, write) Node's code
-// for it.
+// for it, and Node's message: "connect ECONNREFUSED 127.0.0.1:8080".
 func netError(err error) error {
 	var ce *Error
 	if errors.As(err, &ce) {
 		return err
 	}
 	var dnsErr *net.DNSError
+	code := CodeConnReset
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Error{Code: CodeConnRefused, Err: err}
+		code = CodeConnRefused
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, os.ErrDeadlineExceeded):
-		return &Error{Code: CodeTimedOut, Err: err}
+		code = CodeTimedOut
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return &Error{Code: CodeNotFound, Err: err}
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return &Error{Code: CodeConnReset, Err: err}
+		return &Error{Code: CodeNotFound, Message: "getaddrinfo ENOTFOUND " + dnsErr.Name, Err: err}
+	case errors.Is(err, syscall.EPIPE):
+		code = "EPIPE"
 	case errors.Is(err, syscall.ENOENT):
-		return &Error{Code: "ENOENT", Err: err}
+		code = "ENOENT"
 	}
-	return &Error{Code: CodeConnReset, Err: err}
+	msg := code
+	var op *net.OpError
+	if errors.As(err, &op) {
+		verb := op.Op
+		if verb == "dial" {
+			verb = "connect"
+		}
+		msg = verb + " " + code
+		if verb == "connect" && op.Addr != nil {
+			msg += " " + op.Addr.String()
+		}
+	}
+	return &Error{Code: code, Message: msg, Err: err}
 }
 
 var (

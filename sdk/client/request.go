@@ -82,6 +82,7 @@ type ClientRequest struct {
 	pendingBody     int64               // body bytes in pending; guarded by mu
 	redirects       int                 // guarded by mu
 	followed        bool                // FollowRedirect was called; guarded by mu
+	flushing        chan struct{}       // closed once the final flush reported 'finish'; guarded by mu
 	afterFinish     func()              // run once finished: the response ended first; guarded by mu
 
 	respReady chan struct{} // closed when the response head arrives or the request fails

@@ -173,7 +173,11 @@ func (r *ClientRequest) readResponse(s *Socket) {
 			return
 		}
 		r.res, r.stage = res, stageResponse
+		flushing := r.flushing
 		r.mu.Unlock()
+		if flushing != nil {
+			<-flushing
+		}
 		r.setResponse(res, nil)
 		r.emit(func() {
 			if r.ev.OnResponse != nil {

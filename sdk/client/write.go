@@ -303,6 +303,10 @@ func (r *ClientRequest) bodyLocked(p []byte) error {
 	return nil
 }
 
+// smallWrite is the size of a write that a connection's send buffer takes
+// without waiting for the peer.
+const smallWrite = 64 << 10
+
 func mismatch(got, want int64) error {
 	return specError(httpspec.ErrContentLengthMismatch,
 		"Request body length does not match content-length header: %d bytes written, %d declared", got, want)
@@ -321,7 +325,19 @@ func (r *ClientRequest) flushLocked() error {
 	body := r.pendingBody
 	r.pendingBody = 0
 	finish := r.ended && !r.finished
+	var flushed chan struct{}
+	if finish && len(data) <= smallWrite {
+		// The response cannot come before these bytes are sent, so
+		// 'finish' must come before 'response': readResponse waits for
+		// it. Only for a write the kernel takes at once, so that a server
+		// answering early without reading cannot hold its response.
+		flushed = make(chan struct{})
+		r.flushing = flushed
+	}
 	r.mu.Unlock()
+	if flushed != nil {
+		defer close(flushed)
+	}
 	if len(data) > 0 {
 		if _, err := s.Write(data); err != nil {
 			// The reader sees the connection fail too and reports it;
