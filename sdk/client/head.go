@@ -82,12 +82,13 @@ func buildHead(fields []string, sp headSpec) ([]byte, framing) {
 		}
 	}
 	if !hasCL && !hasTE {
-		chunk := chunkedByDefault(sp.method)
+		chunk, length := chunkedByDefault(sp.method), chunkedByDefault(sp.method)
 		if sp.forceChunked != nil {
-			chunk = *sp.forceChunked
+			// Electron: chunked, or a Content-Length whatever the method.
+			chunk, length = *sp.forceChunked, !*sp.forceChunked
 		}
 		switch {
-		case chunk && sp.final && !sp.hasTrailers && !hasTrailerField:
+		case length && sp.final && !sp.hasTrailers && !hasTrailerField:
 			b = append(b, "Content-Length: "...)
 			b = strconv.AppendInt(b, sp.bodyLen, 10)
 			b = append(b, "\r\n"...)
