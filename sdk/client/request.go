@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // Stages of a request. Each lists the stages that may follow it.
@@ -43,7 +44,7 @@ type ClientRequest struct {
 	maxHeaderSize   int
 	maxHeadersCount int
 	joinDuplicates  bool
-	unique          []string
+	unique          map[string]bool // lower-case names sent on one line
 	forceChunked    *bool
 
 	d dispatcher
@@ -55,20 +56,14 @@ type ClientRequest struct {
 	mu              sync.Mutex
 	stage           int                 // guarded by mu
 	destroyed       bool                // guarded by mu
-	headers         httpspec.OutHeaders // guarded by mu
-	headerSent      bool                // the head is fixed; guarded by mu
-	head            []byte              // the fixed head; guarded by mu
-	fr              framing             // guarded by mu
-	shouldKeepAlive bool                // guarded by mu
-	strict          bool                // StrictContentLength; guarded by mu
-	written         int64               // body bytes written; guarded by mu
-	trailers        []string            // guarded by mu
+	msg             outgoing.Message    // headers, head and framing; guarded by mu
+	shouldKeepAlive bool                // the agent may reuse the connection; immutable
 	pending         []byte              // bytes not yet on the socket; guarded by mu
 	held            []byte              // the body kept until End (chunkedEncoding false); guarded by mu
 	replay          []byte              // the body as written, for a redirect or login; guarded by mu
 	keepReplay      bool                // immutable
 	corked          int                 // guarded by mu
-	ended           bool                // End called; guarded by mu
+	ended           bool                // End called (writableEnded); guarded by mu
 	finished        bool                // everything written; guarded by mu
 	socket          *Socket             // guarded by mu
 	connected       bool                // the socket is connected and pending flushed; guarded by mu
@@ -104,13 +99,19 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		target: rs.target, ev: opts.Events, opts: opts,
 		method: rs.method, path: rs.path, host: rs.host,
 		maxHeaderSize: opts.MaxHeaderSize, maxHeadersCount: opts.MaxHeadersCount,
-		joinDuplicates: opts.JoinDuplicateHeaders, unique: opts.UniqueHeaders,
+		joinDuplicates: opts.JoinDuplicateHeaders,
 		forceChunked: opts.ChunkedEncoding, timeout: opts.Timeout,
 		respReady: make(chan struct{}),
 	}
 	r.protocol = "http:"
 	if r.tls {
 		r.protocol = "https:"
+	}
+	for _, u := range opts.UniqueHeaders {
+		if r.unique == nil {
+			r.unique = map[string]bool{}
+		}
+		r.unique[httpspec.ToLower(u)] = true
 	}
 	if r.maxHeadersCount <= 0 {
 		r.maxHeadersCount = 2000
@@ -130,29 +131,29 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 	r.shouldKeepAlive = ao.KeepAlive || ao.MaxSockets != int(^uint(0)>>1)
 	r.keepReplay = opts.Redirect == RedirectFollow || opts.Events.OnRedirect != nil || opts.Events.OnLogin != nil
 
+	r.msg.Reset()
+	r.msg.SendDate = false
+	r.msg.KeepAlive = r.shouldKeepAlive
+	r.msg.ChunkedByDefault = chunkedByDefault(r.method)
 	if opts.RawHeaders != nil {
-		if len(opts.RawHeaders)%2 != 0 {
-			return nil, specError(httpspec.ErrInvalidArgValue, "The argument 'options.headers' is invalid")
-		}
+		// Node's array form: sent as given, and the head is fixed at once.
 		for i := 0; i < len(opts.RawHeaders); i += 2 {
-			if err := httpspec.Validate(opts.RawHeaders[i], opts.RawHeaders[i:i+1]); err != nil {
+			if err := httpspec.ValidateHeaderName(opts.RawHeaders[i]); err != nil {
 				return nil, fromSpec(err)
 			}
-			if err := httpspec.ValidateHeaderValue(opts.RawHeaders[i], opts.RawHeaders[i+1]); err != nil {
-				return nil, fromSpec(err)
-			}
+		}
+		if err := r.msg.Load(opts.RawHeaders); err != nil {
+			return nil, fromSpec(err)
 		}
 	} else {
-		for _, name := range sortedNames(opts.Headers) {
-			if err := r.headers.Set(name, opts.Headers[name]...); err != nil {
-				return nil, fromSpec(err)
-			}
+		if err := r.msg.SetHeaders(opts.Headers); err != nil {
+			return nil, fromSpec(err)
 		}
-		if !opts.OmitHost && !r.headers.Has("host") {
-			_ = r.headers.Set("Host", rs.hostHeader)
+		if !opts.OmitHost && !r.msg.Header.Has("host") {
+			_ = r.msg.SetHeader("Host", rs.hostHeader)
 		}
-		if rs.auth != "" && !r.headers.Has("authorization") {
-			_ = r.headers.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rs.auth)))
+		if rs.auth != "" && !r.msg.Header.Has("authorization") {
+			_ = r.msg.SetHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rs.auth)))
 		}
 	}
 	if ctx == nil {
@@ -167,17 +168,19 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		}
 		r.stopCtx = context.AfterFunc(ctx, func() { r.Destroy(abortError(ctx)) })
 	}
-	switch {
-	case opts.RawHeaders != nil:
+	if opts.RawHeaders != nil || r.msg.Header.Has("expect") {
+		// Node sends the head at once for the array form and with an
+		// Expect header, so that the server can answer 100 before the body.
 		r.mu.Lock()
-		r.fixHeadLocked(false, 0)
+		err := r.fixHeadLocked(-1)
 		r.mu.Unlock()
-	case r.headers.Has("expect"):
-		// Node sends the head at once when there is an Expect header, so
-		// that the server can answer 100 before the body.
-		r.mu.Lock()
-		r.fixHeadLocked(false, 0)
-		r.mu.Unlock()
+		if err != nil {
+			r.dialCancel()
+			if r.stopCtx != nil {
+				r.stopCtx()
+			}
+			return nil, err
+		}
 	}
 	r.agent.addRequest(r)
 	return r, nil
