@@ -289,4 +289,3 @@ func (r *ClientRequest) restart(s *Socket, u *url.URL, method, name, value strin
 	r.agent.addRequest(r)
 	return true
 }
-

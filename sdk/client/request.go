@@ -54,31 +54,31 @@ type ClientRequest struct {
 	writeMu sync.Mutex
 
 	mu              sync.Mutex
-	stage           int                 // guarded by mu
-	destroyed       bool                // guarded by mu
-	msg             outgoing.Message    // headers, head and framing; guarded by mu
-	shouldKeepAlive bool                // the agent may reuse the connection; immutable
-	pending         []byte              // bytes not yet on the socket; guarded by mu
-	held            []byte              // the body kept until End (chunkedEncoding false); guarded by mu
-	replay          []byte              // the body as written, for a redirect or login; guarded by mu
-	keepReplay      bool                // immutable
-	corked          int                 // guarded by mu
-	ended           bool                // End called (writableEnded); guarded by mu
-	finished        bool                // everything written; guarded by mu
-	socket          *Socket             // guarded by mu
-	connected       bool                // the socket is connected and pending flushed; guarded by mu
-	reused          bool                // guarded by mu
-	res             *IncomingMessage    // guarded by mu
-	timeout         time.Duration       // guarded by mu
-	timer           *time.Timer         // guarded by mu
-	noDelay         *bool               // guarded by mu
-	keepAliveSock   *time.Duration      // guarded by mu
-	uploaded        int64               // body bytes on the socket; guarded by mu
-	pendingBody     int64               // body bytes in pending; guarded by mu
-	redirects       int                 // guarded by mu
-	followed        bool                // FollowRedirect was called; guarded by mu
-	flushing        chan struct{}       // closed once the final flush reported 'finish'; guarded by mu
-	afterFinish     func()              // run once finished: the response ended first; guarded by mu
+	stage           int              // guarded by mu
+	destroyed       bool             // guarded by mu
+	msg             outgoing.Message // headers, head and framing; guarded by mu
+	shouldKeepAlive bool             // the agent may reuse the connection; immutable
+	pending         []byte           // bytes not yet on the socket; guarded by mu
+	held            []byte           // the body kept until End (chunkedEncoding false); guarded by mu
+	replay          []byte           // the body as written, for a redirect or login; guarded by mu
+	keepReplay      bool             // immutable
+	corked          int              // guarded by mu
+	ended           bool             // End called (writableEnded); guarded by mu
+	finished        bool             // everything written; guarded by mu
+	socket          *Socket          // guarded by mu
+	connected       bool             // the socket is connected and pending flushed; guarded by mu
+	reused          bool             // guarded by mu
+	res             *IncomingMessage // guarded by mu
+	timeout         time.Duration    // guarded by mu
+	timer           *time.Timer      // guarded by mu
+	noDelay         *bool            // guarded by mu
+	keepAliveSock   *time.Duration   // guarded by mu
+	uploaded        int64            // body bytes on the socket; guarded by mu
+	pendingBody     int64            // body bytes in pending; guarded by mu
+	redirects       int              // guarded by mu
+	followed        bool             // FollowRedirect was called; guarded by mu
+	flushing        chan struct{}    // closed once the final flush reported 'finish'; guarded by mu
+	afterFinish     func()           // run once finished: the response ended first; guarded by mu
 
 	respReady chan struct{} // closed when the response head arrives or the request fails
 	respErr   error         // set before respReady is closed
@@ -100,7 +100,7 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		method: rs.method, path: rs.path, host: rs.host,
 		maxHeaderSize: opts.MaxHeaderSize, maxHeadersCount: opts.MaxHeadersCount,
 		joinDuplicates: opts.JoinDuplicateHeaders,
-		forceChunked: opts.ChunkedEncoding, timeout: opts.Timeout,
+		forceChunked:   opts.ChunkedEncoding, timeout: opts.Timeout,
 		respReady: make(chan struct{}),
 	}
 	r.protocol = "http:"
