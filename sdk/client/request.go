@@ -80,8 +80,9 @@ type ClientRequest struct {
 	flushing        chan struct{}    // closed once the final flush reported 'finish'; guarded by mu
 	afterFinish     func()           // run once finished: the response ended first; guarded by mu
 
-	respReady chan struct{} // closed when the response head arrives or the request fails
-	respErr   error         // set before respReady is closed
+	respReady chan struct{}    // closed when the response head arrives or the request fails
+	respErr   error            // set before respReady is closed
+	respRes   *IncomingMessage // set before respReady is closed
 }
 
 // NewRequest starts a request, as http.request does: it validates the
@@ -418,12 +419,15 @@ func (r *ClientRequest) setResponse(res *IncomingMessage, err error) {
 		}
 		r.respErr = err
 	}
+	r.respRes = res
 	close(r.respReady)
 }
 
 // Response waits for the final response head and returns it; the caller
-// reads res.Body to its end or closes it. It returns the request's error
-// if the request failed first, or ctx's.
+// reads res.Body to its end or closes it. After an upgrade or CONNECT it
+// is the 101 or CONNECT answer, whose connection went to OnUpgrade or
+// OnConnect. It returns the request's error if the request failed first,
+// or ctx's.
 func (r *ClientRequest) Response(ctx context.Context) (*IncomingMessage, error) {
 	select {
 	case <-r.respReady:
@@ -435,7 +439,7 @@ func (r *ClientRequest) Response(ctx context.Context) (*IncomingMessage, error) 
 	if r.respErr != nil {
 		return nil, r.respErr
 	}
-	return r.res, nil
+	return r.respRes, nil
 }
 
 // Destroy ends the request (req.destroy): the connection is closed and

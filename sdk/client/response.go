@@ -211,6 +211,8 @@ func (r *ClientRequest) handOver(s *Socket, res *IncomingMessage, cb func(*Incom
 	head := append([]byte(nil), s.buf[s.r:s.w]...)
 	s.r, s.w = 0, 0
 	r.agent.detach(s)
+	res.Body = noBody{}
+	r.setResponse(res, nil)
 	if cb == nil {
 		s.Close()
 	} else {
@@ -432,3 +434,9 @@ func (r *ClientRequest) releaseAndClose(s *Socket, keepAlive bool, hint string) 
 	r.agent.release(s, reusable, hint)
 	r.close(nil)
 }
+
+// noBody is the body of a response whose connection was handed over.
+type noBody struct{}
+
+func (noBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (noBody) Close() error             { return nil }
