@@ -326,11 +326,11 @@ func (a *Agent) watchIdle(s *Socket, timeout time.Duration) {
 	}()
 }
 
-// remove closes s and forgets it, then lets a waiting request have the
+// remove forgets s and closes it, and lets a waiting request have the
 // room it leaves.
 func (a *Agent) remove(s *Socket) {
-	s.Close()
 	a.detach(s)
+	s.Close()
 }
 
 // detach forgets s without closing it (an upgraded or CONNECT socket now
