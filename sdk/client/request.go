@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -502,6 +501,3 @@ func orHangUp(err error) error {
 	}
 	return err
 }
-
-// strconvItoa keeps strconv in one place for the messages below.
-func strconvItoa(n int64) string { return strconv.FormatInt(n, 10) }
