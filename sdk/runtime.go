@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -79,7 +80,11 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
 	}
 	if err := rt.configure(req.Name, req.ConfigJson, req.RejectNonStandardBodyWrites); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return nil, protocol.ConfigRefused(err.Error(), ce.Key, ce.Reason)
+		}
+		return nil, protocol.ConfigRefused(err.Error(), "", "")
 	}
 	return &protocol.ConfigureResponse{
 		Events:          events(rt.p),

@@ -250,7 +250,11 @@ func TestControlService(t *testing.T) {
 		rt := newRuntime(allEvents{}, nil, true)
 		_, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{"unknown": 1}`)})
 		require.Equal(t, codes.InvalidArgument, status.Code(err))
-		require.ErrorContains(t, err, `plugin x: config: json: unknown field "unknown"`)
+		require.ErrorContains(t, err, `plugin x: config.unknown: unknown key`)
+		key, reason, ok := protocol.RefusedKey(err)
+		require.True(t, ok, "the key travels as a BadRequest detail")
+		require.Equal(t, "unknown", key)
+		require.Equal(t, "unknown key", reason)
 	})
 	t.Run("Health, Stats and Shutdown answer", func(t *testing.T) {
 		release := make(chan struct{})

@@ -145,11 +145,11 @@ func TestConfigure(t *testing.T) {
 	})
 	t.Run("an unknown key is refused, naming the plugin", func(t *testing.T) {
 		err := sdktest.Configure(&settings{}, sdktest.WithName("greeter"), sdktest.WithConfig(`{"greting": "typo"}`))
-		require.EqualError(t, err, `Configure: plugin greeter: config: json: unknown field "greting"`)
+		require.EqualError(t, err, `Configure: plugin greeter: config.greting: unknown key`)
 	})
 	t.Run("a value of the wrong type is refused", func(t *testing.T) {
 		err := sdktest.Configure(&settings{}, sdktest.WithConfig(map[string]any{"times": "two"}))
-		require.ErrorContains(t, err, "cannot unmarshal string")
+		require.EqualError(t, err, "Configure: plugin test: config.times: a string where int is expected")
 	})
 	t.Run("the plugin's own check is reported", func(t *testing.T) {
 		require.EqualError(t, sdktest.Configure(&settings{}, sdktest.WithConfig(`{"times": 0}`)), "Configure: times must be positive")

@@ -154,10 +154,11 @@ func (c *Config) validate(opts Options) error {
 			return bad("server.client_error", "%q is not a configured plugin", s.ClientError)
 		}
 	}
-	if c.Admin.Listen != "" {
-		if err := checkAddr(c.Admin.Listen); err != nil {
-			return bad("admin.listen", "%v", err)
-		}
+	if err := c.validateAdmin(); err != nil {
+		return err
+	}
+	if err := c.checkCollisions(); err != nil {
+		return err
 	}
 	for name, p := range c.Plugins {
 		if err := c.validatePlugin(name, &p, opts); err != nil {

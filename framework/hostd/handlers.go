@@ -1,6 +1,7 @@
 package hostd
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -127,11 +128,19 @@ func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404.
+// its target; one that no route takes gets 404, and one to hostd's own
+// listeners 403 (selfconnect.go).
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
 	rt := h.routing.Load()
 	start := rt.start()
-	r := rt.table.LookupConnect(string(req.Head().Target))
+	authority := string(req.Head().Target)
+	if h.isOwnListener(context.Background(), authority) {
+		h.log.Warn("CONNECT to hostd's own listener refused", "target", authority, "client", conn.RemoteAddr().String())
+		rawAnswer(conn, 403, "")
+		rt.doneSocket(nil, pluginhost.Connect, 0, req, 403, start)
+		return
+	}
+	r := rt.table.LookupConnect(authority)
 	if r == nil {
 		rawAnswer(conn, 404, "")
 		rt.doneSocket(nil, pluginhost.Connect, 0, req, 404, start)

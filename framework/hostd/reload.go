@@ -2,6 +2,7 @@ package hostd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -137,7 +138,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		if !ok {
 			p := h.newPlugin(name, spec)
 			if err := p.Start(ctx); err != nil {
-				return abort(fmt.Errorf("plugin %s: %w", name, err))
+				return abort(pluginError(cfg, name, err))
 			}
 			added[name] = p
 			continue
@@ -147,7 +148,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		}
 		in, err := old.Prepare(ctx, spec)
 		if err != nil {
-			return abort(fmt.Errorf("plugin %s: %w", name, err))
+			return abort(pluginError(cfg, name, err))
 		}
 		prepared[name] = in
 	}
@@ -190,4 +191,15 @@ func (h *Host) RestartPlugin(ctx context.Context, name string) error {
 		return fmt.Errorf("no plugin %q", name)
 	}
 	return p.Swap(ctx, p.Spec())
+}
+
+// pluginError reports a plugin that failed to start; a refusal of one key
+// of its config table is a configuration error naming
+// plugins.NAME.config.KEY.
+func pluginError(cfg *config.Config, name string, err error) error {
+	var ce *pluginhost.ConfigError
+	if errors.As(err, &ce) && ce.Key != "" {
+		return &config.Error{File: cfg.File, Key: "plugins." + name + ".config." + ce.Key, Reason: ce.Reason}
+	}
+	return fmt.Errorf("plugin %s: %w", name, err)
 }

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ type Instance struct {
 	spec   *Spec // immutable
 	gen    uint64
 	log    hclog.Logger
+	proc   *process
 	client *goplugin.Client
 	ctl    protocol.ControlClient
 	w      *protocol.Writer
@@ -41,12 +43,13 @@ type Instance struct {
 	onDeath  func(*Instance, error)
 }
 
-func newInstance(spec *Spec, gen uint64, client *goplugin.Client, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
+func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
 	in := &Instance{
 		spec:    spec,
 		gen:     gen,
 		log:     log,
-		client:  client,
+		proc:    proc,
+		client:  proc.client,
 		ctl:     ctl,
 		w:       protocol.NewWriter(conn),
 		r:       protocol.NewReader(conn),
@@ -179,14 +182,15 @@ func (in *Instance) Drain(ctx context.Context) error {
 	}
 }
 
-// Stop ends the process: a polite Shutdown, then go-plugin's kill.
+// Stop ends the process and what it started: a polite Shutdown, then
+// go-plugin's kill, then the process group's.
 func (in *Instance) Stop() {
 	in.closed.Store(true)
 	in.stopping.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	_, _ = in.ctl.Shutdown(ctx, &protocol.ShutdownRequest{})
 	cancel()
-	in.client.Kill()
+	in.proc.end(true)
 	in.w.Close()
 	<-in.dead
 }
@@ -202,4 +206,19 @@ func (in *Instance) Pid() int {
 		return rc.Pid
 	}
 	return 0
+}
+
+// Healthy asks the plugin whether it is serving.
+func (in *Instance) Healthy(ctx context.Context) error {
+	if in.isDead() {
+		return errPluginGone
+	}
+	h, err := in.ctl.Health(ctx, &protocol.HealthRequest{})
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	if !h.Serving {
+		return fmt.Errorf("health check: not serving: %s", h.Message)
+	}
+	return nil
 }

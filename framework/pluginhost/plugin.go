@@ -167,7 +167,7 @@ func (p *Plugin) retire(old *Instance) {
 
 // died handles the death of a generation that was not stopped.
 func (p *Plugin) died(in *Instance, err error) {
-	in.client.Kill()
+	in.proc.end(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped || p.cur.Load() != in {
