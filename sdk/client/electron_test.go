@@ -107,6 +107,19 @@ func TestLoginAgainstNode(t *testing.T) {
 			require.Equal(t, client.AuthInfo{IsProxy: proxy, Scheme: "basic", Host: "127.0.0.1", Port: portOf(t, addr), Realm: "hostd"}, infos[0])
 		})
 	}
+	for _, alg := range []string{"MD5", "SHA-256"} {
+		t.Run("digest "+alg+" is preferred to Basic", func(t *testing.T) {
+			var infos []client.AuthInfo
+			res, err := client.Get(ctx, "http://"+addr+"/digest?alg="+alg, &client.Options{NoAgent: true, Events: client.Events{
+				OnLogin: func(info *client.AuthInfo) (string, string, bool) {
+					infos = append(infos, *info)
+					return "user", "pw", len(infos) == 1
+				}}})
+			require.NoError(t, err)
+			require.Equal(t, "digest ok", readAll(t, res))
+			require.Equal(t, []client.AuthInfo{{Scheme: "digest", Host: "127.0.0.1", Port: portOf(t, addr), Realm: "hostd"}}, infos)
+		})
+	}
 	t.Run("giving up delivers the challenge", func(t *testing.T) {
 		res, err := client.Get(ctx, "http://"+addr+"/auth", &client.Options{NoAgent: true, Events: client.Events{
 			OnLogin: func(*client.AuthInfo) (string, string, bool) { return "", "", false }}})

@@ -1,12 +1,10 @@
 package client
 
 import (
-	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/internal/outgoing"
 )
 
@@ -31,7 +29,7 @@ type Redirect struct {
 // AuthInfo is what OnLogin reports (Electron's 'login' event authInfo).
 type AuthInfo struct {
 	IsProxy bool
-	Scheme  string // lower case, "basic"
+	Scheme  string // lower case: "basic" or "digest"
 	Host    string
 	Port    int
 	Realm   string
@@ -149,11 +147,11 @@ func (r *ClientRequest) login(s *Socket, res *IncomingMessage) bool {
 	if proxy {
 		field = "proxy-authenticate"
 	}
-	scheme, realm, ok := parseChallenge(res.HeadersDistinct[field])
+	ch, ok := pickChallenge(res.HeadersDistinct[field])
 	if !ok {
 		return false
 	}
-	info := &AuthInfo{IsProxy: proxy, Scheme: scheme, Host: r.host, Port: r.port, Realm: realm}
+	info := &AuthInfo{IsProxy: proxy, Scheme: ch.scheme, Host: r.host, Port: r.port, Realm: ch.params["realm"]}
 	var user, pass string
 	done := make(chan struct{})
 	r.emit(func() {
@@ -175,25 +173,7 @@ func (r *ClientRequest) login(s *Socket, res *IncomingMessage) bool {
 	if p, err := url.Parse(r.path); err == nil {
 		cur.Path, cur.RawQuery = p.Path, p.RawQuery
 	}
-	return r.restart(s, &cur, r.method, name, "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-}
-
-// parseChallenge finds a Basic challenge and its realm.
-func parseChallenge(values []string) (scheme, realm string, ok bool) {
-	for _, v := range values {
-		s, params, _ := strings.Cut(strings.TrimSpace(v), " ")
-		if !httpspec.EqualFoldASCII(s, "basic") {
-			continue
-		}
-		for _, p := range strings.Split(params, ",") {
-			k, val, found := strings.Cut(strings.TrimSpace(p), "=")
-			if found && httpspec.EqualFoldASCII(strings.TrimSpace(k), "realm") {
-				realm = strings.Trim(strings.TrimSpace(val), `"`)
-			}
-		}
-		return "basic", realm, true
-	}
-	return "", "", false
+	return r.restart(s, &cur, r.method, name, ch.credentials(r.method, r.path, user, pass))
 }
 
 func (r *ClientRequest) hostPort() string {
