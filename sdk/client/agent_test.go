@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -205,8 +206,19 @@ func TestAgentDestroyClosesFreeSockets(t *testing.T) {
 	require.Empty(t, agent.FreeSockets())
 	_, err = free[0].Write([]byte("x"))
 	require.Error(t, err)
-	_, err = client.Get(context.Background(), "http://"+addr+"/hello", &client.Options{Agent: agent})
-	require.ErrorIs(t, err, client.ErrSocketHangUp)
+	t.Run("in use: its request fails", func(t *testing.T) {
+		res, err := client.Get(context.Background(), "http://"+addr+"/hold", &client.Options{Agent: agent})
+		require.NoError(t, err)
+		agent.Destroy()
+		_, err = io.ReadAll(res.Body)
+		require.ErrorIs(t, err, client.ErrAborted)
+	})
+	t.Run("the agent stays usable, as in Node", func(t *testing.T) {
+		res, err := client.Get(context.Background(), "http://"+addr+"/hello", &client.Options{Agent: agent})
+		require.NoError(t, err)
+		require.Equal(t, "hello", readAll(t, res))
+		require.False(t, res.Req.ReusedSocket())
+	})
 }
 
 // closingServer answers every request with answer and reports each
