@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,6 +69,22 @@ func TestRedirectsAgainstNode(t *testing.T) {
 		require.Equal(t, "redirect", recv(t, events, "redirect"))
 		require.Equal(t, "abort", recv(t, events, "abort"))
 		require.Equal(t, "close", recv(t, events, "close"))
+	})
+	t.Run("credentials do not follow to another origin", func(t *testing.T) {
+		port := fmt.Sprint(portOf(t, addr))
+		for _, tc := range []struct {
+			to       string
+			keepAuth bool
+		}{{"http://127.0.0.1:" + port + "/echo", true}, {"http://localhost:" + port + "/echo", false}} {
+			res, err := client.Get(ctx, "http://"+addr+"/elsewhere?to="+tc.to, &client.Options{NoAgent: true, Redirect: client.RedirectFollow, Family: 4,
+				Headers: map[string][]string{"Authorization": {"Bearer secret"}, "Cookie": {"a=1"}, "X-Other": {"kept"}}})
+			require.NoError(t, err)
+			e := decodeEcho(t, res)
+			require.Contains(t, e.RawHeaders, "X-Other")
+			require.Equal(t, tc.keepAuth, slices.Contains(e.RawHeaders, "Authorization"), tc.to)
+			require.Equal(t, tc.keepAuth, slices.Contains(e.RawHeaders, "Cookie"), tc.to)
+			require.Contains(t, e.RawHeaders, strings.TrimSuffix(strings.TrimPrefix(tc.to, "http://"), "/echo"), "Host follows the redirect")
+		}
 	})
 	t.Run("mode error", func(t *testing.T) {
 		_, err := client.Get(ctx, url(1, 301), &client.Options{NoAgent: true, Redirect: client.RedirectError})

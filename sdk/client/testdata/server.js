@@ -49,6 +49,10 @@ const server = http.createServer((req, res) => {
         }
         return;
       }
+      case '/elsewhere':
+        res.writeHead(302, { Location: u.searchParams.get('to') });
+        res.end();
+        return;
       case '/auth': {
         const want = 'Basic ' + Buffer.from('user:pw').toString('base64');
         const proxy = u.searchParams.get('proxy') === '1';
