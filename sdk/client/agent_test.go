@@ -288,3 +288,48 @@ func TestMaxFreeSocketsAgainstNode(t *testing.T) {
 	require.Len(t, agent.FreeSockets()[addr+":"], 1)
 	require.Empty(t, agent.Sockets())
 }
+
+// Node's advice for ReusedSocket: a request that fails with ECONNRESET on
+// a reused socket (the server closed it as it was reused) may be retried.
+func TestReusedSocketLetsIdempotentRequestsRetry(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				_, _ = c.Read(buf) // the next request: closed unanswered
+			}()
+		}
+	}()
+	agent := newAgent(t, client.AgentOptions{KeepAlive: true})
+	url := "http://" + ln.Addr().String() + "/"
+	res, err := client.Get(context.Background(), url, &client.Options{Agent: agent})
+	require.NoError(t, err)
+	require.Equal(t, "ok", readAll(t, res))
+
+	get := func() (*client.ClientRequest, *client.IncomingMessage, error) {
+		req, err := client.NewRequest(context.Background(), client.Options{URL: url, Agent: agent})
+		require.NoError(t, err)
+		require.NoError(t, req.End(nil))
+		res, err := req.Response(context.Background())
+		return req, res, err
+	}
+	req, _, err := get()
+	require.ErrorIs(t, err, client.ErrSocketHangUp)
+	require.True(t, req.ReusedSocket(), "the failure came on a reused socket: a GET may be retried")
+	req, res, err = get()
+	require.NoError(t, err)
+	require.False(t, req.ReusedSocket())
+	require.Equal(t, "ok", readAll(t, res))
+}
