@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -35,7 +36,6 @@ type ClientRequest struct {
 	protocol string
 	host     string
 
-	ctx        context.Context
 	dialCtx    context.Context
 	dialCancel context.CancelFunc
 	stopCtx    func() bool
@@ -128,7 +128,7 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 	// Node: keep-alive is asked for only if the agent can reuse the
 	// connection, that is if it keeps free sockets or limits them.
 	ao := r.agent.Options()
-	r.shouldKeepAlive = ao.KeepAlive || ao.MaxSockets != int(^uint(0)>>1)
+	r.shouldKeepAlive = ao.KeepAlive || ao.MaxSockets != math.MaxInt
 	r.keepReplay = opts.Redirect == RedirectFollow || opts.Events.OnRedirect != nil || opts.Events.OnLogin != nil
 
 	r.msg.Reset()
@@ -159,7 +159,6 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r.ctx = ctx
 	r.dialCtx, r.dialCancel = context.WithCancel(context.Background())
 	if ctx.Done() != nil {
 		if ctx.Err() != nil {
