@@ -5,6 +5,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/hostd/hostd/protocol"
 )
 
 // Config is a validated configuration.
@@ -117,6 +119,8 @@ type Route struct {
 	Events    []string `koanf:"events"`
 	Authority string   `koanf:"authority"`
 	Plugin    string   `koanf:"plugin"`
+	// EventSet is Events parsed, set by validation.
+	EventSet protocol.EventSet `koanf:"-"`
 }
 
 // defaults are Node's, and hostd's own.

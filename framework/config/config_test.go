@@ -11,6 +11,7 @@ import (
 
 	"github.com/hostd/hostd/examples"
 	"github.com/hostd/hostd/framework/config"
+	"github.com/hostd/hostd/protocol"
 )
 
 var builtins = config.Options{Builtins: []string{"echo", "tunnel", "earlyhints"}, Environ: []string{}}
@@ -29,6 +30,8 @@ func TestTheDefaultConfigurationLoads(t *testing.T) {
 	require.Equal(t, 1, c.Plugins["echo"].MaxProcs, "plugins run on one processor by default")
 	require.Equal(t, []string{"request", "upgrade"}, c.Routes[0].Events)
 	require.Equal(t, []string{"request"}, c.Routes[1].Events, "events default to request")
+	require.Equal(t, protocol.EventSetOf(protocol.EventRequest, protocol.EventUpgrade), c.Routes[0].EventSet, "validation parses the events")
+	require.Equal(t, protocol.EventSetOf(protocol.EventRequest), c.Routes[1].EventSet)
 }
 
 func TestDefaultsAreNodes(t *testing.T) {
@@ -107,7 +110,9 @@ func TestRefusalsNameTheFileTheKeyAndTheReason(t *testing.T) {
 		{"a bad sha256", "[plugins.p]\nbuiltin = \"echo\"\nsha256 = \"abc\"\n", "t.toml: plugins.p.sha256: must be 64 hexadecimal digits"},
 		{"a route to no plugin", "[[routes]]\npath = \"/\"\nplugin = \"p\"\n", "t.toml: routes[0].plugin: \"p\" is not a configured plugin"},
 		{"a route without a plugin", "[[routes]]\npath = \"/\"\n", "t.toml: routes[0].plugin: every route needs a plugin"},
-		{"an unknown event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"data\"]\n", "t.toml: routes[0].events[0]: \"data\" is not an event"},
+		{"an unknown event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"data\"]\n", "t.toml: routes[0].events[0]: \"data\" is not an event (request, checkContinue, checkExpectation, upgrade, connect)"},
+		{"an event named in the wrong case", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"request\", \"Upgrade\"]\n", "t.toml: routes[0].events[1]: \"Upgrade\" is not an event"},
+		{"clientError as a route event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"clientError\"]\n", "t.toml: routes[0].events[0]: clientError is not a route event: name its plugin in server.client_error"},
 		{"a connect route without authority", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"connect\"]\n", "t.toml: routes[0].authority: a connect route needs authority"},
 		{"a path without a slash", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\npath = \"echo\"\n", "t.toml: routes[0].path: \"echo\" must start with /"},
 		{"an unknown method", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nmethods = [\"FETCH\"]\n", "t.toml: routes[0].methods[0]: \"FETCH\" is not an HTTP method"},

@@ -66,24 +66,19 @@ func (h *Host) stamp(pc config.Plugin) string {
 func (h *Host) buildRouting(cfg *config.Config) *routing {
 	routes := make([]route.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		var ev route.Event
-		for _, name := range r.Events {
-			e, _ := route.ParseEvent(name)
-			ev |= e
-		}
 		routes = append(routes, route.Route{
 			Path:      r.Path,
 			Host:      r.Host,
 			Methods:   r.Methods,
-			Events:    ev,
+			Events:    r.EventSet,
 			Authority: r.Authority,
 		})
 		rr := &routes[len(routes)-1]
-		rr.Target = &target{plugin: h.plugins[r.Plugin], metrics: h.metrics.Route(routeLabel(rr), r.Plugin, eventCodes(ev)...)}
+		rr.Target = &target{plugin: h.plugins[r.Plugin], metrics: h.metrics.Route(routeLabel(rr), r.Plugin, r.EventSet.Events()...)}
 	}
 	rt := &routing{table: route.New(routes), access: h.accessLogger(cfg.Log.Access)}
 	if h.metrics != nil {
-		rt.none = h.metrics.Route("", "", protocol.EvRequest)
+		rt.none = h.metrics.Route("", "", protocol.EventRequest)
 	}
 	if cfg.Server.ClientError != "" {
 		rt.clientError = h.plugins[cfg.Server.ClientError]

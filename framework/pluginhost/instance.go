@@ -26,8 +26,8 @@ type Instance struct {
 	ctl    protocol.ControlClient
 	w      *protocol.Writer
 	r      *protocol.Reader
-	events map[string]bool // immutable
-	relay  bool            // immutable
+	events protocol.EventSet // immutable
+	relay  bool              // immutable
 	// metrics is set before the instance serves; nil records nothing.
 	metrics *metrics.Plugin
 
@@ -53,19 +53,21 @@ func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClie
 		ctl:     ctl,
 		w:       protocol.NewWriter(conn),
 		r:       protocol.NewReader(conn),
-		events:  make(map[string]bool),
 		relay:   resp.RelaySockets || spec.RelaySockets || !canPassDescriptors,
 		streams: make(map[uint32]*stream),
 		dead:    make(chan struct{}),
 	}
-	for _, e := range resp.Events {
-		in.events[e] = true
+	for _, name := range resp.Events {
+		// A name this host does not know cannot be routed to: skip it.
+		if e, err := protocol.ParseEvent(name); err == nil {
+			in.events |= protocol.EventSetOf(e)
+		}
 	}
 	return in
 }
 
 // Handles reports whether the plugin implements the event.
-func (in *Instance) Handles(event string) bool { return in.events[event] }
+func (in *Instance) Handles(event protocol.Event) bool { return in.events.Has(event) }
 
 // Generation returns the instance's generation number.
 func (in *Instance) Generation() uint64 { return in.gen }

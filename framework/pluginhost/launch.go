@@ -4,18 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -25,7 +23,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 	ctx, cancel := context.WithTimeout(ctx, spec.startTimeout())
 	defer cancel()
 
-	hostEnd, pluginEnd, err := socketpair()
+	hostEnd, pluginEnd, err := socketpair.New()
 	if err != nil {
 		return nil, fmt.Errorf("data plane: %w", err)
 	}
@@ -119,27 +117,4 @@ func pluginEnviron() []string {
 		}
 	}
 	return kept
-}
-
-// socketpair returns a connected pair of Unix stream sockets: the host's
-// end as a connection, the plugin's as a file for the child to inherit.
-func socketpair() (*net.UnixConn, *os.File, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	hostFile := os.NewFile(uintptr(fds[0]), "hostd-data-plane")
-	defer hostFile.Close()
-	c, err := net.FileConn(hostFile)
-	if err != nil {
-		syscall.Close(fds[1])
-		return nil, nil, err
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		c.Close()
-		syscall.Close(fds[1])
-		return nil, nil, errors.New("socketpair is not a Unix connection")
-	}
-	return uc, os.NewFile(uintptr(fds[1]), "hostd-data-plane-plugin"), nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
 
@@ -297,10 +298,10 @@ func TestExchange(t *testing.T) {
 			_ = res.End()
 		}))
 		x := h.Start(sdktest.Request{})
-		require.Eventually(t, func() bool { return len(x.Recorder().Frames) == 1 }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return len(wiretest.Of(x.Recorder()).Frames) == 1 }, 5*time.Second, time.Millisecond)
 		rec := x.Recorder()
 		require.Equal(t, 200, rec.Status)
-		require.Equal(t, protocol.HeadFlush, rec.HeadFlags&protocol.HeadFlush)
+		require.Equal(t, protocol.HeadFlush, wiretest.Of(rec).HeadFlags&protocol.HeadFlush)
 		require.False(t, rec.Ended)
 		close(release)
 		require.True(t, x.Wait().Ended)
