@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/sdk/client"
 )
 
@@ -264,7 +265,7 @@ var orderJS []byte
 // case name, in our names: res 'aborted' and the res 'error' that follows
 // it are one OnAborted with that error.
 func nodeEventOrder(t *testing.T, addr, hangUp, refused string) map[string][]string {
-	bin := requireNode(t)
+	bin := testutil.Node(t)
 	script := filepath.Join(t.TempDir(), "order.js")
 	require.NoError(t, os.WriteFile(script, orderJS, 0o600))
 	port := func(a string) string { _, p, _ := net.SplitHostPort(a); return p }

@@ -213,7 +213,7 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	if o.Method != "" {
 		if !httpspec.IsToken(o.Method) {
-			return nil, specError(httpspec.ErrInvalidHTTPToken, "Method must be a valid HTTP token [%q]", o.Method)
+			return nil, specError(httpspec.CodeInvalidHTTPToken, "Method must be a valid HTTP token [%q]", o.Method)
 		}
 		r.method = strings.ToUpper(o.Method)
 	}

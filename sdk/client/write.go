@@ -291,9 +291,9 @@ func (r *ClientRequest) holding() bool {
 func (r *ClientRequest) writableLocked() error {
 	switch {
 	case r.ended:
-		return specError(httpspec.ErrStreamWriteAfterEnd, "write after end")
+		return specError(httpspec.CodeStreamWriteAfterEnd, "write after end")
 	case r.destroyed || r.stage == stageDone:
-		return specError(httpspec.ErrStreamDestroyed, "Cannot call write after a stream was destroyed")
+		return specError(httpspec.CodeStreamDestroyed, "Cannot call write after a stream was destroyed")
 	}
 	return nil
 }
