@@ -213,3 +213,14 @@ func TestGetEndedWithABodyDeclaresItsLengthAgainstNode(t *testing.T) {
 	require.Equal(t, "abc", e.Body)
 	require.Contains(t, e.RawHeaders, "Content-Length")
 }
+
+func TestUniqueHeadersAgainstNode(t *testing.T) {
+	addr := startNode(t)
+	res, err := client.Get(context.Background(), "http://"+addr+"/echo", &client.Options{NoAgent: true,
+		UniqueHeaders: []string{"x-u"},
+		Headers:       map[string][]string{"X-U": {"a", "b"}, "X-Many": {"c", "d"}}})
+	require.NoError(t, err)
+	e := decodeEcho(t, res)
+	require.Equal(t, []string{"X-Many", "c", "X-Many", "d", "X-U", "a; b"}, e.RawHeaders[:6],
+		"a unique header goes on one line, the others one line per value")
+}
