@@ -310,10 +310,11 @@ func TestDestroy(t *testing.T) {
 // to send: its framing is never ambiguous and never runs past a length.
 func TestResponseFramingIsNeverAmbiguous(t *testing.T) {
 	t.Run("bytes past Content-Length are dropped and the connection closes after the answer", func(t *testing.T) {
-		var writeErr error
+		writeErr := make(chan error, 2)
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
 			_ = res.SetHeader("Content-Length", "5")
-			_, writeErr = res.WriteString("hello, and 36 more bytes not declared here")
+			_, err := res.WriteString("hello, and 36 more bytes not declared here")
+			writeErr <- err
 			_ = res.End()
 		}}})
 		c := dial(t, addr)
@@ -321,7 +322,7 @@ func TestResponseFramingIsNeverAmbiguous(t *testing.T) {
 		out := maskDate(c.readAll())
 		require.Equal(t, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nhello", out,
 			"one answer of 5 bytes, then the connection ends: the pipelined request is not answered")
-		require.NoError(t, writeErr, "without StrictContentLength the handler is not told")
+		require.NoError(t, <-writeErr, "without StrictContentLength the handler is not told")
 	})
 
 	t.Run("a short body closes the connection after the answer", func(t *testing.T) {
