@@ -1,0 +1,37 @@
+package pluginhost
+
+import (
+	"net"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/hostd/hostd/protocol"
+)
+
+// Attach returns an instance serving events over conn, the host's end of
+// a data plane, with no process and no control plane behind it: the test
+// plays the plugin on the other end. It is what launch does once go-plugin
+// has started and configured a process. Stop, Drain, Stats and Pid need
+// that process and must not be called.
+func Attach(conn *net.UnixConn, spec Spec, events ...string) *Instance {
+	resp := &protocol.ConfigureResponse{ProtocolVersion: protocol.Version, Events: events}
+	in := newInstance(&spec, 1, nil, nil, conn, resp, hclog.NewNullLogger())
+	go in.readLoop()
+	return in
+}
+
+// Socketpair returns a data plane: the host's end, and the plugin's end
+// as a file.
+func Socketpair() (*net.UnixConn, *os.File, error) { return socketpair() }
+
+// Reserve takes a request slot as Plugin.Acquire does; false once the
+// instance's data plane has ended.
+func (in *Instance) Reserve() bool { return in.acquire() }
+
+// OpenStreams counts the streams the instance still tracks.
+func (in *Instance) OpenStreams() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.streams)
+}
