@@ -115,18 +115,14 @@ func TestABadFrameAfterTheHeadClosesTheConnection(t *testing.T) {
 // untrustworthy: the host closes it, the instance's requests in flight get
 // 502, and another instance is not disturbed.
 func TestABadFrameLengthEndsTheInstance(t *testing.T) {
-	length := func(n uint32) []byte {
-		b := binary.BigEndian.AppendUint32(nil, n)
-		return append(b, 0, 0, 0, 1, byte(protocol.TypeBody))
-	}
 	for _, tc := range []struct {
 		name string
 		raw  []byte
 	}{
-		{"shorter than a frame header", length(3)},
-		{"zero", length(0)},
-		{"longer than MaxFrame", length(protocol.MaxFrame + 1)},
-		{"the largest uint32", length(1<<32 - 1)},
+		{"shorter than a frame header", frameLength(3)},
+		{"zero", frameLength(0)},
+		{"longer than MaxFrame", frameLength(protocol.MaxFrame + 1)},
+		{"the largest uint32", frameLength(1<<32 - 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t)
@@ -151,6 +147,12 @@ func TestABadFrameLengthEndsTheInstance(t *testing.T) {
 			neighbour.requireAnswer(t, 200, "unaffected")
 		})
 	}
+}
+
+// frameLength is a frame header declaring length n, for stream 1.
+func frameLength(n uint32) []byte {
+	b := binary.BigEndian.AppendUint32(nil, n)
+	return append(b, 0, 0, 0, 1, byte(protocol.TypeBody))
 }
 
 // Frames for a stream the host does not know are dropped: one that has

@@ -257,8 +257,10 @@ func (h *host) dial(t testing.TB) *client {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	require.NoError(t, c.SetDeadline(time.Now().Add(patience)))
-	return &client{conn: c, br: bufio.NewReader(c)}
+	return &client{conn: c, br: newReader(c)}
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 
 func (c *client) write(t testing.TB, raw string) {
 	t.Helper()
