@@ -1,6 +1,7 @@
 package pluginhost_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -65,7 +66,7 @@ func TestAMisbehavingPluginDoesNotDisturbItsNeighbour(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		cl := &client{conn: c, br: newReader(c)}
+		cl := &client{conn: c, br: bufio.NewReader(c)}
 		for i := 0; i < 100000; i++ {
 			select {
 			case <-stop:

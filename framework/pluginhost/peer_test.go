@@ -2,6 +2,7 @@ package pluginhost_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -249,6 +250,7 @@ func byteFields(fields []string) [][]byte {
 type client struct {
 	conn net.Conn
 	br   *bufio.Reader
+	seen bytes.Buffer // every byte read from conn
 }
 
 func (h *host) dial(t testing.TB) *client {
@@ -257,10 +259,10 @@ func (h *host) dial(t testing.TB) *client {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	require.NoError(t, c.SetDeadline(time.Now().Add(patience)))
-	return &client{conn: c, br: newReader(c)}
+	cl := &client{conn: c}
+	cl.br = bufio.NewReader(io.TeeReader(c, &cl.seen))
+	return cl
 }
-
-func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 
 func (c *client) write(t testing.TB, raw string) {
 	t.Helper()
