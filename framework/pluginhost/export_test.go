@@ -14,11 +14,22 @@ import (
 // plays the plugin on the other end. It is what launch does once go-plugin
 // has started and configured a process. Stop, Drain, Stats and Pid need
 // that process and must not be called.
-func Attach(conn *net.UnixConn, spec Spec, events ...string) *Instance {
+func Attach(conn *net.UnixConn, spec Spec, hooks Hooks, events ...string) *Instance {
 	resp := &protocol.ConfigureResponse{ProtocolVersion: protocol.Version, Events: events}
 	in := newInstance(&spec, 1, nil, nil, conn, resp, hclog.NewNullLogger())
+	if hooks.Frame != nil || hooks.Death != nil {
+		in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death}
+	}
 	go in.readLoop()
 	return in
+}
+
+// Hooks pause the instance's reader goroutine: Frame between the lookup
+// of a frame's stream and its delivery (found: the stream was open),
+// Death once the data plane has ended, before its streams fail.
+type Hooks struct {
+	Frame func(f protocol.Frame, found bool)
+	Death func()
 }
 
 // Socketpair returns a data plane: the host's end, and the plugin's end

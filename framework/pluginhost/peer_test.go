@@ -33,11 +33,15 @@ type host struct {
 
 	mu     sync.Mutex
 	routes map[string]*pluginhost.Instance
+
+	// served receives the target of each request whose ServeHTTP has
+	// returned (its stream is closed then), when a test waits for it.
+	served chan string
 }
 
 func newHost(t testing.TB) *host {
 	t.Helper()
-	h := &host{routes: make(map[string]*pluginhost.Instance)}
+	h := &host{routes: make(map[string]*pluginhost.Instance), served: make(chan string, 1)}
 	h.srv = server.New(server.Options{Handlers: server.Handlers{Request: h.serve}})
 	l, err := h.srv.Listen("127.0.0.1:0")
 	require.NoError(t, err)
@@ -62,7 +66,12 @@ func (h *host) serve(req *server.IncomingMessage, res *server.ServerResponse) {
 	case !in.Reserve():
 		pluginhost.PlainAnswer(res, 503)
 	default:
+		target := string(req.Head().Target)
 		in.ServeHTTP(pluginhost.Request, req, res)
+		select {
+		case h.served <- target:
+		default: // nobody waits
+		}
 	}
 }
 
@@ -71,13 +80,20 @@ func (h *host) serve(req *server.IncomingMessage, res *server.ServerResponse) {
 // cleanup, which ends the instance.
 func (h *host) attach(t testing.TB, route string, spec pluginhost.Spec) (*pluginhost.Instance, *peer) {
 	t.Helper()
+	return h.attachHooked(t, route, spec, pluginhost.Hooks{})
+}
+
+// attachHooked is attach for an instance whose reader goroutine the test
+// pauses with hooks.
+func (h *host) attachHooked(t testing.TB, route string, spec pluginhost.Spec, hooks pluginhost.Hooks) (*pluginhost.Instance, *peer) {
+	t.Helper()
 	hostEnd, pluginFile, err := pluginhost.Socketpair()
 	require.NoError(t, err)
 	c, err := net.FileConn(pluginFile)
 	pluginFile.Close()
 	require.NoError(t, err)
 	spec.Name = route
-	in := pluginhost.Attach(hostEnd, spec, protocol.EventRequest)
+	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest)
 	p := newPeer(c.(*net.UnixConn))
 	t.Cleanup(func() {
 		p.close()
