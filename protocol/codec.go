@@ -111,13 +111,16 @@ const (
 type ResponseHead struct {
 	Status uint16
 	Flags  uint8
-	// Length is the length of a body the handler gave whole to End but
-	// that is streamed in Body frames, so that the host frames it as End
+	// Length is the length of the body that the handler gave whole to End
+	// before the head went out (sent in the End frame, streamed in Body
+	// frames, or dropped for HEAD), so that the host declares it as End
 	// would; -1 otherwise.
 	Length int64
 	Reason []byte
-	// Fields holds the headers set, names as given and values alternating;
-	// a name may repeat.
+	// Fields holds the header fields in the order they are sent, names as
+	// given and values alternating; an empty name marks another value of
+	// the header before it (which matters for the headers sent on one
+	// line, such as Cookie), while a repeated name is a header of its own.
 	Fields [][]byte
 }
 

@@ -36,6 +36,7 @@ type stream struct {
 
 	frame    []byte   // encoding scratch, used by the serving goroutine
 	fields   [][]byte // encoding scratch
+	hfields  []string // decoding scratch: a head's fields as strings
 	addrs    []byte   // encoding scratch: the two addresses
 	body     []byte   // inline request body scratch
 	head     protocol.ResponseHead

@@ -509,9 +509,22 @@ func (x *Exchange) applyHead(h *protocol.ResponseHead) {
 	x.headSeen = true
 	x.rec.Status = int(h.Status)
 	x.rec.StatusMessage = string(h.Reason)
-	x.rec.Headers = toStrings(h.Fields)
+	x.rec.Headers = headerFields(h.Fields)
 	x.rec.HeadFlags = h.Flags
 	x.rec.Length = h.Length
+}
+
+// headerFields converts a response head's fields, where a header's
+// further values come with an empty name, to names and values with the
+// name repeated.
+func headerFields(b [][]byte) []string {
+	out := toStrings(b)
+	for i := 2; i < len(out); i += 2 {
+		if out[i] == "" {
+			out[i] = out[i-2]
+		}
+	}
+	return out
 }
 
 func toStrings(b [][]byte) []string {
