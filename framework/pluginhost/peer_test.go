@@ -42,7 +42,7 @@ type host struct {
 func newHost(t testing.TB) *host {
 	t.Helper()
 	h := &host{routes: make(map[string]*pluginhost.Instance), served: make(chan string, 1)}
-	h.srv = server.New(server.Options{Handlers: server.Handlers{Request: h.serve}})
+	h.srv = server.New(server.Options{Handlers: server.Handlers{Request: h.serve, Upgrade: h.upgrade}})
 	l, err := h.srv.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	h.addr = l.Addr().String()
@@ -54,12 +54,25 @@ func newHost(t testing.TB) *host {
 	return h
 }
 
-// serve is what framework/hostd does with a routed request.
-func (h *host) serve(req *server.IncomingMessage, res *server.ServerResponse) {
+func (h *host) route(req *server.IncomingMessage) *pluginhost.Instance {
 	route, _, _ := strings.Cut(strings.TrimPrefix(string(req.Head().Target), "/"), "/")
 	h.mu.Lock()
-	in := h.routes[route]
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	return h.routes[route]
+}
+
+// upgrade is what framework/hostd does with a routed upgrade.
+func (h *host) upgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
+	if in := h.route(req); in != nil && in.Reserve() {
+		in.ServeSocket(pluginhost.Upgrade, req, conn, head)
+		return
+	}
+	conn.Close()
+}
+
+// serve is what framework/hostd does with a routed request.
+func (h *host) serve(req *server.IncomingMessage, res *server.ServerResponse) {
+	in := h.route(req)
 	switch {
 	case in == nil:
 		pluginhost.PlainAnswer(res, 404)
@@ -93,7 +106,7 @@ func (h *host) attachHooked(t testing.TB, route string, spec pluginhost.Spec, ho
 	pluginFile.Close()
 	require.NoError(t, err)
 	spec.Name = route
-	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest)
+	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest, protocol.EventUpgrade)
 	p := newPeer(c.(*net.UnixConn))
 	t.Cleanup(func() {
 		p.close()
@@ -118,6 +131,9 @@ type peer struct {
 	reqs chan *pstream
 	gone chan struct{} // closed when the host's end closed or the peer did
 
+	closing   chan struct{} // closed by close: the reader stops queueing
+	closeOnce sync.Once
+
 	mu      sync.Mutex
 	streams map[uint32]*pstream
 }
@@ -135,6 +151,7 @@ func newPeer(c *net.UnixConn) *peer {
 		w:       protocol.NewWriter(c),
 		reqs:    make(chan *pstream, 64),
 		gone:    make(chan struct{}),
+		closing: make(chan struct{}),
 		streams: make(map[uint32]*pstream),
 	}
 	go p.readLoop()
@@ -151,21 +168,29 @@ func (p *peer) readLoop() {
 		}
 		payload := append([]byte(nil), f.Payload...)
 		if f.Type == protocol.TypeRequest {
-			s := &pstream{id: f.Stream, frames: make(chan frame, 256)}
+			s := &pstream{id: f.Stream, frames: make(chan frame, 1024)}
 			if err := protocol.DecodeRequestHead(payload, &s.head); err != nil {
 				panic(err) // the host sent a frame its own decoder refuses
 			}
 			p.mu.Lock()
 			p.streams[f.Stream] = s
 			p.mu.Unlock()
-			p.reqs <- s
+			select {
+			case p.reqs <- s:
+			case <-p.closing:
+				return
+			}
 			continue
 		}
 		p.mu.Lock()
 		s := p.streams[f.Stream]
 		p.mu.Unlock()
 		if s != nil {
-			s.frames <- frame{f.Type, payload}
+			select {
+			case s.frames <- frame{f.Type, payload}:
+			case <-p.closing:
+				return
+			}
 		}
 	}
 }
@@ -252,7 +277,10 @@ func endPayload(status uint16, data string) []byte {
 }
 
 // close ends the plugin's side of the data plane, as a dying plugin does.
-func (p *peer) close() { p.conn.Close() }
+func (p *peer) close() {
+	p.closeOnce.Do(func() { close(p.closing) })
+	p.conn.Close()
+}
 
 func byteFields(fields []string) [][]byte {
 	out := make([][]byte, len(fields))
