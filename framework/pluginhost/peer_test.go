@@ -42,7 +42,7 @@ type host struct {
 func newHost(t testing.TB) *host {
 	t.Helper()
 	h := &host{routes: make(map[string]*pluginhost.Instance), served: make(chan string, 1)}
-	h.srv = server.New(server.Options{Handlers: server.Handlers{Request: h.serve, Upgrade: h.upgrade}})
+	h.srv = server.New(server.Options{Handlers: server.Handlers{Request: h.serve, Upgrade: h.upgrade, ClientError: h.clientError}})
 	l, err := h.srv.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	h.addr = l.Addr().String()
@@ -68,6 +68,17 @@ func (h *host) upgrade(req *server.IncomingMessage, conn net.Conn, head []byte) 
 		return
 	}
 	conn.Close()
+}
+
+// clientError sends client errors to the instance routed as "clientError",
+// as framework/hostd does with [server] client_error.
+func (h *host) clientError(ce *server.ClientError, conn net.Conn) {
+	h.mu.Lock()
+	in := h.routes["clientError"]
+	h.mu.Unlock()
+	if in != nil && in.Reserve() {
+		in.ServeClientError(ce, conn)
+	}
 }
 
 // serve is what framework/hostd does with a routed request.
@@ -106,7 +117,7 @@ func (h *host) attachHooked(t testing.TB, route string, spec pluginhost.Spec, ho
 	pluginFile.Close()
 	require.NoError(t, err)
 	spec.Name = route
-	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest, protocol.EventUpgrade)
+	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest, protocol.EventUpgrade, protocol.EventClientError)
 	p := newPeer(c.(*net.UnixConn))
 	t.Cleanup(func() {
 		p.close()

@@ -85,3 +85,52 @@ func TestAPluginThatFloodsARelayedSocketLosesIt(t *testing.T) {
 	require.Less(t, len(got), flood)
 	s.await(t, protocol.TypeSockClose)
 }
+
+// A client error goes to the plugin with the bytes received; the plugin
+// writes its own answer on the socket, which the server then closes.
+func TestAClientErrorIsAnsweredByThePlugin(t *testing.T) {
+	h := newHost(t)
+	_, p := h.attach(t, "clientError", pluginhost.Spec{})
+	c := h.dial(t)
+	c.write(t, "GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+	s := p.request(t)
+	require.Equal(t, protocol.EvClientError, s.head.Event)
+	require.Equal(t, "HPE_INVALID_HEADER_TOKEN", string(s.head.ErrCode))
+	require.Contains(t, string(s.head.Data), "Bad Header")
+
+	answer := "HTTP/1.1 400 Bad Request\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
+	p.send(s.id, protocol.TypeSockData, []byte(answer))
+	p.send(s.id, protocol.TypeSockClose, nil)
+	got, err := io.ReadAll(c.br)
+	if errors.Is(err, syscall.ECONNRESET) {
+		err = nil
+	}
+	require.NoError(t, err)
+	require.Equal(t, answer, string(got))
+}
+
+// A plugin that dies while it handles a client error or a relayed socket
+// leaves the client's socket closed, not hanging.
+func TestAPluginThatDiesClosesTheSocketsItHeld(t *testing.T) {
+	h := newHost(t)
+	_, p := h.attach(t, "clientError", pluginhost.Spec{RelaySockets: true})
+	h.mu.Lock()
+	h.routes["s"] = h.routes["clientError"]
+	h.mu.Unlock()
+	bad := h.dial(t)
+	bad.write(t, "GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+	p.request(t)
+	upgraded := h.dial(t)
+	upgraded.write(t, upgradeRequest)
+	s := p.request(t)
+	p.send(s.id, protocol.TypeSockData, []byte(switching+"partial"))
+
+	p.close()
+	bad.requireClosed(t)
+	got, err := io.ReadAll(upgraded.br)
+	if errors.Is(err, syscall.ECONNRESET) {
+		err = nil
+	}
+	require.NoError(t, err)
+	require.Equal(t, switching+"partial", string(got))
+}
