@@ -11,16 +11,6 @@ import (
 // then the bytes; a field list is a uvarint count then name and value
 // pairs. Decoding returns slices of the payload and allocates nothing.
 
-// Events, in a RequestHead.
-const (
-	EvRequest uint8 = iota + 1
-	EvCheckContinue
-	EvCheckExpectation
-	EvUpgrade
-	EvConnect
-	EvClientError
-)
-
 // RequestHead flags.
 const (
 	// ReqBodyFollows: TypeReqBody frames and a TypeReqEnd follow.
@@ -37,7 +27,7 @@ const (
 
 // RequestHead is the payload of TypeRequest.
 type RequestHead struct {
-	Event        uint8
+	Event        Event
 	Flags        uint8
 	Major, Minor uint8
 	Method, URL  []byte
@@ -56,7 +46,7 @@ type RequestHead struct {
 
 // AppendRequestHead appends the encoding of h.
 func AppendRequestHead(dst []byte, h *RequestHead) []byte {
-	dst = append(dst, h.Event, h.Flags, h.Major, h.Minor)
+	dst = append(dst, byte(h.Event), h.Flags, h.Major, h.Minor)
 	dst = AppendString(dst, h.Method)
 	dst = AppendString(dst, h.URL)
 	dst = AppendFields(dst, h.Fields)
@@ -70,7 +60,7 @@ func AppendRequestHead(dst []byte, h *RequestHead) []byte {
 // DecodeRequestHead decodes p into h. h.Fields reuses its backing array.
 func DecodeRequestHead(p []byte, h *RequestHead) error {
 	d := decoder{b: p}
-	h.Event, h.Flags, h.Major, h.Minor = d.Byte(), d.Byte(), d.Byte(), d.Byte()
+	h.Event, h.Flags, h.Major, h.Minor = Event(d.Byte()), d.Byte(), d.Byte(), d.Byte()
 	h.Method = d.String()
 	h.URL = d.String()
 	h.Fields = d.Fields(h.Fields[:0])
@@ -150,19 +140,34 @@ func DecodeResponseHead(p []byte, h *ResponseHead) error {
 
 // End is the payload of TypeEnd.
 type End struct {
-	HasHead  bool
-	Head     ResponseHead
-	Data     []byte
-	Trailers [][]byte
+	HasHead bool
+	// WantFinished asks the host for a Finished frame once the response
+	// has been written to the client's socket (or an Abort if it never
+	// is).
+	WantFinished bool
+	Head         ResponseHead
+	Data         []byte
+	Trailers     [][]byte
 }
+
+// End flags, the first byte of its payload.
+const (
+	endHasHead      = 1 << 0
+	endWantFinished = 1 << 1
+)
 
 // AppendEnd appends the encoding of e.
 func AppendEnd(dst []byte, e *End) []byte {
+	var flags byte
 	if e.HasHead {
-		dst = append(dst, 1)
+		flags |= endHasHead
+	}
+	if e.WantFinished {
+		flags |= endWantFinished
+	}
+	dst = append(dst, flags)
+	if e.HasHead {
 		dst = AppendResponseHead(dst, &e.Head)
-	} else {
-		dst = append(dst, 0)
 	}
 	dst = AppendString(dst, e.Data)
 	return AppendFields(dst, e.Trailers)
@@ -171,14 +176,11 @@ func AppendEnd(dst []byte, e *End) []byte {
 // DecodeEnd decodes p into e.
 func DecodeEnd(p []byte, e *End) error {
 	d := decoder{b: p}
-	switch d.Byte() {
-	case 0:
+	flags := d.Byte()
+	e.HasHead, e.WantFinished = flags&endHasHead != 0, flags&endWantFinished != 0
+	if flags&^(endHasHead|endWantFinished) != 0 {
 		e.HasHead = false
-	case 1:
-		e.HasHead = true
-	default:
-		e.HasHead = false
-		d.fail("head flag")
+		d.fail("end flags")
 	}
 	if e.HasHead {
 		decodeResponseHead(&d, &e.Head)

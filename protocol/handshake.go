@@ -6,7 +6,7 @@ import "github.com/hashicorp/go-plugin"
 // and the data-plane frame format. Change it with any incompatible change.
 // Version 2: a response head's further values of a header come with an
 // empty name (ResponseHead.Fields), and Length is set for every implicit
-// head that End fixes.
+// head that End fixes; an End may ask for a Finished frame.
 const Version = 2
 
 // Handshake is the go-plugin handshake hostd and its plugins share. The
@@ -29,13 +29,3 @@ const DataPlaneFD = 3
 // data-plane descriptor; its absence means the process was not started by
 // hostd.
 const EnvDataPlaneFD = "HOSTD_DATA_PLANE_FD"
-
-// Event names, as used in configuration and ConfigureResponse.events.
-const (
-	EventRequest          = "request"
-	EventCheckContinue    = "checkContinue"
-	EventCheckExpectation = "checkExpectation"
-	EventUpgrade          = "upgrade"
-	EventConnect          = "connect"
-	EventClientError      = "clientError"
-)

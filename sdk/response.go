@@ -55,6 +55,8 @@ type Response struct {
 	onFinish  []func()
 	onClose   []func()
 	destroyed bool
+	ackWanted bool // End asked hostd to say when the response reached the client
+	arrived   bool // hostd said so
 }
 
 func (r *Response) init(st *stream) {
@@ -221,9 +223,29 @@ func (r *Response) WritableEnded() bool {
 	return r.m.Finished()
 }
 
-// WritableFinished reports whether the whole response has been handed to
-// hostd.
-func (r *Response) WritableFinished() bool { return r.WritableEnded() }
+// WritableFinished reports whether the whole response has been written to
+// the client's socket. hostd says so to a response that has an OnFinish
+// or OnClose listener, or whose request has an OnClose listener or a
+// Context, when it ends; to spare a frame per request, the others are
+// not told, and for them it reports what WritableEnded does.
+func (r *Response) WritableFinished() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.arrived || r.m.Finished() && !r.ackWanted
+}
+
+// delivered runs the finish and close listeners once hostd has written
+// the response to the client's socket.
+func (r *Response) delivered() {
+	r.mu.Lock()
+	r.arrived = true
+	fs := r.onFinish
+	r.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+	r.raiseClose()
+}
 
 // WriteHead fixes the status and the head, with headers (names and values
 // alternating) as Node 20's writeHead takes a list: alone, it is sent as
@@ -413,13 +435,15 @@ func (r *Response) aborted() bool {
 // End finishes the response, writing data first. A response ended before
 // its head is sent gets a Content-Length. When the head, the body and the
 // end fit, they go to hostd as one frame. It returns the error a
-// head-changing method kept, if any (see Response).
+// head-changing method kept, if any (see Response). The OnFinish and
+// OnClose listeners run once hostd has written the response to the
+// client's socket (Node's finish event), or when it could not.
 func (r *Response) End(data ...[]byte) error {
 	r.mu.Lock()
 	err := r.endLocked(data)
-	ended := err == nil
+	ended := err == nil && !r.ackWanted // else the listeners wait for hostd
 	var onFinish []func()
-	if ended {
+	if err == nil {
 		onFinish = r.onFinish
 		if err = r.err; err != nil {
 			r.st.rt.log.Error("response sent without a change it was asked for", "url", string(r.st.head.URL), "error", err)
@@ -506,6 +530,12 @@ func (r *Response) endLocked(data [][]byte) error {
 	// A last piece of at most MaxChunk rides in the End frame, even past
 	// the credit: the overshoot is bounded and saves a round trip.
 	e.Data = p
+	if len(r.onFinish) > 0 || len(r.onClose) > 0 || r.st.listened() {
+		r.ackWanted, e.WantFinished = true, true
+		r.st.mu.Lock()
+		r.st.ackWanted = true
+		r.st.mu.Unlock()
+	}
 	for _, t := range r.trailers {
 		e.Trailers = append(e.Trailers, bytesOf(t))
 	}
@@ -635,7 +665,9 @@ func (r *Response) SetTimeout(d time.Duration, f func()) error {
 	return st.send(protocol.TypeSetTimeout, protocol.AppendSetTimeout(nil, protocol.SetTimeout{Millis: ms, Callback: callback}))
 }
 
-// OnFinish registers f to run when the response has been handed to hostd.
+// OnFinish registers f to run when hostd has written the whole response
+// to the client's socket (Node's finish event), before End if it is to
+// run: an access log or a metric taken there is true.
 func (r *Response) OnFinish(f func()) {
 	r.mu.Lock()
 	r.onFinish = append(r.onFinish, f)

@@ -5,6 +5,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/hostd/hostd/protocol"
 )
 
 // Config is a validated configuration.
@@ -17,6 +19,7 @@ type Config struct {
 
 	Server  Server
 	Admin   Admin
+	Log     Log
 	Plugins map[string]Plugin
 	Routes  []Route
 }
@@ -44,6 +47,27 @@ type Server struct {
 	ClientError string `koanf:"client_error"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// RequestID gives each request an X-Request-Id: the client's, when
+	// sane, or a generated one.
+	RequestID bool `koanf:"request_id"`
+	// TLS holds [server.tls], the certificate of the "tls://" listeners.
+	TLS TLS `koanf:"tls"`
+}
+
+// TLS holds [server.tls]. Both paths are resolved against Dir; the files
+// are read again on every reload.
+type TLS struct {
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
+}
+
+// TLSPrefix marks a listen address that serves TLS.
+const TLSPrefix = "tls://"
+
+// Log holds [log].
+type Log struct {
+	// Access logs a line per request.
+	Access bool `koanf:"access"`
 }
 
 // Admin holds [admin]: the optional admin API.
@@ -51,6 +75,13 @@ type Admin struct {
 	// Listen is the admin API's address ("127.0.0.1:9180" or
 	// "unix:/path"); empty disables it.
 	Listen string `koanf:"listen"`
+	// TokenFile holds a bearer token the admin API then requires
+	// (Authorization: Bearer TOKEN); HOSTD_ADMIN_TOKEN gives it instead.
+	// A listener that is neither loopback nor a Unix socket needs one.
+	TokenFile string `koanf:"token_file"`
+	// Token is the token read from TokenFile or HOSTD_ADMIN_TOKEN; empty
+	// means none.
+	Token string `koanf:"-"`
 }
 
 // Plugin holds [plugins.NAME].
@@ -88,6 +119,8 @@ type Route struct {
 	Events    []string `koanf:"events"`
 	Authority string   `koanf:"authority"`
 	Plugin    string   `koanf:"plugin"`
+	// EventSet is Events parsed, set by validation.
+	EventSet protocol.EventSet `koanf:"-"`
 }
 
 // defaults are Node's, and hostd's own.

@@ -14,7 +14,13 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
+
+// routeEvents are the events a route may take, named in the error for one
+// it may not; clientError is not routed but set in [server].
+var routeEvents = protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue,
+	protocol.EventCheckExpectation, protocol.EventUpgrade, protocol.EventConnect).Names()
 
 // keysOf lists the koanf keys of a struct type.
 func keysOf(v any) []string {
@@ -34,6 +40,7 @@ func checkKeys(k *koanf.Koanf, file string) error {
 	known := map[string][]string{
 		"server": keysOf(Server{}),
 		"admin":  keysOf(Admin{}),
+		"log":    keysOf(Log{}),
 	}
 	pluginKeys := keysOf(Plugin{})
 	raw := k.Raw()
@@ -44,9 +51,14 @@ func checkKeys(k *koanf.Koanf, file string) error {
 	sort.Strings(names)
 	for _, top := range names {
 		switch top {
-		case "server", "admin":
+		case "server", "admin", "log":
 			if err := checkTable(raw[top], top, known[top], file); err != nil {
 				return err
+			}
+			if t, ok := raw[top].(map[string]any)["tls"]; ok && top == "server" {
+				if err := checkTable(t, "server.tls", keysOf(TLS{}), file); err != nil {
+					return err
+				}
 			}
 		case "plugins":
 			plugins, ok := raw[top].(map[string]any)
@@ -69,7 +81,7 @@ func checkKeys(k *koanf.Koanf, file string) error {
 				}
 			}
 		default:
-			return &Error{File: file, Key: top, Reason: "unknown key (expected server, admin, plugins or routes)"}
+			return &Error{File: file, Key: top, Reason: "unknown key (expected server, admin, log, plugins or routes)"}
 		}
 	}
 	return nil
@@ -98,10 +110,21 @@ func (c *Config) validate(opts Options) error {
 	if len(s.Listen) == 0 {
 		return bad("server.listen", "at least one address is needed")
 	}
+	tlsListeners := 0
 	for i, addr := range s.Listen {
+		if rest, ok := strings.CutPrefix(addr, TLSPrefix); ok {
+			tlsListeners++
+			if strings.HasPrefix(rest, "unix:") {
+				return bad(fmt.Sprintf("server.listen[%d]", i), "%q: TLS is served on TCP addresses only", addr)
+			}
+			addr = rest
+		}
 		if err := checkAddr(addr); err != nil {
 			return bad(fmt.Sprintf("server.listen[%d]", i), "%v", err)
 		}
+	}
+	if err := c.validateTLS(tlsListeners); err != nil {
+		return err
 	}
 	for key, d := range map[string]int64{
 		"server.headers_timeout":          int64(s.HeadersTimeout),
@@ -137,10 +160,11 @@ func (c *Config) validate(opts Options) error {
 			return bad("server.client_error", "%q is not a configured plugin", s.ClientError)
 		}
 	}
-	if c.Admin.Listen != "" {
-		if err := checkAddr(c.Admin.Listen); err != nil {
-			return bad("admin.listen", "%v", err)
-		}
+	if err := c.validateAdmin(); err != nil {
+		return err
+	}
+	if err := c.checkCollisions(); err != nil {
+		return err
 	}
 	for name, p := range c.Plugins {
 		if err := c.validatePlugin(name, &p, opts); err != nil {
@@ -151,6 +175,30 @@ func (c *Config) validate(opts Options) error {
 	for i := range c.Routes {
 		if err := c.validateRoute(i, &c.Routes[i]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateTLS checks [server.tls] against the "tls://" listeners: each
+// needs the other, so that a forgotten prefix does not serve in the clear
+// what was meant to be encrypted.
+func (c *Config) validateTLS(listeners int) error {
+	t := &c.Server.TLS
+	switch {
+	case listeners > 0 && (t.CertFile == "" || t.KeyFile == ""):
+		return &Error{File: c.File, Key: "server.tls", Reason: "a tls:// listener needs cert_file and key_file"}
+	case listeners == 0 && (t.CertFile != "" || t.KeyFile != ""):
+		return &Error{File: c.File, Key: "server.tls", Reason: "no listener uses it: prefix the addresses to serve with tls://"}
+	case listeners == 0:
+		return nil
+	}
+	for key, path := range map[string]*string{"server.tls.cert_file": &t.CertFile, "server.tls.key_file": &t.KeyFile} {
+		if !filepath.IsAbs(*path) {
+			*path = filepath.Join(c.Dir, *path)
+		}
+		if _, err := os.Stat(*path); err != nil {
+			return &Error{File: c.File, Key: key, Reason: err.Error()}
 		}
 	}
 	return nil
@@ -243,19 +291,21 @@ func (c *Config) validateRoute(i int, r *Route) error {
 		return bad(".plugin", "%q is not a configured plugin", r.Plugin)
 	}
 	if len(r.Events) == 0 {
-		r.Events = []string{"request"}
+		r.Events = []string{protocol.EventRequest.String()}
 	}
-	connect, other := false, false
-	for j, ev := range r.Events {
-		switch ev {
-		case "connect":
-			connect = true
-		case "request", "upgrade", "checkContinue", "checkExpectation":
-			other = true
-		default:
-			return bad(fmt.Sprintf(".events[%d]", j), "%q is not an event (request, upgrade, connect, checkContinue, checkExpectation)", ev)
+	r.EventSet = 0
+	for j, name := range r.Events {
+		ev, err := protocol.ParseEvent(name)
+		if err == nil && ev == protocol.EventClientError {
+			return bad(fmt.Sprintf(".events[%d]", j), "clientError is not a route event: name its plugin in server.client_error")
 		}
+		if err != nil {
+			return bad(fmt.Sprintf(".events[%d]", j), "%q is not an event (%s)", name, strings.Join(routeEvents, ", "))
+		}
+		r.EventSet |= protocol.EventSetOf(ev)
 	}
+	connect := r.EventSet.Has(protocol.EventConnect)
+	other := r.EventSet&^protocol.EventSetOf(protocol.EventConnect) != 0
 	if connect {
 		if r.Authority == "" {
 			return bad(".authority", "a connect route needs authority, a glob on host:port such as \"*\" or \"127.0.0.1:*\"")

@@ -1,20 +1,26 @@
 package hostd
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/hostd/hostd/framework/pluginhost"
-	"github.com/hostd/hostd/framework/route"
 	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
 
 // handlers routes the engine's events to plugins.
 func (h *Host) handlers() server.Handlers {
+	var connected func(net.Conn)
+	if h.metrics != nil {
+		connected = func(net.Conn) { h.metrics.Accepted() }
+	}
 	return server.Handlers{
+		Connection:       connected,
 		Request:          h.onRequest,
 		CheckExpectation: h.onCheckExpectation,
 		ShouldUpgrade:    h.shouldUpgrade,
@@ -24,60 +30,71 @@ func (h *Host) handlers() server.Handlers {
 	}
 }
 
-func (h *Host) lookup(ev route.Event, req *server.IncomingMessage) *pluginhost.Plugin {
+// lookup returns the target of the route that takes the event, or nil.
+func (rt *routing) lookup(ev protocol.Event, req *server.IncomingMessage) *target {
 	head := req.Head()
-	r := h.routing.Load().table.Lookup(ev, head.Get("host"), head.Target, head.Method)
+	r := rt.table.Lookup(ev, head.Get("host"), head.Target, head.Method)
 	if r == nil {
 		return nil
 	}
-	return r.Target.(*pluginhost.Plugin)
+	return r.Target.(*target)
 }
 
 // onRequest takes requests, and requests with "Expect: 100-continue" that
 // no route sends to a checkContinue handler (the engine then sends "100
 // Continue" when the plugin first reads the body).
 func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse) {
+	rt := h.routing.Load()
+	start := rt.start()
 	if expect := req.Head().Get("expect"); expect != nil && httpspec.ListContainsToken(string(expect), "100-continue") {
-		if p := h.lookup(route.CheckContinue, req); p != nil {
-			h.forward(p, pluginhost.CheckContinue, "checkContinue", req, res)
+		if t := rt.lookup(protocol.EventCheckContinue, req); t != nil {
+			gen := h.forward(t.plugin, protocol.EventCheckContinue, req, res)
+			rt.done(t, protocol.EventCheckContinue, gen, req, res, start)
 			return
 		}
 	}
-	p := h.lookup(route.Request, req)
-	if p == nil {
+	t := rt.lookup(protocol.EventRequest, req)
+	if t == nil {
 		pluginhost.PlainAnswer(res, 404)
+		rt.done(nil, protocol.EventRequest, 0, req, res, start)
 		return
 	}
-	h.forward(p, pluginhost.Request, "request", req, res)
+	gen := h.forward(t.plugin, protocol.EventRequest, req, res)
+	rt.done(t, protocol.EventRequest, gen, req, res, start)
 }
 
 // onCheckExpectation sends an unknown Expect to a plugin that takes
 // checkExpectation, or answers 417 as Node does.
 func (h *Host) onCheckExpectation(req *server.IncomingMessage, res *server.ServerResponse) {
-	p := h.lookup(route.CheckExpectation, req)
-	if p == nil {
+	rt := h.routing.Load()
+	start := rt.start()
+	t := rt.lookup(protocol.EventCheckExpectation, req)
+	if t == nil {
 		_ = res.WriteHead(417)
 		_ = res.End()
+		rt.done(nil, protocol.EventCheckExpectation, 0, req, res, start)
 		return
 	}
-	h.forward(p, pluginhost.CheckExpectation, "checkExpectation", req, res)
+	gen := h.forward(t.plugin, protocol.EventCheckExpectation, req, res)
+	rt.done(t, protocol.EventCheckExpectation, gen, req, res, start)
 }
 
 // forward hands a request-like event to a plugin, or answers for it when
-// it cannot take it.
-func (h *Host) forward(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, res *server.ServerResponse) {
+// it cannot take it. It returns the generation that answered, or 0.
+func (h *Host) forward(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) uint64 {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		unavailable(res, retry, err)
-		return
+		return 0
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
-		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", name)
+		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", ev)
 		pluginhost.PlainAnswer(res, 501)
-		return
+		return 0
 	}
 	in.ServeHTTP(ev, req, res)
+	return in.Generation()
 }
 
 // unavailable answers 503: with Retry-After while the plugin restarts.
@@ -94,31 +111,49 @@ func retryAfter(d time.Duration) string {
 }
 
 func (h *Host) shouldUpgrade(req *server.IncomingMessage) bool {
-	p := h.lookup(route.Upgrade, req)
-	return p != nil
+	return h.routing.Load().lookup(protocol.EventUpgrade, req) != nil
 }
 
 func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	p := h.lookup(route.Upgrade, req)
-	if p == nil { // the routes changed since shouldUpgrade
+	rt := h.routing.Load()
+	start := rt.start()
+	t := rt.lookup(protocol.EventUpgrade, req)
+	if t == nil { // the routes changed since shouldUpgrade
 		rawAnswer(conn, 404, "")
+		rt.doneSocket(nil, protocol.EventUpgrade, 0, req, 404, start)
 		return
 	}
-	h.forwardSocket(p, pluginhost.Upgrade, "upgrade", req, conn, head)
+	gen, status := h.forwardSocket(t.plugin, protocol.EventUpgrade, req, conn, head)
+	rt.doneSocket(t, protocol.EventUpgrade, gen, req, status, start)
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404.
+// its target; one that no route takes gets 404, and one to hostd's own
+// listeners 403 (selfconnect.go).
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	r := h.routing.Load().table.LookupConnect(string(req.Head().Target))
-	if r == nil {
-		rawAnswer(conn, 404, "")
+	rt := h.routing.Load()
+	start := rt.start()
+	authority := string(req.Head().Target)
+	if h.isOwnListener(context.Background(), authority) {
+		h.log.Warn("CONNECT to hostd's own listener refused", "target", authority, "client", conn.RemoteAddr().String())
+		rawAnswer(conn, 403, "")
+		rt.doneSocket(nil, protocol.EventConnect, 0, req, 403, start)
 		return
 	}
-	h.forwardSocket(r.Target.(*pluginhost.Plugin), pluginhost.Connect, "connect", req, conn, head)
+	r := rt.table.LookupConnect(authority)
+	if r == nil {
+		rawAnswer(conn, 404, "")
+		rt.doneSocket(nil, protocol.EventConnect, 0, req, 404, start)
+		return
+	}
+	t := r.Target.(*target)
+	gen, status := h.forwardSocket(t.plugin, protocol.EventConnect, req, conn, head)
+	rt.doneSocket(t, protocol.EventConnect, gen, req, status, start)
 }
 
-func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, conn net.Conn, head []byte) {
+// forwardSocket hands the socket to the plugin, or answers for it. It
+// returns the generation that took it, or hostd's own status.
+func (h *Host) forwardSocket(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, conn net.Conn, head []byte) (gen uint64, status int) {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		extra := ""
@@ -126,14 +161,15 @@ func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *s
 			extra = "Retry-After: " + retryAfter(retry) + "\r\n"
 		}
 		rawAnswer(conn, 503, extra)
-		return
+		return 0, 503
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
 		rawAnswer(conn, 501, "")
-		return
+		return 0, 501
 	}
 	in.ServeSocket(ev, req, conn, head)
+	return in.Generation(), 0
 }
 
 // rawAnswer writes a complete response on a socket taken from the
@@ -149,9 +185,10 @@ func rawAnswer(conn net.Conn, code int, extra string) {
 // onClientError sends the error to the [server] client_error plugin, or
 // answers as Node does.
 func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
+	h.metrics.ClientError(ce.Code)
 	if p := h.routing.Load().clientError; p != nil {
 		if in, _, err := p.Acquire(); err == nil {
-			if in.Handles("clientError") {
+			if in.Handles(protocol.EventClientError) {
 				in.ServeClientError(ce, conn)
 				return
 			}

@@ -73,15 +73,7 @@ func TestAPluginCannotMakeHostdEmitAmbiguousFraming(t *testing.T) {
 // keep-alive client keeps its connection, and HEAD gets the length its
 // GET would have had.
 func TestAPluginAnswerOfKnownLengthDeclaresIt(t *testing.T) {
-	h := hostdtest.Start(t, config(`
-[server]
-listen = ["127.0.0.1:0"]
-[plugins.echo]
-cmd = "{{bin}}/echo"
-[[routes]]
-path = "/echo"
-plugin = "echo"
-`))
+	h := hostdtest.Start(t, config(echoConfig))
 	c := h.Dial(t)
 	br := bufio.NewReader(c)
 	for range 3 {
@@ -100,4 +92,20 @@ plugin = "echo"
 	require.Equal(t, strconv.Itoa(len(body)+1), head.Header.Get("Content-Length"), "the echo of HEAD is one byte longer than GET's")
 	require.Equal(t, "keep-alive", head.Header.Get("Connection"))
 	require.NotEmpty(t, get.Header.Get("Content-Length"))
+}
+
+// A plugin's finish and close listeners run when hostd has written the
+// answer to the client's socket, not when the plugin handed it over.
+func TestPluginListenersRunWhenTheAnswerReachedTheClient(t *testing.T) {
+	h := hostdtest.Start(t, config(`
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.life]
+builtin = "lifecycle"
+[[routes]]
+path = "/"
+plugin = "life"
+`))
+	h.Get(t, "/answer").RequireStatus(200).RequireBody("answered")
+	h.Get(t, "/events").RequireStatus(200).RequireBody("finish close request-close")
 }

@@ -2,7 +2,6 @@ package pluginhost
 
 import (
 	"net"
-	"os"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -16,7 +15,7 @@ import (
 // that process and must not be called.
 func Attach(conn *net.UnixConn, spec Spec, hooks Hooks, events ...string) *Instance {
 	resp := &protocol.ConfigureResponse{ProtocolVersion: protocol.Version, Events: events}
-	in := newInstance(&spec, 1, nil, nil, conn, resp, hclog.NewNullLogger())
+	in := newInstance(&spec, 1, &process{}, nil, conn, resp, hclog.NewNullLogger())
 	if hooks.Frame != nil || hooks.Death != nil {
 		in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death}
 	}
@@ -31,10 +30,6 @@ type Hooks struct {
 	Frame func(f protocol.Frame, found bool)
 	Death func()
 }
-
-// Socketpair returns a data plane: the host's end, and the plugin's end
-// as a file.
-func Socketpair() (*net.UnixConn, *os.File, error) { return socketpair() }
 
 // Reserve takes a request slot as Plugin.Acquire does; false once the
 // instance's data plane has ended.

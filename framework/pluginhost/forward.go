@@ -19,17 +19,12 @@ const inlineBody = 16 << 10
 
 var errTimeout = errors.New("pluginhost: the plugin did not answer in time")
 
-// Event codes of request-like events, for ServeHTTP.
-const (
-	Request          = protocol.EvRequest
-	CheckContinue    = protocol.EvCheckContinue
-	CheckExpectation = protocol.EvCheckExpectation
-)
-
 // ServeHTTP hands a request-like event to the plugin and writes its
 // answer to res. It releases the slot Acquire reserved.
-func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *server.ServerResponse) {
+func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) {
 	defer in.release()
+	in.metrics.Begin()
+	defer in.metrics.End()
 	st := in.open()
 	defer in.close(st)
 	req.SetAbortHook(st.onAbort)
@@ -42,7 +37,7 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 
 	h := req.Head()
 	rh := st.requestHead(event, req)
-	awaitCredit := event == CheckContinue || h.Get("expect") != nil
+	awaitCredit := event == protocol.EventCheckContinue || h.Get("expect") != nil
 	switch kind := h.RequestBody(); {
 	case kind == http1.BodyNone:
 	case kind == http1.BodyLength && h.ContentLength <= inlineBody && !awaitCredit:
@@ -65,6 +60,9 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	st.frame = frame
+	if in.metrics != nil {
+		st.sent = time.Now()
+	}
 	if err := in.w.Write(frame); err != nil {
 		st.fail(errPluginGone)
 	}
@@ -96,10 +94,13 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 // relayResponse applies the plugin's frames to res until the response
 // ends (true) or the stream fails (false).
 func (in *Instance) relayResponse(st *stream, res *server.ServerResponse) bool {
-	for {
+	for first := true; ; first = false {
 		batch, err := st.next()
 		if err != nil {
 			return false
+		}
+		if first && in.metrics != nil {
+			in.metrics.Hop(time.Since(st.sent))
 		}
 		for len(batch) > 0 {
 			t, p, rest := record(batch)
@@ -159,6 +160,9 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 				return false, err
 			}
 		}
+		if e.WantFinished {
+			in.tellFinished(st.id, res)
+		}
 		return true, ignoreGone(res.End(e.Data))
 	case protocol.TypeReset:
 		in.log.Error("handler failed", "message", string(p))
@@ -191,10 +195,22 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	var he *httpspec.Error
-	if !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
+	if !errors.As(err, &he) || he.Code == httpspec.CodeStreamDestroyed {
 		return nil
 	}
 	return err
+}
+
+// tellFinished tells the plugin, once the response is done, whether it
+// reached the client's socket (Finished) or not (Abort), as its End asked.
+func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
+	res.OnClose(func() {
+		t := protocol.TypeAbort
+		if res.WritableFinished() {
+			t = protocol.TypeFinished
+		}
+		_ = in.w.Write(protocol.AppendHeader(nil, id, t, 0))
+	})
 }
 
 // sendTimeout tells the plugin its SetTimeout passed.
@@ -293,7 +309,7 @@ func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 
 // requestHead describes req for the plugin. Its slices view req's buffer
 // and the stream's scratch: it is encoded at once.
-func (st *stream) requestHead(event uint8, req *server.IncomingMessage) protocol.RequestHead {
+func (st *stream) requestHead(event protocol.Event, req *server.IncomingMessage) protocol.RequestHead {
 	h := req.Head()
 	st.fields = appendFields(st.fields[:0], req.RawFields())
 	st.addrs = req.AppendRemoteAddress(st.addrs[:0])

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hostd/hostd/framework/pluginhost"
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -64,7 +65,7 @@ func (h *host) route(req *server.IncomingMessage) *pluginhost.Instance {
 // upgrade is what framework/hostd does with a routed upgrade.
 func (h *host) upgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
 	if in := h.route(req); in != nil && in.Reserve() {
-		in.ServeSocket(pluginhost.Upgrade, req, conn, head)
+		in.ServeSocket(protocol.EventUpgrade, req, conn, head)
 		return
 	}
 	conn.Close()
@@ -91,7 +92,7 @@ func (h *host) serve(req *server.IncomingMessage, res *server.ServerResponse) {
 		pluginhost.PlainAnswer(res, 503)
 	default:
 		target := string(req.Head().Target)
-		in.ServeHTTP(pluginhost.Request, req, res)
+		in.ServeHTTP(protocol.EventRequest, req, res)
 		select {
 		case h.served <- target:
 		default: // nobody waits
@@ -111,14 +112,11 @@ func (h *host) attach(t testing.TB, route string, spec pluginhost.Spec) (*plugin
 // pauses with hooks.
 func (h *host) attachHooked(t testing.TB, route string, spec pluginhost.Spec, hooks pluginhost.Hooks) (*pluginhost.Instance, *peer) {
 	t.Helper()
-	hostEnd, pluginFile, err := pluginhost.Socketpair()
-	require.NoError(t, err)
-	c, err := net.FileConn(pluginFile)
-	pluginFile.Close()
+	hostEnd, pluginEnd, err := socketpair.Conns()
 	require.NoError(t, err)
 	spec.Name = route
-	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest, protocol.EventUpgrade, protocol.EventClientError)
-	p := newPeer(c.(*net.UnixConn))
+	in := pluginhost.Attach(hostEnd, spec, hooks, protocol.EventRequest.String(), protocol.EventUpgrade.String(), protocol.EventClientError.String())
+	p := newPeer(pluginEnd)
 	t.Cleanup(func() {
 		p.close()
 		<-p.gone

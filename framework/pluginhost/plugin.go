@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/hostd/hostd/framework/metrics"
 )
 
 // Restart backoff bounds, and how long a generation must live for a crash
@@ -30,6 +32,8 @@ type Plugin struct {
 	name string
 	log  hclog.Logger
 
+	metrics *metrics.Plugin // set before Start; nil records nothing
+
 	cur     atomic.Pointer[Instance]
 	retryAt atomic.Int64 // Unix ns of the next restart attempt while down
 
@@ -50,6 +54,10 @@ func New(spec Spec, log hclog.Logger) *Plugin {
 	}
 	return &Plugin{name: spec.Name, log: log.Named(spec.Name), spec: spec}
 }
+
+// SetMetrics makes the plugin and its generations record into m. It is
+// called before Start.
+func (p *Plugin) SetMetrics(m *metrics.Plugin) { p.metrics = m }
 
 // Name returns the plugin's name.
 func (p *Plugin) Name() string { return p.name }
@@ -85,7 +93,8 @@ func (p *Plugin) launchLocked(ctx context.Context, spec Spec) (*Instance, error)
 	p.gen = gen
 	p.started = time.Now()
 	in.onDeath = p.died
-	p.log.Info("plugin started", "generation", gen, "pid", in.Pid(), "events", keys(in.events))
+	in.metrics = p.metrics
+	p.log.Info("plugin started", "generation", gen, "pid", in.Pid(), "events", in.events.Names())
 	return in, nil
 }
 
@@ -130,6 +139,7 @@ func (p *Plugin) Publish(in *Instance) {
 	if old := p.cur.Swap(in); old != nil {
 		p.retire(old)
 	}
+	p.metrics.Swapped()
 	p.log.Info("swapped", "generation", in.gen)
 }
 
@@ -143,7 +153,9 @@ func (p *Plugin) retire(old *Instance) {
 	go func() {
 		defer p.draining.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), old.spec.drainTimeout())
+		start := time.Now()
 		err := old.Drain(ctx)
+		p.metrics.Drained(time.Since(start))
 		cancel()
 		if err != nil {
 			p.log.Warn("drain timed out; stopping the old generation anyway", "generation", old.gen)
@@ -155,7 +167,7 @@ func (p *Plugin) retire(old *Instance) {
 
 // died handles the death of a generation that was not stopped.
 func (p *Plugin) died(in *Instance, err error) {
-	in.client.Kill()
+	in.proc.end(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped || p.cur.Load() != in {
@@ -191,6 +203,7 @@ func (p *Plugin) tryRestart() {
 	}
 	p.restart = nil
 	p.cur.Store(in)
+	p.metrics.Restarted()
 }
 
 // Acquire returns the generation that takes a new request, with a slot
@@ -234,12 +247,4 @@ func (p *Plugin) Stop(ctx context.Context) {
 		in.Stop()
 	}
 	p.draining.Wait()
-}
-
-func keys(m map[string]bool) []string {
-	list := make([]string, 0, len(m))
-	for k := range m {
-		list = append(list, k)
-	}
-	return list
 }

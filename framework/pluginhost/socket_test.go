@@ -94,7 +94,7 @@ func TestAClientErrorIsAnsweredByThePlugin(t *testing.T) {
 	c := h.dial(t)
 	c.write(t, "GET / HTTP/1.1\r\nBad Header\r\n\r\n")
 	s := p.request(t)
-	require.Equal(t, protocol.EvClientError, s.head.Event)
+	require.Equal(t, protocol.EventClientError, s.head.Event)
 	require.Equal(t, "HPE_INVALID_HEADER_TOKEN", string(s.head.ErrCode))
 	require.Contains(t, string(s.head.Data), "Bad Header")
 

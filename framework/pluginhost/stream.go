@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/hostd/hostd/protocol"
 )
@@ -42,7 +43,8 @@ type stream struct {
 	head     protocol.ResponseHead
 	end      protocol.End
 	info     protocol.Info
-	unacked  int // response body bytes written to the client, not yet credited
+	unacked  int       // response body bytes written to the client, not yet credited
+	sent     time.Time // when the request frame left, for the hop metric
 	onAbort  func()
 	pumpDone chan struct{}
 	// pumpStopped: the response ended, the pump sends nothing more.

@@ -6,8 +6,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +54,7 @@ var Builtins = map[string]func() any{
 	"clienterror": func() any { return clientError{} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
+	"lifecycle":   func() any { return &lifecycle{} },
 }
 
 // BuiltinNames lists Builtins plus extra names, for hostd.Options.
@@ -67,7 +71,10 @@ func BuiltinNames(extra ...string) []string {
 // ?sleep=DURATION answers after that long (or when aborted), ?panic
 // panics, ?framing=both sets both Content-Length and Transfer-Encoding,
 // ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
-// of a body and destroys the response; otherwise it answers "ok" with its process id in X-Pid. Its
+// of a body and destroys the response, ?env=NAME answers the variable's
+// value, ?spawn starts a child process (sleep 300) and answers its pid,
+// ?print=TEXT prints TEXT on stdout and stderr; otherwise it answers "ok"
+// with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -100,6 +107,21 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Has("env"):
+		_ = res.End([]byte(os.Getenv(q.Get("env"))))
+		return
+	case q.Has("spawn"):
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			_ = res.WriteHead(500)
+			_ = res.End([]byte(err.Error()))
+			return
+		}
+		_ = res.End([]byte(strconv.Itoa(child.Process.Pid)))
+		return
+	case q.Get("print") != "":
+		fmt.Println(q.Get("print") + " on stdout")
+		fmt.Fprintln(os.Stderr, q.Get("print")+" on stderr")
 	case q.Get("framing") == "both":
 		res.SetHeader("Content-Length", "5").SetHeader("Transfer-Encoding", "chunked")
 		_ = res.End([]byte("hello"))
@@ -274,3 +296,44 @@ func (sockets) HandleUpgrade(_ *sdk.Request, socket net.Conn, head []byte) {
 type asksRelay struct{ sockets }
 
 func (asksRelay) RelaySockets() bool { return true }
+
+// lifecycle shows the end of an exchange as the plugin sees it: /answer
+// answers with listeners on the response and the request, and /events
+// answers, once the previous exchange is over (or after 10 s), with what
+// its listeners saw, in order: "finish close request-close" when hostd
+// wrote the answer to the client.
+type lifecycle struct {
+	mu     sync.Mutex
+	events []string
+	over   chan struct{}
+}
+
+func (l *lifecycle) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	switch req.URL() {
+	case "/answer":
+		l.mu.Lock()
+		l.events, l.over = nil, make(chan struct{})
+		over := l.over
+		l.mu.Unlock()
+		note := func(e string) {
+			l.mu.Lock()
+			l.events = append(l.events, e)
+			l.mu.Unlock()
+		}
+		res.OnFinish(func() { note("finish") })
+		res.OnClose(func() { note("close") })
+		req.OnClose(func() { note("request-close"); close(over) })
+		_ = res.End([]byte("answered"))
+	case "/events":
+		l.mu.Lock()
+		over := l.over
+		l.mu.Unlock()
+		select {
+		case <-over:
+		case <-time.After(10 * time.Second):
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		_ = res.End([]byte(strings.Join(l.events, " ")))
+	}
+}

@@ -1,10 +1,6 @@
 package outgoing
 
-import (
-	"unicode/utf8"
-
-	"github.com/hostd/hostd/internal/httpspec"
-)
+import "github.com/hostd/hostd/internal/httpspec"
 
 // Header is the header store of an outgoing message, as Node keeps it in
 // OutgoingMessage[kOutHeaders]: each header is a key matched without
@@ -42,50 +38,13 @@ func (h *Header) Reset() {
 	h.RemovedConnection, h.RemovedContentLength, h.RemovedTransferEncoding = false, false, false
 }
 
-// ValidateHeader checks a header as Node's setHeader does: a token name,
-// at least one value, and values of field-value characters. A value is a
-// byte string as sent, except that a Go string holding a character above
-// U+00FF in UTF-8 is refused, as Node refuses such a JavaScript string
-// (ERR_INVALID_CHAR): it cannot be sent as one byte per character.
-func ValidateHeader(name string, values []string) error {
-	if err := httpspec.ValidateHeaderName(name); err != nil {
-		return err
-	}
-	if len(values) == 0 {
-		return httpspec.NewError(httpspec.ErrInvalidHeaderValue, "Invalid value \"undefined\" for header %q", name)
-	}
-	for _, v := range values {
-		if err := ValidateHeaderValue(name, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// ValidateHeader checks a header as Node's setHeader does
+// (httpspec.Validate).
+func ValidateHeader(name string, values []string) error { return httpspec.Validate(name, values) }
 
-// ValidateHeaderValue is Node's http.validateHeaderValue for one value of
-// the header name (see ValidateHeader).
-func ValidateHeaderValue(name, value string) error {
-	if !httpspec.ValidFieldValue(value) || wideRune(value) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in header content [%q]", name)
-	}
-	return nil
-}
-
-// wideRune reports whether s holds the UTF-8 encoding of a character
-// above U+00FF.
-func wideRune(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < utf8.RuneSelf {
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r > 0xFF && n > 1 { // not a lone byte of obs-text
-			return true
-		}
-		i += n - 1
-	}
-	return false
-}
+// ValidateHeaderValue is Node's http.validateHeaderValue
+// (httpspec.ValidateHeaderValue).
+func ValidateHeaderValue(name, value string) error { return httpspec.ValidateHeaderValue(name, value) }
 
 // find returns the index of the first field of the key name, or -1.
 func (h *Header) find(name string) int {
