@@ -31,7 +31,10 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 	defer req.SetAbortHook(nil) // before the stream goes back to the pool
 	var timer *time.Timer
 	if d := in.spec.RequestTimeout; d > 0 {
-		timer = time.AfterFunc(d, func() { st.fail(errTimeout) })
+		// The timer may fire as the stream goes back to the pool: it fails
+		// the stream only while it still serves this request.
+		id := st.id
+		timer = time.AfterFunc(d, func() { st.failIf(in, id, errTimeout) })
 		defer timer.Stop()
 	}
 
@@ -54,7 +57,9 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 			// The client waits for "100 Continue", which reading the body
 			// sends: read only once the plugin asks for the body.
 			rh.Flags |= protocol.ReqAwaitCredit
-			st.credit = 0
+			st.mu.Lock()
+			st.credit = 0 // the stream is registered: a Credit frame may race this
+			st.mu.Unlock()
 		}
 	}
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
