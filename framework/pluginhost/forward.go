@@ -31,7 +31,10 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 	defer req.SetAbortHook(nil) // before the stream goes back to the pool
 	var timer *time.Timer
 	if d := in.spec.RequestTimeout; d > 0 {
-		timer = time.AfterFunc(d, func() { st.fail(errTimeout) })
+		// The timer may fire as the stream goes back to the pool: it fails
+		// the stream only while it still serves this request.
+		id := st.id
+		timer = time.AfterFunc(d, func() { st.failIf(in, id, errTimeout) })
 		defer timer.Stop()
 	}
 
@@ -54,7 +57,9 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 			// The client waits for "100 Continue", which reading the body
 			// sends: read only once the plugin asks for the body.
 			rh.Flags |= protocol.ReqAwaitCredit
-			st.credit = 0
+			st.mu.Lock()
+			st.credit = 0 // the stream is registered: a Credit frame may race this
+			st.mu.Unlock()
 		}
 	}
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
@@ -71,7 +76,14 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 		go st.pumpBody(req)
 	}
 
-	ended := in.relayResponse(st, res)
+	if !in.relayResponse(st, res) {
+		// Answer a failed stream at once: the client may be waiting to
+		// send the rest of its body until it hears from us.
+		st.mu.Lock()
+		err := st.err
+		st.mu.Unlock()
+		in.failed(st, res, err)
+	}
 	if st.pumpDone != nil {
 		st.stopPump()
 		select {
@@ -82,12 +94,6 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 			_ = res.Flush()
 			<-st.pumpDone
 		}
-	}
-	if !ended {
-		st.mu.Lock()
-		err := st.err
-		st.mu.Unlock()
-		in.failed(st, res, err)
 	}
 }
 
@@ -134,6 +140,9 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 	case protocol.TypeInfo:
 		if err := protocol.DecodeInfo(p, &st.info); err != nil {
 			return false, err
+		}
+		if s := st.info.Status; s != 100 && s != 102 && s != 103 {
+			return false, errInfoStatus
 		}
 		return false, ignoreGone(writeInfo(res, &st.info))
 	case protocol.TypeBody:
@@ -272,11 +281,15 @@ func writeInfo(res *server.ServerResponse, i *protocol.Info) error {
 		return res.WriteContinue()
 	case 102:
 		return res.WriteProcessing()
-	case 103:
+	default: // 103
 		return res.WriteEarlyHints(strs(i.Fields)...)
 	}
-	return errors.New("unsupported informational status")
 }
+
+// errInfoStatus refuses an Info frame whose status the host does not
+// relay: 101 belongs to upgrades, and 1xx codes without a meaning are not
+// sent.
+var errInfoStatus = errors.New("pluginhost: an informational status other than 100, 102 or 103")
 
 // failed answers for a stream that ended without a response.
 func (in *Instance) failed(st *stream, res *server.ServerResponse, err error) {
