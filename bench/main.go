@@ -32,6 +32,14 @@ import (
 )
 
 func main() {
+	if mode := os.Getenv(envHelper); strings.HasPrefix(mode, "client-") {
+		// A client of the client section: it runs, prints and exits.
+		if err := runClientHelper(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench client:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if mode := os.Getenv(envHelper); mode != "" {
 		err := serveHelper(mode) // a server the bench started; returns only on error
 		fmt.Fprintln(os.Stderr, "bench helper:", err)
@@ -63,7 +71,7 @@ type options struct {
 }
 
 // sectionNames are the parts of a run, in order, as -only names them.
-var sectionNames = []string{"hello", "idle", "pipes", "transfers"}
+var sectionNames = []string{"hello", "idle", "pipes", "transfers", "client"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -195,6 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		{"idle", "idle connections", b.runIdle},
 		{"pipes", "tunnel and upgrade", b.runPipes},
 		{"transfers", "upload and download", b.runTransfers},
+		{"client", "client", b.runClients},
 	}
 	for _, s := range sections {
 		if b.opts.only != nil && !b.opts.only[s.key] {

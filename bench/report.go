@@ -18,14 +18,17 @@ type results struct {
 	loader  string
 	elapsed time.Duration
 
-	servers  []string
-	hello    []round // c=-connections, one per round
-	hop      []round // c=1, hostd and engine
-	idle     map[string]idleResult
-	tunnel   pipeResult
-	upgrade  pipeResult
-	upload   transfer
-	download transfer
+	servers []string
+	// clientNames and clients are the client section's, one map a round.
+	clientNames []string
+	clients     []map[string]clientSample
+	hello       []round // c=-connections, one per round
+	hop         []round // c=1, hostd and engine
+	idle        map[string]idleResult
+	tunnel      pipeResult
+	upgrade     pipeResult
+	upload      transfer
+	download    transfer
 
 	failures []string
 	warnings []string
@@ -376,6 +379,7 @@ func (r *results) markdown(b *bench) string {
 	if b.opts.streamMiB != 1024 {
 		fmt.Fprintf(&w, "\nStreams moved %s each, not the 1 GiB of the issue (-stream-mib).\n", fmtSize(b.opts.streamMiB))
 	}
+	w.WriteString(r.clientTable())
 	for _, f := range r.failures {
 		fmt.Fprintf(&w, "\nFAILED: %s\n", f)
 	}
