@@ -81,15 +81,16 @@ func TestClientAgainstHostdPlugins(t *testing.T) {
 	})
 
 	t.Run("Expect: 100-continue", func(t *testing.T) {
-		var req *client.ClientRequest
 		continued := make(chan struct{}, 1)
+		reqc := make(chan *client.ClientRequest, 1) // the callback's way to the request
 		req, err := client.NewRequest(ctx, client.Options{URL: h.URL + "/expect", Method: "POST", NoAgent: true,
 			Headers: map[string][]string{"Expect": {"100-continue"}, "Content-Length": {"5"}},
 			Events: client.Events{OnContinue: func() {
 				continued <- struct{}{}
-				_ = req.End([]byte("hello"))
+				_ = (<-reqc).End([]byte("hello"))
 			}}})
 		require.NoError(t, err)
+		reqc <- req
 		res, err := req.Response(ctx)
 		require.NoError(t, err)
 		require.Len(t, continued, 1)

@@ -81,13 +81,29 @@ type dispatcher struct {
 	mu      sync.Mutex
 	queue   []func()
 	running bool
+	held    bool // callbacks wait until release
 }
 
 // post queues f and starts the goroutine if none is running.
 func (d *dispatcher) post(f func()) {
 	d.mu.Lock()
 	d.queue = append(d.queue, f)
-	if d.running {
+	if d.running || d.held {
+		d.mu.Unlock()
+		return
+	}
+	d.running = true
+	d.mu.Unlock()
+	go d.run()
+}
+
+// release lets the callbacks run. NewRequest holds them until it
+// returns, as Node emits no event before http.request returns: a
+// callback may then use the request the caller got.
+func (d *dispatcher) release() {
+	d.mu.Lock()
+	d.held = false
+	if d.running || len(d.queue) == 0 {
 		d.mu.Unlock()
 		return
 	}

@@ -103,6 +103,7 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		forceChunked:   opts.ChunkedEncoding, timeout: opts.Timeout,
 		respReady: make(chan struct{}),
 	}
+	r.d.held = true // until NewRequest returns
 	r.protocol = "http:"
 	if r.tls {
 		r.protocol = "https:"
@@ -182,6 +183,7 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		}
 	}
 	r.agent.addRequest(r)
+	r.d.release()
 	return r, nil
 }
 
