@@ -111,13 +111,16 @@ const (
 type ResponseHead struct {
 	Status uint16
 	Flags  uint8
-	// Length is the length of a body the handler gave whole to End but
-	// that is streamed in Body frames, so that the host frames it as End
+	// Length is the length of the body that the handler gave whole to End
+	// before the head went out (sent in the End frame, streamed in Body
+	// frames, or dropped for HEAD), so that the host declares it as End
 	// would; -1 otherwise.
 	Length int64
 	Reason []byte
-	// Fields holds the headers set, names as given and values alternating;
-	// a name may repeat.
+	// Fields holds the header fields in the order they are sent, names as
+	// given and values alternating; an empty name marks another value of
+	// the header before it (which matters for the headers sent on one
+	// line, such as Cookie), while a repeated name is a header of its own.
 	Fields [][]byte
 }
 
@@ -147,19 +150,34 @@ func DecodeResponseHead(p []byte, h *ResponseHead) error {
 
 // End is the payload of TypeEnd.
 type End struct {
-	HasHead  bool
-	Head     ResponseHead
-	Data     []byte
-	Trailers [][]byte
+	HasHead bool
+	// WantFinished asks the host for a Finished frame once the response
+	// has been written to the client's socket (or an Abort if it never
+	// is).
+	WantFinished bool
+	Head         ResponseHead
+	Data         []byte
+	Trailers     [][]byte
 }
+
+// End flags, the first byte of its payload.
+const (
+	endHasHead      = 1 << 0
+	endWantFinished = 1 << 1
+)
 
 // AppendEnd appends the encoding of e.
 func AppendEnd(dst []byte, e *End) []byte {
+	var flags byte
 	if e.HasHead {
-		dst = append(dst, 1)
+		flags |= endHasHead
+	}
+	if e.WantFinished {
+		flags |= endWantFinished
+	}
+	dst = append(dst, flags)
+	if e.HasHead {
 		dst = AppendResponseHead(dst, &e.Head)
-	} else {
-		dst = append(dst, 0)
 	}
 	dst = AppendString(dst, e.Data)
 	return AppendFields(dst, e.Trailers)
@@ -168,14 +186,11 @@ func AppendEnd(dst []byte, e *End) []byte {
 // DecodeEnd decodes p into e.
 func DecodeEnd(p []byte, e *End) error {
 	d := decoder{b: p}
-	switch d.Byte() {
-	case 0:
+	flags := d.Byte()
+	e.HasHead, e.WantFinished = flags&endHasHead != 0, flags&endWantFinished != 0
+	if flags&^(endHasHead|endWantFinished) != 0 {
 		e.HasHead = false
-	case 1:
-		e.HasHead = true
-	default:
-		e.HasHead = false
-		d.fail("head flag")
+		d.fail("end flags")
 	}
 	if e.HasHead {
 		decodeResponseHead(&d, &e.Head)

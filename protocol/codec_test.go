@@ -184,6 +184,7 @@ func endCases() []struct {
 	}{
 		{name: "an empty end round trips", end: protocol.End{}},
 		{name: "data alone round trips", end: protocol.End{Data: []byte("hello")}},
+		{name: "a request for Finished round trips", end: protocol.End{WantFinished: true, Data: []byte("hello")}},
 		{name: "trailers alone round trip", end: protocol.End{Trailers: bs("X-Checksum", "abc", "X-Empty", "")}},
 		{name: "a large body round trips", end: protocol.End{Data: big}},
 		{name: "many trailers round trip", end: protocol.End{Trailers: manyFields(2000)}},
@@ -339,8 +340,8 @@ func TestDecodeRefusesOversizedInput(t *testing.T) {
 			payload: cat([]byte{0}, uv(0), uv(1<<40))},
 		{name: "a bytes-parsed count past 32 bits is refused", decode: decoders[0].decode,
 			payload: cat(protocol.AppendRequestHead(nil, &protocol.RequestHead{})[:11], uv(1<<32))},
-		{name: "a head flag other than 0 or 1 is refused", decode: decoders[2].decode,
-			payload: cat([]byte{2}, uv(0), uv(0))},
+		{name: "an unknown End flag is refused", decode: decoders[2].decode,
+			payload: cat([]byte{4}, uv(0), uv(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorIs(t, tc.decode(tc.payload), protocol.ErrFrame)

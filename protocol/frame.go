@@ -23,6 +23,11 @@ const (
 	// TypeTimeout tells the plugin that the timeout it set with
 	// TypeSetTimeout passed.
 	TypeTimeout Type = 5
+	// TypeFinished tells the plugin that its response has been written to
+	// the client's socket (the host's finish event). It is sent only for
+	// an End that asked for it (EndWantFinished); if the response never
+	// gets there, an Abort is sent instead.
+	TypeFinished Type = 6
 
 	// TypeHead sends the response head (ResponseHead).
 	TypeHead Type = 16
@@ -63,6 +68,8 @@ func (t Type) String() string {
 		return "Abort"
 	case TypeTimeout:
 		return "Timeout"
+	case TypeFinished:
+		return "Finished"
 	case TypeHead:
 		return "Head"
 	case TypeInfo:

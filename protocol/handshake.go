@@ -4,7 +4,10 @@ import "github.com/hashicorp/go-plugin"
 
 // Version is the version of this contract: the go-plugin protocol version
 // and the data-plane frame format. Change it with any incompatible change.
-const Version = 1
+// Version 2: a response head's further values of a header come with an
+// empty name (ResponseHead.Fields), and Length is set for every implicit
+// head that End fixes; an End may ask for a Finished frame.
+const Version = 2
 
 // Handshake is the go-plugin handshake hostd and its plugins share. The
 // cookie only keeps a plugin binary from being started by hand by mistake;

@@ -1,14 +1,56 @@
 package sdk
 
-import "github.com/hostd/hostd/internal/httpspec"
+import (
+	"errors"
+
+	"github.com/hostd/hostd/internal/httpspec"
+)
 
 // Error is an error with one of Node's codes, such as
-// ERR_HTTP_HEADERS_SENT; match it with errors.As.
-type Error = httpspec.Error
+// ERR_HTTP_HEADERS_SENT, and Node's message for it. Match it with
+// errors.As, or errors.Is against &Error{Code: c}.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message + " [" + e.Code + "]" }
+
+// Is makes errors.Is(err, &Error{Code: c}) match any error with code c.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && (t.Message == "" || t.Message == e.Message)
+}
+
+// Node's error codes that the SDK returns.
+const (
+	CodeInvalidHTTPToken      = httpspec.ErrInvalidHTTPToken      // a header or trailer name that is not a token
+	CodeInvalidHeaderValue    = httpspec.ErrInvalidHeaderValue    // a header without a value
+	CodeInvalidChar           = httpspec.ErrInvalidChar           // a value or status message with a forbidden character
+	CodeHeadersSent           = httpspec.ErrHeadersSent           // a header change after the head was fixed
+	CodeInvalidStatusCode     = httpspec.ErrInvalidStatusCode     // a status outside 100–999
+	CodeContentLengthMismatch = httpspec.ErrContentLengthMismatch // StrictContentLength and a body of another length
+	CodeBodyNotAllowed        = httpspec.ErrBodyNotAllowed        // a body for HEAD, 204 or 304 with reject_non_standard_body_writes
+	CodeTrailerInvalid        = httpspec.ErrTrailerInvalid        // a Trailer header without chunked framing
+	CodeStreamWriteAfterEnd   = httpspec.ErrStreamWriteAfterEnd   // a write after End
+	CodeStreamDestroyed       = httpspec.ErrStreamDestroyed       // a write after Destroy
+	CodeStreamAlreadyFinished = httpspec.ErrStreamAlreadyFinished // End called twice
+	CodeInvalidArgValue       = httpspec.ErrInvalidArgValue       // an odd list of names and values, an invalid early hint
+	CodeConnectionReset       = httpspec.ErrConnectionReset       // the client went away (ErrAborted)
+)
+
+// sdkError gives an error of the shared machinery the SDK's own type.
+func sdkError(err error) error {
+	var e *httpspec.Error
+	if errors.As(err, &e) {
+		return &Error{Code: e.Code, Message: e.Message}
+	}
+	return err
+}
 
 // ErrAborted is returned when the client went away or hostd gave up on
 // the request: by Request.Read, and by Response writes.
-var ErrAborted = &Error{Code: "ECONNRESET", Message: "aborted"}
+var ErrAborted = &Error{Code: CodeConnectionReset, Message: "aborted"}
 
 // ClientError describes a request hostd refused before any handler saw
 // it, as Node's clientError event does.

@@ -14,7 +14,7 @@ import (
 // it the events its routes select. Serve does not return.
 func ExampleServe() {
 	sdk.Serve(sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
-		_ = res.SetHeader("Content-Type", "text/plain")
+		res.SetHeader("Content-Type", "text/plain")
 		_ = res.End([]byte("Hello, World!\n"))
 	}))
 }
@@ -24,7 +24,7 @@ func ExampleServe() {
 func ExampleHandlerFunc() {
 	hello := sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 		name, _ := io.ReadAll(req)
-		_ = res.SetHeader("Content-Type", "text/plain")
+		res.SetHeader("Content-Type", "text/plain")
 		_ = res.EndString("Hello, " + string(name) + "!")
 	})
 	rec := sdktest.Do(nil, hello, sdktest.Request{Method: "POST", URL: "/greet", Body: bytes.NewReader([]byte("plugin"))})
@@ -44,7 +44,7 @@ func ExampleResponse_WriteEarlyHints() {
 			"Link", "</style.css>; rel=preload; as=style",
 			"Link", "</app.js>; rel=preload; as=script",
 		)
-		_ = res.SetHeader("Content-Type", "text/html")
+		res.SetHeader("Content-Type", "text/html")
 		_ = res.EndString(`<!doctype html><link rel="stylesheet" href="/style.css"><script src="/app.js"></script>`)
 	})
 	rec := sdktest.Do(nil, page, sdktest.Request{})

@@ -140,9 +140,30 @@ func (r *Request) OnAborted(f func()) {
 	st.onAbort = append(st.onAbort, f)
 }
 
-// Context returns a context canceled when the request is aborted: pass it
-// to the work done for the request.
+// Context returns a context canceled when the exchange is over: when
+// hostd has written the response to the client's socket, or when the
+// request is aborted. Pass it to the work done for the request.
 func (r *Request) Context() context.Context { return r.st.context() }
+
+// Destroy abandons the exchange (Node's req.destroy(err)), as
+// Response.Destroy does: hostd answers 500 if the response has not begun,
+// and otherwise closes the client's connection. err, if not nil, is
+// logged.
+func (r *Request) Destroy(err error) { r.st.res.Destroy(err) }
+
+// OnClose registers f to run when the exchange is over (Node's request
+// close event): once hostd has written the response to the client's
+// socket, or the request was aborted.
+func (r *Request) OnClose(f func()) {
+	st := r.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.over {
+		go f()
+		return
+	}
+	st.onClose = append(st.onClose, f)
+}
 
 // RemoteAddr returns the client's address, "ip:port".
 func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }

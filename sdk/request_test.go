@@ -316,7 +316,7 @@ func TestRequestCheckExpectation(t *testing.T) {
 type expecter struct{}
 
 func (expecter) HandleCheckExpectation(req *sdk.Request, res *sdk.Response) {
-	_ = res.SetHeader("X-Expected", req.Header("expect"))
+	res.SetHeader("X-Expected", req.Header("expect"))
 	res.StatusCode = 417
 	_ = res.End()
 }

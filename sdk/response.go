@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -14,8 +15,19 @@ import (
 // http.ServerResponse. Headers are kept here until the head is sent;
 // hostd validates everything again and decides the framing
 // (Content-Length, chunked or close-delimited), the Connection header and
-// the Date. Methods return Node's errors instead of throwing them. A
-// Response may be finished from any goroutine, one at a time.
+// the Date. A Response may be finished from any goroutine, one at a time.
+//
+// Errors. The methods that only change the head (SetHeader, AppendHeader,
+// SetHeaders, RemoveHeader, WriteHead, WriteHeadMap, AddTrailers) return
+// the Response, so that they chain as in Node, and keep the first error
+// one of them meets, as bufio.Writer does: the call has no effect, and
+// Err returns the error. The methods that send (Write, End, FlushHeaders,
+// the 1xx writers) return errors. An error kept before the head was fixed
+// (an invalid header, an invalid status) fails the response at the first
+// of them, which returns and logs it and sends no head (hostd answers
+// 500): the head the handler meant cannot be sent. An error kept after
+// (a header set too late, ERR_HTTP_HEADERS_SENT) leaves the response as
+// it was: End returns and logs it. Errors are *Error with Node's codes.
 type Response struct {
 	st *stream
 	mu sync.Mutex
@@ -31,39 +43,67 @@ type Response struct {
 	// Content-Length header fail with ERR_HTTP_CONTENT_LENGTH_MISMATCH.
 	StrictContentLength bool
 
-	hdr      httpspec.OutHeaders
-	trailers []string
-	explicit bool // WriteHead was called
-	stored   bool // the head is decided (Node's _header): WriteHead, or the first write, corked or not
-	headSent bool // the head went to hostd
-	finished bool
-	hasBody  bool // false for HEAD, 204, 304 and 1xx, once stored
-	closed   bool
-	written  int64
-	corked   int
-	corkBuf  []byte
-	onFinish []func()
-	onClose  []func()
+	m         outgoing.Message
+	err       error    // the first error of a head-changing method
+	errEarly  bool     // err came before the head was fixed: the head cannot be sent
+	trailers  []string // as given to AddTrailers, validated
+	headSent  bool     // the head went to hostd
+	failed    bool     // the stream was reset: refused head, or Destroy
+	closed    bool
+	corked    int
+	corkBuf   []byte
+	onFinish  []func()
+	onClose   []func()
+	destroyed bool
+	ackWanted bool // End asked hostd to say when the response reached the client
+	arrived   bool // hostd said so
 }
 
 func (r *Response) init(st *stream) {
 	r.st = st
 	r.StatusCode, r.SendDate = 200, true
-	r.hasBody = string(st.head.Method) != "HEAD"
+	r.m.Reset()
+	r.m.HasBody = string(st.head.Method) != "HEAD"
 }
 
-// declaredLength is the Content-Length the handler set, or -1.
-func (r *Response) declaredLength() int64 {
-	if v := r.hdr.Get("content-length"); len(v) == 1 {
-		return parseLength(v[0])
+// sync copies the exported settings into the message: the head's while
+// it is not fixed, StrictContentLength at every write, as Node reads it.
+// Called with mu held.
+func (r *Response) sync() {
+	if !r.m.Fixed() {
+		r.m.StatusCode, r.m.StatusMessage, r.m.SendDate = r.StatusCode, r.StatusMessage, r.SendDate
+		r.m.RejectBody = r.st.rt.settings.Load().rejectBody
 	}
-	return -1
+	r.m.StrictContentLength = r.StrictContentLength
 }
 
-// strict reports whether StrictContentLength applies, and the length.
-func (r *Response) strict() (bool, int64) {
-	n := r.declaredLength()
-	return r.StrictContentLength && n >= 0 && r.hdr.Get("transfer-encoding") == nil, n
+// keep records err if it is the first. Called with mu held.
+func (r *Response) keep(err error) {
+	if err != nil && r.err == nil {
+		r.err, r.errEarly = sdkError(err), !r.m.Fixed()
+	}
+}
+
+// Err returns the first error that a head-changing method met, or nil.
+func (r *Response) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// refuse fails the response when an error was kept before its head was
+// fixed: the stream is reset (hostd answers 500) and the error returned.
+// Called with mu held.
+func (r *Response) refuse() error {
+	if !r.errEarly {
+		return nil
+	}
+	if !r.failed {
+		r.failed = true
+		r.st.rt.log.Error("response refused: its head cannot be sent", "url", string(r.st.head.URL), "error", r.err)
+		r.st.reset(r.err.Error())
+	}
+	return r.err
 }
 
 // raiseClose runs the close listeners once.
@@ -81,241 +121,187 @@ func (r *Response) raiseClose() {
 	}
 }
 
-var (
-	errWriteAfterEnd  = &Error{Code: "ERR_STREAM_WRITE_AFTER_END", Message: "write after end"}
-	errFinished       = &Error{Code: "ERR_STREAM_ALREADY_FINISHED", Message: "Cannot call end after a stream was finished"}
-	errBodyNotAllowed = &Error{Code: "ERR_HTTP_BODY_NOT_ALLOWED", Message: "Adding content for this request method or response status is not allowed."}
-)
+var errDestroyed = &Error{Code: CodeStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
 
 // SetHeader sets a header, replacing its values; several values make
-// several field lines.
-func (r *Response) SetHeader(name string, values ...string) error {
+// several field lines. A name set again keeps its place and takes the
+// new spelling, as in Node.
+func (r *Response) SetHeader(name string, values ...string) *Response {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("set")
-	}
-	return r.hdr.Set(name, values...)
+	r.keep(r.m.SetHeader(name, values...))
+	r.mu.Unlock()
+	return r
 }
 
 // AppendHeader adds values to a header, keeping those it had.
-func (r *Response) AppendHeader(name string, values ...string) error {
+func (r *Response) AppendHeader(name string, values ...string) *Response {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("append")
-	}
-	return r.hdr.Append(name, values...)
+	r.keep(r.m.AppendHeader(name, values...))
+	r.mu.Unlock()
+	return r
 }
 
-// SetHeaders sets several headers, as SetHeader does for each.
-func (r *Response) SetHeaders(headers map[string][]string) error {
+// SetHeaders sets several headers, as SetHeader does for each, in the
+// order of their names.
+func (r *Response) SetHeaders(headers map[string][]string) *Response {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("set")
+	r.keep(r.m.SetHeaders(headers))
+	r.mu.Unlock()
+	return r
+}
+
+// RemoveHeader removes a header. Removing Content-Length,
+// Transfer-Encoding, Connection or Date also stops hostd from adding its
+// own.
+func (r *Response) RemoveHeader(name string) *Response {
+	r.mu.Lock()
+	err := r.m.RemoveHeader(name)
+	if err == nil && httpspec.EqualFoldASCII(name, "date") {
+		r.SendDate = false
 	}
-	for name, values := range headers {
-		if err := r.hdr.Set(name, values...); err != nil {
-			return err
-		}
-	}
-	return nil
+	r.keep(err)
+	r.mu.Unlock()
+	return r
 }
 
 // GetHeader returns the first value of a header, or "".
 func (r *Response) GetHeader(name string) string {
-	if v := r.GetHeaderValues(name); len(v) > 0 {
-		return v[0]
-	}
-	return ""
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, _ := r.m.Header.First(name)
+	return v
 }
 
 // GetHeaderValues returns the values of a header, or nil.
 func (r *Response) GetHeaderValues(name string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.hdr.Get(name)...)
+	return r.m.Header.Get(name)
 }
 
 // HasHeader reports whether a header is set.
 func (r *Response) HasHeader(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.hdr.Has(name)
+	return r.m.Header.Has(name)
 }
 
 // GetHeaders returns a copy of the headers by lower-case name.
 func (r *Response) GetHeaders() map[string][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.hdr.Map()
+	return r.m.Header.Map()
 }
 
 // GetHeaderNames returns the header names in lower case.
 func (r *Response) GetHeaderNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.hdr.Names()
+	return r.m.Header.Names()
 }
 
 // GetRawHeaderNames returns the header names as set.
 func (r *Response) GetRawHeaderNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.hdr.RawNames()
-}
-
-// RemoveHeader removes a header. Removing Content-Length,
-// Transfer-Encoding, Connection or Date also stops hostd from adding its
-// own.
-func (r *Response) RemoveHeader(name string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("remove")
-	}
-	if r.hdr.Remove(name) {
-		r.SendDate = false
-	}
-	return nil
+	return r.m.Header.RawNames()
 }
 
 // HeadersSent reports whether the head is fixed, as Node's headersSent
 // does: after WriteHead, FlushHeaders or the first write, corked or not.
-// From then on the header setters return ERR_HTTP_HEADERS_SENT.
+// From then on the header setters fail with ERR_HTTP_HEADERS_SENT.
 func (r *Response) HeadersSent() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stored
+	return r.m.Fixed()
 }
 
 // WritableEnded reports whether End has been called.
 func (r *Response) WritableEnded() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.finished
+	return r.m.Finished()
 }
 
-// WritableFinished reports whether the whole response has been handed to
-// hostd.
-func (r *Response) WritableFinished() bool { return r.WritableEnded() }
-
-// WriteHead sets the status and merges headers (names and values
-// alternating) over those set with SetHeader; they win, and may repeat a
-// name. The head is sent with the first body bytes, or by FlushHeaders.
-func (r *Response) WriteHead(statusCode int, headers ...string) error {
+// WritableFinished reports whether the whole response has been written to
+// the client's socket. hostd says so to a response that has an OnFinish
+// or OnClose listener, or whose request has an OnClose listener or a
+// Context, when it ends; to spare a frame per request, the others are
+// not told, and for them it reports what WritableEnded does.
+func (r *Response) WritableFinished() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("write")
-	}
-	if statusCode < 100 || statusCode > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", statusCode)
-	}
-	if len(headers)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid. Received %q", headers)
-	}
-	for i := 0; i < len(headers); i += 2 {
-		if err := httpspec.Validate(headers[i], headers[i+1:i+2]); err != nil {
-			return err
-		}
-	}
-	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
-	}
-	for i := 0; i < len(headers); i += 2 {
-		r.hdr.Remove(headers[i])
-	}
-	for i := 0; i < len(headers); i += 2 {
-		_ = r.hdr.Append(headers[i], headers[i+1])
-	}
-	r.StatusCode = statusCode
-	r.explicit, r.stored = true, true
-	if noBodyStatus(statusCode) {
-		r.hasBody = false
-	}
-	return nil
+	return r.arrived || r.m.Finished() && !r.ackWanted
 }
 
-// noBodyStatus reports whether a response with status code has no body.
-func noBodyStatus(code int) bool { return code == 204 || code == 304 || code < 200 }
-
-// storeHead decides the implicit head's status the first time something
-// is written, as Node's _implicitHeader does: StatusCode and
-// StatusMessage are validated as WriteHead would, and from then on a
-// 204, 304 or 1xx StatusCode means the response has no body. Called with
-// mu held.
-func (r *Response) storeHead() error {
-	if r.stored {
-		return nil
+// delivered runs the finish and close listeners once hostd has written
+// the response to the client's socket.
+func (r *Response) delivered() {
+	r.mu.Lock()
+	r.arrived = true
+	fs := r.onFinish
+	r.mu.Unlock()
+	for _, f := range fs {
+		f()
 	}
-	if r.StatusCode < 100 || r.StatusCode > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", r.StatusCode)
-	}
-	if r.StatusMessage != "" && !httpspec.ValidFieldValue(r.StatusMessage) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
-	}
-	r.stored = true
-	if noBodyStatus(r.StatusCode) {
-		r.hasBody = false
-	}
-	return nil
+	r.raiseClose()
 }
 
-// WriteHeadMap is WriteHead with headers as a map, each set as with
-// SetHeader.
-func (r *Response) WriteHeadMap(statusCode int, headers map[string][]string) error {
-	for name, values := range headers {
-		if err := r.SetHeader(name, values...); err != nil {
-			return err
-		}
-	}
-	return r.WriteHead(statusCode)
+// WriteHead fixes the status and the head, with headers (names and values
+// alternating) as Node 20's writeHead takes a list: alone, it is sent as
+// given, repeated names and spellings included; over headers set before,
+// each pair sets its header as SetHeader does. The head is sent with the
+// first body bytes, or by FlushHeaders.
+func (r *Response) WriteHead(statusCode int, headers ...string) *Response {
+	r.mu.Lock()
+	r.sync()
+	r.keep(r.m.WriteHead(statusCode, headers))
+	r.mu.Unlock()
+	return r
 }
 
-func parseLength(v string) int64 {
-	var n int64
-	if v == "" {
-		return -1
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' || n > (1<<62)/10 {
-			return -1
-		}
-		n = n*10 + int64(v[i]-'0')
-	}
-	return n
+// WriteHeadMap is WriteHead with headers as a map: each is set as with
+// SetHeader, in the order of their names.
+func (r *Response) WriteHeadMap(statusCode int, headers map[string][]string) *Response {
+	r.mu.Lock()
+	r.sync()
+	r.keep(r.m.WriteHeadMap(statusCode, headers))
+	r.mu.Unlock()
+	return r
 }
 
-// head builds the wire head from the current state, its strings viewed
-// as bytes without copies (they are only encoded). Called with mu held.
-func (r *Response) head(flags uint8) protocol.ResponseHead {
-	h := protocol.ResponseHead{Status: uint16(r.StatusCode), Flags: flags, Length: -1, Reason: bytesOf(r.StatusMessage)}
-	if !r.SendDate {
+// head builds the wire head from the fixed message, its strings viewed as
+// bytes without copies (they are only encoded): a header's further values
+// go with an empty name. length is the body's length when the handler
+// gave it whole before the head went out, else -1. Called with mu held.
+func (r *Response) head(flags uint8, length int64) protocol.ResponseHead {
+	m := &r.m
+	h := protocol.ResponseHead{Status: uint16(m.StatusCode), Flags: flags, Length: length, Reason: bytesOf(m.StatusMessage)}
+	if !m.SendDate {
 		h.Flags |= protocol.HeadNoDate
 	}
-	if r.StrictContentLength {
+	if m.StrictContentLength {
 		h.Flags |= protocol.HeadStrict
 	}
-	if r.explicit {
+	if m.Explicit() {
 		h.Flags |= protocol.HeadExplicit
 	}
-	if r.hdr.RemovedConnection {
+	if m.Header.RemovedConnection {
 		h.Flags |= protocol.HeadRemovedConnection
 	}
-	if r.hdr.RemovedContentLength {
+	if m.Header.RemovedContentLength {
 		h.Flags |= protocol.HeadRemovedContentLength
 	}
-	if r.hdr.RemovedTransferEncoding {
+	if m.Header.RemovedTransferEncoding {
 		h.Flags |= protocol.HeadRemovedTransferEncoding
 	}
 	h.Fields = r.st.fields[:0]
-	for i := 0; i < r.hdr.Len(); i++ {
-		name, values := r.hdr.At(i)
-		for _, v := range values {
-			h.Fields = append(h.Fields, bytesOf(name), bytesOf(v))
+	for i := range m.Header.Len() {
+		name, value, cont := m.Header.Field(i)
+		if cont {
+			name = ""
 		}
+		h.Fields = append(h.Fields, bytesOf(name), bytesOf(value))
 	}
 	r.st.fields = h.Fields
 	return h
@@ -324,15 +310,13 @@ func (r *Response) head(flags uint8) protocol.ResponseHead {
 // bytesOf views s as bytes, for encoding only.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// sendHead sends the head unless it went already. Called with mu held.
+// sendHead sends the fixed head unless it went already. Called with mu
+// held.
 func (r *Response) sendHead(flags uint8) error {
 	if r.headSent {
 		return nil
 	}
-	if err := r.storeHead(); err != nil {
-		return err
-	}
-	h := r.head(flags)
+	h := r.head(flags, -1)
 	r.headSent = true
 	return r.unsendable(r.st.sendFrame(protocol.TypeHead, func(b []byte) []byte { return protocol.AppendResponseHead(b, &h) }))
 }
@@ -342,29 +326,50 @@ func (r *Response) sendHead(flags uint8) error {
 // response is over. Called with mu held.
 func (r *Response) unsendable(err error) error {
 	if errors.Is(err, errTooLarge) {
-		r.finished = true
+		r.m.Finish()
 		r.st.reset(err.Error())
 	}
 	return err
+}
+
+// open checks that the response can still send. Called with mu held.
+func (r *Response) open() error {
+	if err := r.refuse(); err != nil {
+		return err
+	}
+	if r.destroyed {
+		return errDestroyed
+	}
+	if r.aborted() {
+		return ErrAborted
+	}
+	return nil
 }
 
 // FlushHeaders sends the head now.
 func (r *Response) FlushHeaders() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headSent {
-		return nil
+	if err := r.open(); err != nil || r.headSent {
+		return err
+	}
+	r.sync()
+	if err := r.m.Fix(); err != nil {
+		return sdkError(err)
 	}
 	return r.sendHead(protocol.HeadFlush)
 }
 
 // Write sends body bytes, sending the head first if needed. It blocks
 // while hostd has not passed earlier bytes on to the client (flow
-// control), and returns ErrAborted once the request is aborted.
+// control), and returns ErrAborted once the request is aborted. Bytes
+// past a Content-Length the handler set are dropped (under
+// StrictContentLength, refused), so that the client never reads them as
+// the next response.
 func (r *Response) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.writeLocked(p, false); err != nil {
+	if err := r.writeLocked(p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -375,47 +380,35 @@ func (r *Response) WriteString(s string) (int, error) {
 	return r.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-func (r *Response) writeLocked(p []byte, fromEnd bool) error {
-	if r.finished {
-		return errWriteAfterEnd
+func (r *Response) writeLocked(p []byte) error {
+	if r.m.Finished() {
+		return sdkError(r.bodyErr(len(p), false))
 	}
-	if r.aborted() {
-		return ErrAborted
-	}
-	if err := r.storeHead(); err != nil {
+	if err := r.open(); err != nil {
 		return err
 	}
-	if !r.hasBody {
-		if r.st.rt.settings.Load().rejectBody {
-			return errBodyNotAllowed
-		}
-		if !fromEnd {
-			return r.sendHead(0)
-		}
-		return nil
+	r.sync()
+	n, err := r.m.Body(len(p), false)
+	if err != nil {
+		return sdkError(err)
 	}
-	if strict, n := r.strict(); strict {
-		total := r.written + int64(len(p))
-		if fromEnd && total != n || !fromEnd && total > n {
-			return mismatch(total, n)
-		}
+	if !r.m.HasBody {
+		return r.sendHead(0)
 	}
-	if r.corked > 0 && !fromEnd {
-		r.corkBuf = append(r.corkBuf, p...)
-		r.written += int64(len(p))
+	if r.corked > 0 {
+		r.corkBuf = append(r.corkBuf, p[:n]...)
 		return nil
 	}
 	if err := r.sendHead(0); err != nil {
 		return err
 	}
-	r.written += int64(len(p))
-	return r.sendBody(p)
+	return r.sendBody(p[:n])
 }
 
-func mismatch(got, want int64) error {
-	return httpspec.NewError(httpspec.ErrContentLengthMismatch,
-		"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
-		got, want)
+// bodyErr is the error of a write to a finished response.
+func (r *Response) bodyErr(n int, end bool) error {
+	_, err := r.m.Body(n, end)
+	return err
 }
 
 // sendBody sends p as Body frames within the flow-control credit.
@@ -441,13 +434,24 @@ func (r *Response) aborted() bool {
 
 // End finishes the response, writing data first. A response ended before
 // its head is sent gets a Content-Length. When the head, the body and the
-// end fit, they go to hostd as one frame.
+// end fit, they go to hostd as one frame. It returns the error a
+// head-changing method kept, if any (see Response). The OnFinish and
+// OnClose listeners run once hostd has written the response to the
+// client's socket (Node's finish event), or when it could not.
 func (r *Response) End(data ...[]byte) error {
 	r.mu.Lock()
 	err := r.endLocked(data)
-	r.mu.Unlock()
+	ended := err == nil && !r.ackWanted // else the listeners wait for hostd
+	var onFinish []func()
 	if err == nil {
-		for _, f := range r.onFinish {
+		onFinish = r.onFinish
+		if err = r.err; err != nil {
+			r.st.rt.log.Error("response sent without a change it was asked for", "url", string(r.st.head.URL), "error", err)
+		}
+	}
+	r.mu.Unlock()
+	if ended {
+		for _, f := range onFinish {
 			f()
 		}
 		r.raiseClose()
@@ -461,16 +465,16 @@ func (r *Response) EndString(s string) error {
 }
 
 func (r *Response) endLocked(data [][]byte) error {
-	if r.finished {
+	if r.m.Finished() {
 		for _, d := range data {
 			if len(d) > 0 {
-				return errWriteAfterEnd // as Node's end(chunk): a write first
+				return sdkError(r.bodyErr(len(d), false)) // as Node's end(chunk): a write first
 			}
 		}
-		return errFinished
+		return sdkError(r.m.CheckEnd())
 	}
-	if r.aborted() {
-		return ErrAborted
+	if err := r.open(); err != nil {
+		return err
 	}
 	var p []byte
 	switch len(data) {
@@ -482,36 +486,34 @@ func (r *Response) endLocked(data [][]byte) error {
 			p = append(p, d...)
 		}
 	}
-	if err := r.storeHead(); err != nil {
-		return err
+	r.sync()
+	if err := r.m.Fix(); err != nil {
+		return sdkError(err)
 	}
-	// Corked bytes were counted as written when buffered; they leave now,
+	// An implicit head that has not gone out declares the whole body's
+	// length, corked bytes included, even where the body is not sent
+	// (HEAD), as End(data) would.
+	length := int64(-1)
+	if !r.headSent && !r.m.Explicit() {
+		length = int64(len(r.corkBuf) + len(p))
+	}
+	n, err := r.m.Body(len(p), true)
+	if err != nil {
+		return sdkError(err)
+	}
+	// Corked bytes were accounted for when buffered; they leave now,
 	// ahead of data.
-	written := r.written
 	if len(r.corkBuf) > 0 {
-		written -= int64(len(r.corkBuf))
-		p = append(r.corkBuf[:len(r.corkBuf):len(r.corkBuf)], p...)
+		p = append(r.corkBuf[:len(r.corkBuf):len(r.corkBuf)], p[:n]...)
+	} else {
+		p = p[:n]
 	}
-	if !r.hasBody {
-		if len(p) > 0 && r.st.rt.settings.Load().rejectBody {
-			return errBodyNotAllowed
-		}
-		p = nil
-	} else if strict, n := r.strict(); strict && written+int64(len(p)) != n {
-		return mismatch(written+int64(len(p)), n)
-	}
-	r.written, r.corkBuf, r.corked = written, nil, 0
+	r.corkBuf, r.corked = nil, 0
 	var e protocol.End
 	if len(p) > protocol.MaxChunk {
-		// Too big for one frame: stream it, and if the head is still
-		// unsent and implicit, tell hostd the length, as End(data) would.
-		// After WriteHead the head is stored before the body is known, and
-		// gets no length, as when the End fits in one frame.
+		// Too big for one frame: stream it behind the head.
 		if !r.headSent {
-			h := r.head(0)
-			if !r.explicit {
-				h.Length = int64(len(p))
-			}
+			h := r.head(0, length)
 			r.headSent = true
 			if err := r.st.send(protocol.TypeHead, protocol.AppendResponseHead(nil, &h)); err != nil {
 				return r.unsendable(err)
@@ -520,21 +522,25 @@ func (r *Response) endLocked(data [][]byte) error {
 		if err := r.sendBody(p); err != nil {
 			return err
 		}
-		r.written += int64(len(p))
 		p = nil
 	} else if !r.headSent {
-		e.HasHead, e.Head = true, r.head(0)
+		e.HasHead, e.Head = true, r.head(0, length)
 		r.headSent = true
 	}
 	// A last piece of at most MaxChunk rides in the End frame, even past
 	// the credit: the overshoot is bounded and saves a round trip.
-	r.written += int64(len(p))
 	e.Data = p
+	if len(r.onFinish) > 0 || len(r.onClose) > 0 || r.st.listened() {
+		r.ackWanted, e.WantFinished = true, true
+		r.st.mu.Lock()
+		r.st.ackWanted = true
+		r.st.mu.Unlock()
+	}
 	for _, t := range r.trailers {
 		e.Trailers = append(e.Trailers, bytesOf(t))
 	}
-	r.finished = true
-	err := r.st.sendFrame(protocol.TypeEnd, func(b []byte) []byte { return protocol.AppendEnd(b, &e) })
+	r.m.Finish()
+	err = r.st.sendFrame(protocol.TypeEnd, func(b []byte) []byte { return protocol.AppendEnd(b, &e) })
 	if errors.Is(err, errTooLarge) {
 		return r.unsendable(err)
 	}
@@ -544,22 +550,15 @@ func (r *Response) endLocked(data [][]byte) error {
 
 // AddTrailers sets trailer fields, names and values alternating. hostd
 // sends them only with a chunked body.
-func (r *Response) AddTrailers(fields ...string) error {
-	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
-	}
-	for i := 0; i < len(fields); i += 2 {
-		if !httpspec.IsToken(fields[i]) {
-			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
-		}
-		if !httpspec.ValidFieldValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
-		}
-	}
+func (r *Response) AddTrailers(fields ...string) *Response {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := outgoing.ValidateTrailers(fields); err != nil {
+		r.keep(err)
+		return r
+	}
 	r.trailers = append(r.trailers[:0], fields...)
-	r.mu.Unlock()
-	return nil
+	return r
 }
 
 // WriteContinue sends "100 Continue", telling the client to send the body.
@@ -575,7 +574,7 @@ func (r *Response) WriteProcessing() error { return r.info(102, nil) }
 func (r *Response) WriteEarlyHints(hints ...string) error {
 	fields, err := httpspec.EarlyHints(hints)
 	if err != nil || fields == nil {
-		return err
+		return sdkError(err)
 	}
 	return r.info(103, hints)
 }
@@ -584,11 +583,11 @@ func (r *Response) WriteEarlyHints(hints ...string) error {
 func (r *Response) info(code uint16, fields []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stored {
-		return httpspec.HeadersSentError("write")
+	if r.m.Fixed() {
+		return sdkError(httpspec.HeadersSentError("write"))
 	}
-	if r.aborted() {
-		return ErrAborted
+	if err := r.open(); err != nil {
+		return err
 	}
 	i := protocol.Info{Status: code}
 	for _, f := range fields {
@@ -612,15 +611,39 @@ func (r *Response) Uncork() error {
 		return nil
 	}
 	r.corked--
-	if r.corked > 0 || r.finished || len(r.corkBuf) == 0 {
+	if r.corked > 0 || r.m.Finished() || len(r.corkBuf) == 0 {
 		return nil
 	}
 	p := r.corkBuf
 	r.corkBuf = nil
+	if err := r.open(); err != nil {
+		return err
+	}
 	if err := r.sendHead(0); err != nil {
 		return err
 	}
 	return r.sendBody(p)
+}
+
+// Destroy abandons the response (Node's res.destroy(err)): hostd answers
+// 500 if the head has not gone out, and otherwise closes the client's
+// connection, so that a broken answer is never taken for a complete one.
+// err, if not nil, is logged. Later writes fail with ERR_STREAM_DESTROYED.
+func (r *Response) Destroy(err error) {
+	r.mu.Lock()
+	if r.destroyed || r.failed || r.m.Finished() {
+		r.mu.Unlock()
+		return
+	}
+	r.destroyed, r.failed = true, true
+	r.mu.Unlock()
+	msg := "destroyed by the handler"
+	if err != nil {
+		msg = err.Error()
+		r.st.rt.log.Warn("response destroyed", "url", string(r.st.head.URL), "error", err)
+	}
+	r.st.reset(msg)
+	r.raiseClose()
 }
 
 // SetTimeout asks hostd to call f if the client's socket stays inactive
@@ -642,15 +665,17 @@ func (r *Response) SetTimeout(d time.Duration, f func()) error {
 	return st.send(protocol.TypeSetTimeout, protocol.AppendSetTimeout(nil, protocol.SetTimeout{Millis: ms, Callback: callback}))
 }
 
-// OnFinish registers f to run when the response has been handed to hostd.
+// OnFinish registers f to run when hostd has written the whole response
+// to the client's socket (Node's finish event), before End if it is to
+// run: an access log or a metric taken there is true.
 func (r *Response) OnFinish(f func()) {
 	r.mu.Lock()
 	r.onFinish = append(r.onFinish, f)
 	r.mu.Unlock()
 }
 
-// OnClose registers f to run when the response is done: finished, or
-// aborted.
+// OnClose registers f to run when the response is done: finished,
+// destroyed or aborted.
 func (r *Response) OnClose(f func()) {
 	r.mu.Lock()
 	r.onClose = append(r.onClose, f)

@@ -20,7 +20,7 @@ import (
 
 func TestServeConnOptions(t *testing.T) {
 	write204 := func(req *sdk.Request, res *sdk.Response) (err error) {
-		assert.NoError(t, res.WriteHead(204))
+		res.WriteHead(204)
 		_, err = res.Write([]byte("x"))
 		assert.NoError(t, res.End())
 		return err

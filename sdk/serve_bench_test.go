@@ -14,7 +14,7 @@ func BenchmarkRequest(b *testing.B) {
 	host, plugin := socketPair(b)
 	go func() {
 		_ = sdk.ServeConn(plugin, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
-			_ = res.SetHeader("Content-Type", "text/plain")
+			res.SetHeader("Content-Type", "text/plain")
 			_ = res.End([]byte("Hello, World!"))
 		}), sdk.ConnOptions{})
 	}()

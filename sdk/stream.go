@@ -33,6 +33,9 @@ type stream struct {
 	trailers  [][]byte
 	aborted   bool
 	onAbort   []func()
+	onClose   []func() // the request's close listeners (Request.OnClose)
+	ackWanted bool     // the End asked hostd for Finished: the stream waits for it
+	over      bool     // the exchange is over: delivered, ended unacknowledged, or aborted
 	ctx       context.Context
 	cancel    context.CancelFunc
 	streamed  bool // body bytes arrive in frames under flow control: credit them back as read
@@ -95,6 +98,8 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.wakeBody()
 	case protocol.TypeAbort:
 		st.abort()
+	case protocol.TypeFinished:
+		go st.delivered()
 	case protocol.TypeCredit:
 		n, err := protocol.DecodeUint32(f.Payload)
 		if err != nil {
@@ -175,8 +180,48 @@ func (st *stream) abort() {
 	for _, f := range fs {
 		go f()
 	}
-	go st.res.raiseClose()
+	go func() {
+		st.res.raiseClose()
+		st.end()
+	}()
 	st.rt.forget(st)
+}
+
+// delivered runs the listeners of an exchange whose response hostd has
+// written to the client's socket, and forgets the stream.
+func (st *stream) delivered() {
+	st.res.delivered()
+	st.end()
+	st.rt.forget(st)
+}
+
+// end ends the exchange for the request: its context is canceled and its
+// close listeners run, once.
+func (st *stream) end() {
+	st.mu.Lock()
+	if st.over {
+		st.mu.Unlock()
+		return
+	}
+	st.over = true
+	fs := st.onClose
+	st.onClose = nil
+	cancel := st.cancel
+	st.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	for _, f := range fs {
+		f()
+	}
+}
+
+// listened reports whether anything waits for the end of the exchange:
+// then the response asks hostd to say when it reached the client.
+func (st *stream) listened() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.onClose) > 0 || st.ctx != nil
 }
 
 // context returns the stream's context, made on first use.
@@ -383,9 +428,11 @@ func (st *stream) finish() {
 	st.mu.Lock()
 	st.ended = true
 	relayed := st.sock != nil
+	wait := st.ackWanted
 	st.mu.Unlock()
 	st.wakeBody() // a Read waiting for body that will not come
-	if !relayed {
+	if !relayed && !wait {
+		st.end()
 		st.rt.forget(st)
 	}
 }

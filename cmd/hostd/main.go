@@ -32,10 +32,14 @@ func run(ctx context.Context, args []string) error {
 	configFile := fs.String("config", "", "configuration `file` (default: the embedded examples/hostd.toml)")
 	watch := fs.Bool("watch", true, "reload when the configuration file or a plugin executable changes")
 	level := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text, or json (one object a line)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Level: hclog.LevelFromString(*level)})
+	if *format != "text" && *format != "json" {
+		return fmt.Errorf("-log-format: %q is neither text nor json", *format)
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Level: hclog.LevelFromString(*level), JSONFormat: *format == "json"})
 	opts := hostd.Options{ConfigFile: *configFile, Builtins: builtinNames(), Watch: *watch, Logger: log}
 	if *configFile == "" {
 		opts.Config, opts.ConfigName = examples.DefaultConfig, "embedded examples/hostd.toml"

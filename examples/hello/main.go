@@ -6,7 +6,7 @@ import "github.com/hostd/hostd/sdk"
 
 func main() {
 	sdk.Serve(sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
-		_ = res.SetHeader("Content-Type", "text/plain")
+		res.SetHeader("Content-Type", "text/plain")
 		_ = res.End([]byte("Hello, World!"))
 	}))
 }

@@ -17,6 +17,7 @@ type Config struct {
 
 	Server  Server
 	Admin   Admin
+	Log     Log
 	Plugins map[string]Plugin
 	Routes  []Route
 }
@@ -44,6 +45,27 @@ type Server struct {
 	ClientError string `koanf:"client_error"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// RequestID gives each request an X-Request-Id: the client's, when
+	// sane, or a generated one.
+	RequestID bool `koanf:"request_id"`
+	// TLS holds [server.tls], the certificate of the "tls://" listeners.
+	TLS TLS `koanf:"tls"`
+}
+
+// TLS holds [server.tls]. Both paths are resolved against Dir; the files
+// are read again on every reload.
+type TLS struct {
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
+}
+
+// TLSPrefix marks a listen address that serves TLS.
+const TLSPrefix = "tls://"
+
+// Log holds [log].
+type Log struct {
+	// Access logs a line per request.
+	Access bool `koanf:"access"`
 }
 
 // Admin holds [admin]: the optional admin API.

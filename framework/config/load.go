@@ -75,6 +75,9 @@ func Load(data []byte, name, dir string, opts Options) (*Config, error) {
 	if err := decode(k, "admin", &c.Admin, name); err != nil {
 		return nil, err
 	}
+	if err := decode(k, "log", &c.Log, name); err != nil {
+		return nil, err
+	}
 	for _, pname := range k.MapKeys("plugins") {
 		p := Plugin{Watch: true, MaxProcs: 1}
 		if err := decode(k, "plugins."+pname, &p, name); err != nil {

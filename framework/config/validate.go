@@ -34,6 +34,7 @@ func checkKeys(k *koanf.Koanf, file string) error {
 	known := map[string][]string{
 		"server": keysOf(Server{}),
 		"admin":  keysOf(Admin{}),
+		"log":    keysOf(Log{}),
 	}
 	pluginKeys := keysOf(Plugin{})
 	raw := k.Raw()
@@ -44,9 +45,14 @@ func checkKeys(k *koanf.Koanf, file string) error {
 	sort.Strings(names)
 	for _, top := range names {
 		switch top {
-		case "server", "admin":
+		case "server", "admin", "log":
 			if err := checkTable(raw[top], top, known[top], file); err != nil {
 				return err
+			}
+			if t, ok := raw[top].(map[string]any)["tls"]; ok && top == "server" {
+				if err := checkTable(t, "server.tls", keysOf(TLS{}), file); err != nil {
+					return err
+				}
 			}
 		case "plugins":
 			plugins, ok := raw[top].(map[string]any)
@@ -69,7 +75,7 @@ func checkKeys(k *koanf.Koanf, file string) error {
 				}
 			}
 		default:
-			return &Error{File: file, Key: top, Reason: "unknown key (expected server, admin, plugins or routes)"}
+			return &Error{File: file, Key: top, Reason: "unknown key (expected server, admin, log, plugins or routes)"}
 		}
 	}
 	return nil
@@ -98,10 +104,21 @@ func (c *Config) validate(opts Options) error {
 	if len(s.Listen) == 0 {
 		return bad("server.listen", "at least one address is needed")
 	}
+	tlsListeners := 0
 	for i, addr := range s.Listen {
+		if rest, ok := strings.CutPrefix(addr, TLSPrefix); ok {
+			tlsListeners++
+			if strings.HasPrefix(rest, "unix:") {
+				return bad(fmt.Sprintf("server.listen[%d]", i), "%q: TLS is served on TCP addresses only", addr)
+			}
+			addr = rest
+		}
 		if err := checkAddr(addr); err != nil {
 			return bad(fmt.Sprintf("server.listen[%d]", i), "%v", err)
 		}
+	}
+	if err := c.validateTLS(tlsListeners); err != nil {
+		return err
 	}
 	for key, d := range map[string]int64{
 		"server.headers_timeout":          int64(s.HeadersTimeout),
@@ -151,6 +168,30 @@ func (c *Config) validate(opts Options) error {
 	for i := range c.Routes {
 		if err := c.validateRoute(i, &c.Routes[i]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateTLS checks [server.tls] against the "tls://" listeners: each
+// needs the other, so that a forgotten prefix does not serve in the clear
+// what was meant to be encrypted.
+func (c *Config) validateTLS(listeners int) error {
+	t := &c.Server.TLS
+	switch {
+	case listeners > 0 && (t.CertFile == "" || t.KeyFile == ""):
+		return &Error{File: c.File, Key: "server.tls", Reason: "a tls:// listener needs cert_file and key_file"}
+	case listeners == 0 && (t.CertFile != "" || t.KeyFile != ""):
+		return &Error{File: c.File, Key: "server.tls", Reason: "no listener uses it: prefix the addresses to serve with tls://"}
+	case listeners == 0:
+		return nil
+	}
+	for key, path := range map[string]*string{"server.tls.cert_file": &t.CertFile, "server.tls.key_file": &t.KeyFile} {
+		if !filepath.IsAbs(*path) {
+			*path = filepath.Join(c.Dir, *path)
+		}
+		if _, err := os.Stat(*path); err != nil {
+			return &Error{File: c.File, Key: key, Reason: err.Error()}
 		}
 	}
 	return nil

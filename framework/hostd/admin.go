@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/hostd/hostd/framework/pluginhost"
 )
 
@@ -35,6 +37,9 @@ func startAdmin(h *Host, addr string) (*adminServer, error) {
 	mux.HandleFunc("GET /status", h.adminStatus)
 	mux.HandleFunc("POST /reload", h.adminReload)
 	mux.HandleFunc("POST /plugins/{name}/restart", h.adminRestart)
+	if h.registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{}))
+	}
 	a := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: l.Addr()}
 	go a.srv.Serve(l) //nolint:errcheck // ends with close
 	return a, nil

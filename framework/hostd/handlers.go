@@ -14,7 +14,12 @@ import (
 
 // handlers routes the engine's events to plugins.
 func (h *Host) handlers() server.Handlers {
+	var connected func(net.Conn)
+	if h.metrics != nil {
+		connected = func(net.Conn) { h.metrics.Accepted() }
+	}
 	return server.Handlers{
+		Connection:       connected,
 		Request:          h.onRequest,
 		CheckExpectation: h.onCheckExpectation,
 		ShouldUpgrade:    h.shouldUpgrade,
@@ -24,60 +29,71 @@ func (h *Host) handlers() server.Handlers {
 	}
 }
 
-func (h *Host) lookup(ev route.Event, req *server.IncomingMessage) *pluginhost.Plugin {
+// lookup returns the target of the route that takes the event, or nil.
+func (rt *routing) lookup(ev route.Event, req *server.IncomingMessage) *target {
 	head := req.Head()
-	r := h.routing.Load().table.Lookup(ev, head.Get("host"), head.Target, head.Method)
+	r := rt.table.Lookup(ev, head.Get("host"), head.Target, head.Method)
 	if r == nil {
 		return nil
 	}
-	return r.Target.(*pluginhost.Plugin)
+	return r.Target.(*target)
 }
 
 // onRequest takes requests, and requests with "Expect: 100-continue" that
 // no route sends to a checkContinue handler (the engine then sends "100
 // Continue" when the plugin first reads the body).
 func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse) {
+	rt := h.routing.Load()
+	start := rt.start()
 	if expect := req.Head().Get("expect"); expect != nil && httpspec.ListContainsToken(string(expect), "100-continue") {
-		if p := h.lookup(route.CheckContinue, req); p != nil {
-			h.forward(p, pluginhost.CheckContinue, "checkContinue", req, res)
+		if t := rt.lookup(route.CheckContinue, req); t != nil {
+			gen := h.forward(t.plugin, pluginhost.CheckContinue, "checkContinue", req, res)
+			rt.done(t, pluginhost.CheckContinue, gen, req, res, start)
 			return
 		}
 	}
-	p := h.lookup(route.Request, req)
-	if p == nil {
+	t := rt.lookup(route.Request, req)
+	if t == nil {
 		pluginhost.PlainAnswer(res, 404)
+		rt.done(nil, pluginhost.Request, 0, req, res, start)
 		return
 	}
-	h.forward(p, pluginhost.Request, "request", req, res)
+	gen := h.forward(t.plugin, pluginhost.Request, "request", req, res)
+	rt.done(t, pluginhost.Request, gen, req, res, start)
 }
 
 // onCheckExpectation sends an unknown Expect to a plugin that takes
 // checkExpectation, or answers 417 as Node does.
 func (h *Host) onCheckExpectation(req *server.IncomingMessage, res *server.ServerResponse) {
-	p := h.lookup(route.CheckExpectation, req)
-	if p == nil {
+	rt := h.routing.Load()
+	start := rt.start()
+	t := rt.lookup(route.CheckExpectation, req)
+	if t == nil {
 		_ = res.WriteHead(417)
 		_ = res.End()
+		rt.done(nil, pluginhost.CheckExpectation, 0, req, res, start)
 		return
 	}
-	h.forward(p, pluginhost.CheckExpectation, "checkExpectation", req, res)
+	gen := h.forward(t.plugin, pluginhost.CheckExpectation, "checkExpectation", req, res)
+	rt.done(t, pluginhost.CheckExpectation, gen, req, res, start)
 }
 
 // forward hands a request-like event to a plugin, or answers for it when
-// it cannot take it.
-func (h *Host) forward(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, res *server.ServerResponse) {
+// it cannot take it. It returns the generation that answered, or 0.
+func (h *Host) forward(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, res *server.ServerResponse) uint64 {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		unavailable(res, retry, err)
-		return
+		return 0
 	}
 	if !in.Handles(name) {
 		in.Release()
 		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", name)
 		pluginhost.PlainAnswer(res, 501)
-		return
+		return 0
 	}
 	in.ServeHTTP(ev, req, res)
+	return in.Generation()
 }
 
 // unavailable answers 503: with Retry-After while the plugin restarts.
@@ -94,31 +110,41 @@ func retryAfter(d time.Duration) string {
 }
 
 func (h *Host) shouldUpgrade(req *server.IncomingMessage) bool {
-	p := h.lookup(route.Upgrade, req)
-	return p != nil
+	return h.routing.Load().lookup(route.Upgrade, req) != nil
 }
 
 func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	p := h.lookup(route.Upgrade, req)
-	if p == nil { // the routes changed since shouldUpgrade
+	rt := h.routing.Load()
+	start := rt.start()
+	t := rt.lookup(route.Upgrade, req)
+	if t == nil { // the routes changed since shouldUpgrade
 		rawAnswer(conn, 404, "")
+		rt.doneSocket(nil, pluginhost.Upgrade, 0, req, 404, start)
 		return
 	}
-	h.forwardSocket(p, pluginhost.Upgrade, "upgrade", req, conn, head)
+	gen, status := h.forwardSocket(t.plugin, pluginhost.Upgrade, "upgrade", req, conn, head)
+	rt.doneSocket(t, pluginhost.Upgrade, gen, req, status, start)
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
 // its target; one that no route takes gets 404.
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
-	r := h.routing.Load().table.LookupConnect(string(req.Head().Target))
+	rt := h.routing.Load()
+	start := rt.start()
+	r := rt.table.LookupConnect(string(req.Head().Target))
 	if r == nil {
 		rawAnswer(conn, 404, "")
+		rt.doneSocket(nil, pluginhost.Connect, 0, req, 404, start)
 		return
 	}
-	h.forwardSocket(r.Target.(*pluginhost.Plugin), pluginhost.Connect, "connect", req, conn, head)
+	t := r.Target.(*target)
+	gen, status := h.forwardSocket(t.plugin, pluginhost.Connect, "connect", req, conn, head)
+	rt.doneSocket(t, pluginhost.Connect, gen, req, status, start)
 }
 
-func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, conn net.Conn, head []byte) {
+// forwardSocket hands the socket to the plugin, or answers for it. It
+// returns the generation that took it, or hostd's own status.
+func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, conn net.Conn, head []byte) (gen uint64, status int) {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		extra := ""
@@ -126,14 +152,15 @@ func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *s
 			extra = "Retry-After: " + retryAfter(retry) + "\r\n"
 		}
 		rawAnswer(conn, 503, extra)
-		return
+		return 0, 503
 	}
 	if !in.Handles(name) {
 		in.Release()
 		rawAnswer(conn, 501, "")
-		return
+		return 0, 501
 	}
 	in.ServeSocket(ev, req, conn, head)
+	return in.Generation(), 0
 }
 
 // rawAnswer writes a complete response on a socket taken from the
@@ -149,6 +176,7 @@ func rawAnswer(conn net.Conn, code int, extra string) {
 // onClientError sends the error to the [server] client_error plugin, or
 // answers as Node does.
 func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
+	h.metrics.ClientError(ce.Code)
 	if p := h.routing.Load().clientError; p != nil {
 		if in, _, err := p.Acquire(); err == nil {
 			if in.Handles("clientError") {

@@ -10,13 +10,16 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hostd/hostd/framework/config"
+	"github.com/hostd/hostd/framework/metrics"
 	"github.com/hostd/hostd/framework/pluginhost"
 	"github.com/hostd/hostd/framework/route"
 	"github.com/hostd/hostd/framework/server"
@@ -46,6 +49,9 @@ type Options struct {
 	// Environ overrides the environment the configuration takes HOSTD_
 	// overrides from; nil means os.Environ().
 	Environ []string
+	// Registry receives the metrics, which exist when the admin API is
+	// configured; nil means a registry of the host's own.
+	Registry *prometheus.Registry
 }
 
 // Host is a running hostd.
@@ -64,6 +70,10 @@ type Host struct {
 	admin     *adminServer
 	watcher   *watcher
 	closed    bool
+
+	metrics  *metrics.Metrics     // nil without the admin API; immutable after Start
+	registry *prometheus.Registry // where metrics are registered; immutable after Start
+	certs    certificates         // of the tls:// listeners
 }
 
 // routing is what the request path reads: the route table and the
@@ -71,6 +81,8 @@ type Host struct {
 type routing struct {
 	table       *route.Table
 	clientError *pluginhost.Plugin
+	none        *metrics.Route // requests no route takes; nil without metrics
+	access      hclog.Logger   // nil unless [log] access
 }
 
 // New loads and validates the configuration.
@@ -120,8 +132,14 @@ func (h *Host) Start(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cfg := h.cfg
+	if cfg.Admin.Listen != "" {
+		h.newMetrics()
+	}
+	if err := h.certs.load(cfg); err != nil {
+		return err
+	}
 	for name, pc := range cfg.Plugins {
-		p := pluginhost.New(h.spec(cfg, name, pc), h.log)
+		p := h.newPlugin(name, h.spec(cfg, name, pc))
 		if err := p.Start(ctx); err != nil {
 			h.stopPlugins(ctx)
 			return fmt.Errorf("plugin %s: %w", name, err)
@@ -131,8 +149,16 @@ func (h *Host) Start(ctx context.Context) error {
 	}
 	h.routing.Store(h.buildRouting(cfg))
 	h.srv = server.New(h.serverOptions(cfg))
+	srv := h.srv
+	h.metrics.ObserveOpenConnections(srv.ConnectionCount)
 	for _, addr := range cfg.Server.Listen {
-		l, err := h.srv.Listen(addr)
+		var l net.Listener
+		var err error
+		if tcp, ok := strings.CutPrefix(addr, config.TLSPrefix); ok {
+			l, err = h.srv.ListenTLS(tcp, h.certs.tlsConfig())
+		} else {
+			l, err = h.srv.Listen(addr)
+		}
 		if err != nil {
 			h.srv.Close()
 			h.stopPlugins(ctx)
@@ -262,6 +288,7 @@ func (h *Host) serverOptions(cfg *config.Config) server.Options {
 		DisableNoDelay:              !s.NoDelay,
 		KeepAlive:                   s.KeepAlive,
 		KeepAliveInitialDelay:       s.KeepAliveInitialDelay,
+		RequestID:                   s.RequestID,
 		Handlers:                    h.handlers(),
 		Logger:                      h.log.Named("server"),
 	}

@@ -29,6 +29,17 @@ func TestMain(m *testing.M) {
 	)
 }
 
+// echoConfig routes /echo to the echo plugin, and nothing else.
+const echoConfig = `
+[server]
+listen = ["127.0.0.1:0"]
+[plugins.echo]
+cmd = "{{bin}}/echo"
+[[routes]]
+path = "/echo"
+plugin = "echo"
+`
+
 // config fills {{bin}} in a configuration with the folder of the built
 // executables.
 func config(s string) string { return strings.ReplaceAll(s, "{{bin}}", bin) }

@@ -11,6 +11,7 @@ import (
 	"github.com/hostd/hostd/framework/config"
 	"github.com/hostd/hostd/framework/pluginhost"
 	"github.com/hostd/hostd/framework/route"
+	"github.com/hostd/hostd/protocol"
 )
 
 // spec turns a [plugins.NAME] table into what pluginhost runs.
@@ -75,10 +76,14 @@ func (h *Host) buildRouting(cfg *config.Config) *routing {
 			Methods:   r.Methods,
 			Events:    ev,
 			Authority: r.Authority,
-			Target:    h.plugins[r.Plugin],
 		})
+		rr := &routes[len(routes)-1]
+		rr.Target = &target{plugin: h.plugins[r.Plugin], metrics: h.metrics.Route(routeLabel(rr), r.Plugin, eventCodes(ev)...)}
 	}
-	rt := &routing{table: route.New(routes)}
+	rt := &routing{table: route.New(routes), access: h.accessLogger(cfg.Log.Access)}
+	if h.metrics != nil {
+		rt.none = h.metrics.Route("", "", protocol.EvRequest)
+	}
 	if cfg.Server.ClientError != "" {
 		rt.clientError = h.plugins[cfg.Server.ClientError]
 	}
@@ -105,6 +110,13 @@ func (h *Host) Reload(ctx context.Context) error {
 	if !reflect.DeepEqual(cfg.Server, h.cfg.Server) {
 		h.log.Warn("[server] changed: listeners and server options apply at the next start; the rest is reloaded")
 	}
+	// The certificate files are read again whatever changed: a renewed
+	// certificate keeps its file names. It is used from the commit on.
+	cert, err := h.certs.read(cfg)
+	if err != nil {
+		h.log.Error("new configuration refused; keeping the running one", "error", err)
+		return err
+	}
 	prepared := map[string]*pluginhost.Instance{}
 	added := map[string]*pluginhost.Plugin{}
 	stamps := map[string]string{}
@@ -123,7 +135,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		stamps[name] = h.stamp(pc)
 		old, ok := h.plugins[name]
 		if !ok {
-			p := pluginhost.New(spec, h.log)
+			p := h.newPlugin(name, spec)
 			if err := p.Start(ctx); err != nil {
 				return abort(fmt.Errorf("plugin %s: %w", name, err))
 			}
@@ -155,6 +167,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		}
 	}
 	h.routing.Store(h.buildRouting(cfg))
+	h.certs.use(cert)
 	for _, p := range removed {
 		go p.Stop(context.Background())
 	}

@@ -6,8 +6,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/protocol"
 )
@@ -30,6 +30,8 @@ const (
 // answer to res. It releases the slot Acquire reserved.
 func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *server.ServerResponse) {
 	defer in.release()
+	in.metrics.Begin()
+	defer in.metrics.End()
 	st := in.open()
 	defer in.close(st)
 	req.SetAbortHook(st.onAbort)
@@ -65,6 +67,9 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	st.frame = frame
+	if in.metrics != nil {
+		st.sent = time.Now()
+	}
 	if err := in.w.Write(frame); err != nil {
 		st.fail(errPluginGone)
 	}
@@ -96,10 +101,13 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 // relayResponse applies the plugin's frames to res until the response
 // ends (true) or the stream fails (false).
 func (in *Instance) relayResponse(st *stream, res *server.ServerResponse) bool {
-	for {
+	for first := true; ; first = false {
 		batch, err := st.next()
 		if err != nil {
 			return false
+		}
+		if first && in.metrics != nil {
+			in.metrics.Hop(time.Since(st.sent))
 		}
 		for len(batch) > 0 {
 			t, p, rest := record(batch)
@@ -124,13 +132,7 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		if err := protocol.DecodeResponseHead(p, &st.head); err != nil {
 			return false, err
 		}
-		if err := applyHead(res, &st.head); err != nil {
-			return false, err
-		}
-		if st.head.Length >= 0 {
-			res.SetBodyLength(st.head.Length)
-		}
-		if err := res.WriteHead(int(st.head.Status)); err != nil {
+		if err := res.ApplyHead(st.serverHead(&st.head, -1)); err != nil {
 			return false, err
 		}
 		if st.head.Flags&protocol.HeadFlush != 0 {
@@ -156,13 +158,8 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 			return false, err
 		}
 		if e.HasHead {
-			if err := applyHead(res, &e.Head); err != nil {
+			if err := res.ApplyHead(st.serverHead(&e.Head, len(e.Data))); err != nil {
 				return false, err
-			}
-			if e.Head.Flags&protocol.HeadExplicit != 0 {
-				if err := res.WriteHead(int(e.Head.Status)); err != nil {
-					return false, err
-				}
 			}
 		}
 		if len(e.Trailers) > 0 {
@@ -170,13 +167,16 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 				return false, err
 			}
 		}
+		if e.WantFinished {
+			in.tellFinished(st.id, res)
+		}
 		return true, ignoreGone(res.End(e.Data))
 	case protocol.TypeReset:
 		in.log.Error("handler failed", "message", string(p))
 		if res.HeadersSent() {
 			res.Destroy()
 		} else {
-			plainAnswer(res, 500)
+			PlainAnswer(res, 500)
 		}
 		return true, nil
 	case protocol.TypeSetTimeout:
@@ -208,6 +208,18 @@ func ignoreGone(err error) error {
 	return err
 }
 
+// tellFinished tells the plugin, once the response is done, whether it
+// reached the client's socket (Finished) or not (Abort), as its End asked.
+func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
+	res.OnClose(func() {
+		t := protocol.TypeAbort
+		if res.WritableFinished() {
+			t = protocol.TypeFinished
+		}
+		_ = in.w.Write(protocol.AppendHeader(nil, id, t, 0))
+	})
+}
+
 // sendTimeout tells the plugin its SetTimeout passed.
 func (st *stream) sendTimeout() {
 	if in := st.in; in != nil {
@@ -215,35 +227,31 @@ func (st *stream) sendTimeout() {
 	}
 }
 
-// applyHead sets the status and headers of a response head on res,
-// without writing it.
-func applyHead(res *server.ServerResponse, h *protocol.ResponseHead) error {
-	res.StatusCode = int(h.Status)
-	res.StatusMessage = str(h.Reason)
-	res.SendDate = h.Flags&protocol.HeadNoDate == 0
-	res.StrictContentLength = h.Flags&protocol.HeadStrict != 0
-	for _, flag := range [...]struct {
-		bit  uint8
-		name string
-	}{
-		{protocol.HeadRemovedConnection, "Connection"},
-		{protocol.HeadRemovedContentLength, "Content-Length"},
-		{protocol.HeadRemovedTransferEncoding, "Transfer-Encoding"},
-	} {
-		if h.Flags&flag.bit != 0 {
-			if err := res.RemoveHeader(flag.name); err != nil {
-				return err
-			}
-		}
+// serverHead views a plugin's response head as the engine's, without
+// copies: the strings alias the stream's batch buffer, and ApplyHead
+// keeps none of them. An implicit head that comes with the whole body in
+// an End frame (end bytes of it, else -1) declares its length, as Node's
+// end(data) does.
+func (st *stream) serverHead(h *protocol.ResponseHead, end int) server.Head {
+	st.hfields = st.hfields[:0]
+	for _, f := range h.Fields {
+		st.hfields = append(st.hfields, str(f))
 	}
-	for i := 0; i+1 < len(h.Fields); i += 2 {
-		// The strings alias the stream's batch buffer: the head is
-		// serialized before that buffer is reused.
-		if err := res.AppendHeader(str(h.Fields[i]), str(h.Fields[i+1])); err != nil {
-			return err
-		}
+	length := h.Length
+	if end >= 0 && length < 0 && h.Flags&protocol.HeadExplicit == 0 {
+		length = int64(end)
 	}
-	return nil
+	return server.Head{
+		Status:                  int(h.Status),
+		Reason:                  str(h.Reason),
+		Fields:                  st.hfields,
+		Length:                  length,
+		NoDate:                  h.Flags&protocol.HeadNoDate != 0,
+		Strict:                  h.Flags&protocol.HeadStrict != 0,
+		RemovedConnection:       h.Flags&protocol.HeadRemovedConnection != 0,
+		RemovedContentLength:    h.Flags&protocol.HeadRemovedContentLength != 0,
+		RemovedTransferEncoding: h.Flags&protocol.HeadRemovedTransferEncoding != 0,
+	}
 }
 
 // writeInfo writes a 1xx response.
@@ -288,26 +296,20 @@ func answerOrClose(res *server.ServerResponse, code int) {
 		res.Destroy()
 		return
 	}
-	plainAnswer(res, code)
+	PlainAnswer(res, code)
 }
 
-// plainAnswer writes a short plain-text response of the host's own.
-func plainAnswer(res *server.ServerResponse, code int) {
+// PlainAnswer writes one of the host's own short plain-text answers, such
+// as 404, 502 or 503, with extra headers (names and values alternating).
+// Headers a plugin had set on res are dropped first.
+func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 	for _, name := range res.GetHeaderNames() {
 		_ = res.RemoveHeader(name)
 	}
 	res.StatusCode, res.StatusMessage = code, ""
-	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
-	_ = res.EndString(httpspec.StatusText(code) + "\n")
-}
-
-// PlainAnswer writes one of the host's own short answers, such as 404 or
-// 503, with extra headers (names and values alternating).
-func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 	for i := 0; i+1 < len(headers); i += 2 {
 		_ = res.SetHeader(headers[i], headers[i+1])
 	}
-	res.StatusCode = code
 	_ = res.SetHeader("Content-Type", "text/plain; charset=utf-8")
 	_ = res.EndString(httpspec.StatusText(code) + "\n")
 }

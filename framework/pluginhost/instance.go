@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/hostd/hostd/framework/metrics"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -25,6 +26,8 @@ type Instance struct {
 	r      *protocol.Reader
 	events map[string]bool // immutable
 	relay  bool            // immutable
+	// metrics is set before the instance serves; nil records nothing.
+	metrics *metrics.Plugin
 
 	mu      sync.Mutex
 	streams map[uint32]*stream

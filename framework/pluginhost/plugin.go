@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/hostd/hostd/framework/metrics"
 )
 
 // Restart backoff bounds, and how long a generation must live for a crash
@@ -30,6 +32,8 @@ type Plugin struct {
 	name string
 	log  hclog.Logger
 
+	metrics *metrics.Plugin // set before Start; nil records nothing
+
 	cur     atomic.Pointer[Instance]
 	retryAt atomic.Int64 // Unix ns of the next restart attempt while down
 
@@ -50,6 +54,10 @@ func New(spec Spec, log hclog.Logger) *Plugin {
 	}
 	return &Plugin{name: spec.Name, log: log.Named(spec.Name), spec: spec}
 }
+
+// SetMetrics makes the plugin and its generations record into m. It is
+// called before Start.
+func (p *Plugin) SetMetrics(m *metrics.Plugin) { p.metrics = m }
 
 // Name returns the plugin's name.
 func (p *Plugin) Name() string { return p.name }
@@ -85,6 +93,7 @@ func (p *Plugin) launchLocked(ctx context.Context, spec Spec) (*Instance, error)
 	p.gen = gen
 	p.started = time.Now()
 	in.onDeath = p.died
+	in.metrics = p.metrics
 	p.log.Info("plugin started", "generation", gen, "pid", in.Pid(), "events", keys(in.events))
 	return in, nil
 }
@@ -130,6 +139,7 @@ func (p *Plugin) Publish(in *Instance) {
 	if old := p.cur.Swap(in); old != nil {
 		p.retire(old)
 	}
+	p.metrics.Swapped()
 	p.log.Info("swapped", "generation", in.gen)
 }
 
@@ -143,7 +153,9 @@ func (p *Plugin) retire(old *Instance) {
 	go func() {
 		defer p.draining.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), old.spec.drainTimeout())
+		start := time.Now()
 		err := old.Drain(ctx)
+		p.metrics.Drained(time.Since(start))
 		cancel()
 		if err != nil {
 			p.log.Warn("drain timed out; stopping the old generation anyway", "generation", old.gen)
@@ -191,6 +203,7 @@ func (p *Plugin) tryRestart() {
 	}
 	p.restart = nil
 	p.cur.Store(in)
+	p.metrics.Restarted()
 }
 
 // Acquire returns the generation that takes a new request, with a slot

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/hostd/hostd/framework/metrics"
 	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/protocol"
 )
@@ -37,29 +38,38 @@ func (in *Instance) ServeSocket(event uint8, req *server.IncomingMessage, conn n
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	st.frame = frame
+	socks := in.metrics.Sockets(event)
 	if fd >= 0 {
 		// The Writer owns the copy from here; the host lets go of its own.
 		_ = in.w.WriteFD(frame, fd)
 		conn.Close()
+		socks.Passed()
 		return
 	}
 	if err := in.w.Write(frame); err != nil {
 		conn.Close()
 		return
 	}
-	in.relaySocket(st, conn)
+	socks.Relaying()
+	socks.In(len(head)) // the bytes read past the request head
+	defer socks.Closed()
+	in.relaySocket(st, conn, socks)
 }
 
 // relaySocket copies bytes between the client and a plugin that takes its
 // socket as frames, until both directions end or either side closes.
-func (in *Instance) relaySocket(st *stream, conn net.Conn) {
+func (in *Instance) relaySocket(st *stream, conn net.Conn, socks *metrics.Sockets) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		in.relayFromClient(st, conn)
+		var r io.Reader = conn
+		if socks != nil {
+			r = &countingReader{r: conn, socks: socks}
+		}
+		in.relayFromClient(st, r)
 	}()
-	in.relayToClient(st, conn)
+	in.relayToClient(st, conn, socks)
 	conn.Close()
 	st.fail(errStreamClosed)
 	wg.Wait()
@@ -67,7 +77,7 @@ func (in *Instance) relaySocket(st *stream, conn net.Conn) {
 
 // relayFromClient sends what the client writes as SockData, within the
 // plugin's credit; the client's end of file becomes SockEnd.
-func (in *Instance) relayFromClient(st *stream, conn net.Conn) {
+func (in *Instance) relayFromClient(st *stream, conn io.Reader) {
 	// Frames are encoded here, not with st.send, whose buffer
 	// relayToClient uses meanwhile.
 	err := st.pump(conn, protocol.TypeSockData)
@@ -80,9 +90,22 @@ func (in *Instance) relayFromClient(st *stream, conn net.Conn) {
 	}
 }
 
+// countingReader counts the bytes relayed from the client.
+type countingReader struct {
+	r     io.Reader
+	socks *metrics.Sockets
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.socks.In(n)
+	return n, err
+}
+
 // relayToClient writes the plugin's SockData to the client until the
-// plugin closes the socket or the stream fails.
-func (in *Instance) relayToClient(st *stream, conn net.Conn) {
+// plugin closes the socket or the stream fails; socks, when not nil,
+// counts the bytes.
+func (in *Instance) relayToClient(st *stream, conn net.Conn, socks *metrics.Sockets) {
 	for {
 		batch, err := st.next()
 		if err != nil {
@@ -97,6 +120,7 @@ func (in *Instance) relayToClient(st *stream, conn net.Conn) {
 					_ = st.send(protocol.TypeSockClose, nil)
 					return
 				}
+				socks.Out(len(p))
 				st.unacked += len(p)
 				if st.unacked >= protocol.Window/4 {
 					_ = st.send(protocol.TypeCredit, protocol.AppendUint32(nil, uint32(st.unacked)))
@@ -134,5 +158,5 @@ func (in *Instance) ServeClientError(ce *server.ClientError, conn net.Conn) {
 	if err := in.w.Write(frame); err != nil {
 		return
 	}
-	in.relayToClient(st, conn)
+	in.relayToClient(st, conn, nil)
 }

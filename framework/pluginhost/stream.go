@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/hostd/hostd/protocol"
 )
@@ -36,12 +37,14 @@ type stream struct {
 
 	frame    []byte   // encoding scratch, used by the serving goroutine
 	fields   [][]byte // encoding scratch
+	hfields  []string // decoding scratch: a head's fields as strings
 	addrs    []byte   // encoding scratch: the two addresses
 	body     []byte   // inline request body scratch
 	head     protocol.ResponseHead
 	end      protocol.End
 	info     protocol.Info
-	unacked  int // response body bytes written to the client, not yet credited
+	unacked  int       // response body bytes written to the client, not yet credited
+	sent     time.Time // when the request frame left, for the hop metric
 	onAbort  func()
 	pumpDone chan struct{}
 	// pumpStopped: the response ended, the pump sends nothing more.

@@ -49,9 +49,9 @@ func (m *IncomingMessage) finishBody() {
 		// connection ends with this response.
 		m.c.mu.Lock()
 		r := &m.ex.res
-		r.keepAlive = false
-		if r.headerWritten {
-			r.last = true
+		r.m.KeepAlive = false
+		if r.m.Fixed() {
+			r.m.SetLast()
 		}
 		m.c.mu.Unlock()
 	}

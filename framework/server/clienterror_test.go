@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 func TestClientErrorEvent(t *testing.T) {

@@ -202,7 +202,7 @@ func (c *conn) shut() bool {
 // closedLocked aborts the request in flight, if its response is not
 // finished, and wakes awaitResponse. Called with mu held after shut.
 func (c *conn) closedLocked() {
-	if ex := c.inflight; ex != nil && !ex.res.finished {
+	if ex := c.inflight; ex != nil && !ex.res.m.Finished() {
 		ex.req.abortLocked()
 	}
 	c.wake()

@@ -4,6 +4,7 @@ import (
 	"net"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // discardLimit is how much of an unread request body the server reads and
@@ -20,6 +21,7 @@ func (c *conn) dispatch() bool {
 	req, res := &ex.req, &ex.res
 	req.reset(c, ex)
 	res.reset(c, ex, req)
+	c.srv.assignRequestID(req)
 	c.complete.Store(false)
 
 	c.mu.Lock()
@@ -101,7 +103,7 @@ func (c *conn) policy(req *IncomingMessage, res *ServerResponse) func(*IncomingM
 }
 
 // isContinue is Node's continueExpression: /(?:^|\W)100-continue(?:$|\W)/i.
-func isContinue(v []byte) bool { return containsWord(string(v), "100-continue") }
+func isContinue(v []byte) bool { return outgoing.ContainsWord(string(v), "100-continue") }
 
 // hijack hands the connection to an upgrade or CONNECT handler with the
 // bytes read past the head.
@@ -124,7 +126,7 @@ func (c *conn) hijack(req *IncomingMessage, h func(*IncomingMessage, net.Conn, [
 // awaitResponse blocks until res is finished or the connection closes.
 func (c *conn) awaitResponse(res *ServerResponse) {
 	c.mu.Lock()
-	if res.finished || c.state.Load() == stateClosed {
+	if res.m.Finished() || c.state.Load() == stateClosed {
 		c.mu.Unlock()
 		return
 	}
@@ -150,7 +152,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	c.watch.stop(c)
 	ex := c.ex
 	c.mu.Lock()
-	if !res.finished {
+	if !res.m.Finished() {
 		// The connection closed under an unfinished response. A handler
 		// may still hold req and res, so the exchange is not pooled.
 		req.abortLocked() // destroy may not have reached it yet
@@ -165,7 +167,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	// more); otherwise write them now. Unread bytes of this request's own
 	// body are no pipelined request: the client may be waiting for this
 	// response before it sends the rest.
-	pipelined := req.body.done && ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.last
+	pipelined := req.body.done && ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.m.Last()
 	var err error
 	if !pipelined {
 		err = res.flushLocked()
@@ -179,7 +181,7 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 		}
 	}
 	res.raiseClose()
-	if err != nil || res.last || c.srv.isClosing() {
+	if err != nil || res.m.Last() || c.srv.isClosing() {
 		if pipelined {
 			c.mu.Lock()
 			_ = res.flushLocked()

@@ -177,7 +177,7 @@ func TestCheckContinue(t *testing.T) {
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi")
 		r := c.read()
-		require.True(t, r.untilEOF, "HTTP/1.0 gets a close-delimited body")
+		require.Equal(t, "close", r.get("connection"))
 		require.Equal(t, "hi", r.body)
 		require.False(t, checked.Load())
 	})

@@ -24,6 +24,7 @@ type IncomingMessage struct {
 	trailers   httpspec.Headers
 
 	body body
+	id   requestID // see requestid.go
 
 	aborted   bool
 	onAborted []func()

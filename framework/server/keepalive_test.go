@@ -244,11 +244,34 @@ func TestHTTP10(t *testing.T) {
 		require.Equal(t, "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: close\r\n\r\nhello world", maskDate(c.readAll()))
 	})
 
-	t.Run("End with data on HTTP/1.0 is close-delimited too, as in Node", func(t *testing.T) {
+	t.Run("End with data on HTTP/1.0 declares its length, unlike Node", func(t *testing.T) {
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.0\r\n\r\n")
-		require.Equal(t, "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: close\r\n\r\nhello world", maskDate(c.readAll()))
+		require.Equal(t, "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: close\r\nContent-Length: 11\r\n\r\nhello world", maskDate(c.readAll()))
+	})
+
+	t.Run("End with data keeps an HTTP/1.0 keep-alive connection, unlike Node", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		for range 3 {
+			c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+			r := c.read()
+			require.False(t, r.untilEOF)
+			require.Equal(t, "keep-alive", r.get("connection"))
+			require.Equal(t, "11", r.get("content-length"))
+			require.Equal(t, "hello world", r.body)
+		}
+	})
+
+	t.Run("a HEAD answer carries the length its GET would have had", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: hello}})
+		c := dial(t, addr)
+		c.send("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
+		r := c.readHead()
+		require.Equal(t, "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 11\r\n\r\n", maskDate(r.raw))
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.Equal(t, "hello world", c.read().body, "the connection carries the next request")
 	})
 
 	t.Run("HTTP/1.0 keep-alive is honoured when the response is framed", func(t *testing.T) {

@@ -61,6 +61,11 @@ type Options struct {
 	KeepAlive             bool
 	KeepAliveInitialDelay time.Duration
 
+	// RequestID gives every request an X-Request-Id header field: the
+	// client's when it sent one sane token (see RequestID), else a
+	// generated one unique to the process. Not a Node option.
+	RequestID bool
+
 	// Handlers are the server's event listeners.
 	Handlers Handlers
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/http1"
 )
 
 func TestMaxRequestsPerSocket(t *testing.T) {

@@ -1,267 +1,159 @@
 package server
 
 import (
-	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // writevMin: a body slice at least this large is written with writev
 // beside the buffered bytes rather than copied into the buffer.
 const writevMin = 8 << 10
 
-var (
-	errWriteAfterEnd  = &httpspec.Error{Code: httpspec.ErrStreamWriteAfterEnd, Message: "write after end"}
-	errDestroyed      = &httpspec.Error{Code: httpspec.ErrStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
-	errFinished       = &httpspec.Error{Code: httpspec.ErrStreamAlreadyFinished, Message: "Cannot call end after a stream was finished"}
-	errBodyNotAllowed = &httpspec.Error{Code: httpspec.ErrBodyNotAllowed,
-		Message: "Adding content for this request method or response status is not allowed."}
-	errTrailerInvalid = &httpspec.Error{Code: httpspec.ErrTrailerInvalid, Message: "Trailers are invalid with this transfer encoding"}
-)
+var errDestroyed = &httpspec.Error{Code: httpspec.ErrStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
 
-// WriteHead sends the status line and headers: those set with SetHeader,
-// merged with headers (names and values alternating), which win over them
-// and may repeat a name. The head is written with the first body bytes,
-// or by FlushHeaders.
+// WriteHead fixes the status and the head: the headers set with
+// SetHeader, merged with headers (names and values alternating) as
+// Node's writeHead merges a list. The head is written with the first
+// body bytes, or by FlushHeaders.
 func (r *ServerResponse) WriteHead(statusCode int, headers ...string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.writeHeadLocked(statusCode, headers, nil)
+	before := r.m
+	r.sync()
+	if err := r.m.WriteHead(statusCode, headers); err != nil {
+		return err
+	}
+	return r.storeOrUndo(&before)
+}
+
+// storeOrUndo stores the head that WriteHead fixed, or, when it cannot
+// be sent, undoes WriteHead as Node's throw does: the head is not fixed,
+// and a list that would have been sent as given is forgotten, while
+// headers it set over earlier ones stay set.
+func (r *ServerResponse) storeOrUndo(before *outgoing.Message) error {
+	err := r.storeHeader()
+	if err != nil {
+		hdr := r.m.Header
+		r.m = *before
+		if before.Header.Len() > 0 {
+			r.m.Header = hdr
+		}
+	}
+	return err
 }
 
 // WriteHeadMap is WriteHead with headers as a map, each one set as with
-// SetHeader.
+// SetHeader, in the order of their names.
 func (r *ServerResponse) WriteHeadMap(statusCode int, headers map[string][]string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.writeHeadLocked(statusCode, nil, headers)
+	before := r.m
+	r.sync()
+	if err := r.m.WriteHeadMap(statusCode, headers); err != nil {
+		return err
+	}
+	return r.storeOrUndo(&before)
 }
 
-func (r *ServerResponse) writeHeadLocked(code int, pairs []string, m map[string][]string) error {
-	if r.headerWritten {
+// ApplyHead fixes a head decided elsewhere, as a plugin sends it: status,
+// reason, the fields as outgoing.Message.Load takes them, and the length
+// of a body given whole before the head, or -1. Each field is validated
+// once, here; the framing is the engine's to decide. It is the one call
+// that replaces SetHeader, RemoveHeader and WriteHead for a proxy. The
+// strings of h may view a buffer that the caller reuses once ApplyHead
+// returns: the response keeps none of them (GetHeader finds nothing
+// after it).
+func (r *ServerResponse) ApplyHead(h Head) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.m.Fixed() {
 		return httpspec.HeadersSentError("write")
 	}
-	if code < 100 || code > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", code)
+	before := r.m
+	if err := r.m.Load(h.Fields); err != nil {
+		return err
 	}
-	if len(pairs)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid. Received %q", pairs)
+	r.StatusCode, r.StatusMessage = h.Status, strings.Clone(h.Reason)
+	r.SendDate, r.StrictContentLength = !h.NoDate, h.Strict
+	hdr := &r.m.Header
+	hdr.RemovedConnection, hdr.RemovedContentLength, hdr.RemovedTransferEncoding =
+		h.RemovedConnection, h.RemovedContentLength, h.RemovedTransferEncoding
+	r.m.Length = h.Length
+	r.sync()
+	err := r.storeHeader()
+	if err != nil {
+		r.m = before // a head refused leaves nothing behind
 	}
-	for i := 0; i < len(pairs); i += 2 {
-		if err := validateField(pairs[i], pairs[i+1:i+2]); err != nil {
-			return err
-		}
+	r.m.Header.Reset()
+	return err
+}
+
+// Head is a response head decided elsewhere, for ApplyHead.
+type Head struct {
+	Status int
+	Reason string
+	// Fields are names and values alternating; an empty name continues
+	// the header of the field before it.
+	Fields []string
+	// Length is the length of a body known before the head, or -1.
+	Length                  int64
+	NoDate, Strict          bool
+	RemovedConnection       bool
+	RemovedContentLength    bool
+	RemovedTransferEncoding bool
+}
+
+// sync copies the exported settings into the message: the head's while
+// it is not fixed, StrictContentLength at every write, as Node reads it.
+func (r *ServerResponse) sync() {
+	if !r.m.Fixed() {
+		r.m.StatusCode, r.m.StatusMessage, r.m.SendDate = r.StatusCode, r.StatusMessage, r.SendDate
 	}
-	for name, values := range m {
-		if err := validateField(name, values); err != nil {
-			return err
-		}
-	}
-	msg := r.StatusMessage
-	if msg == "" {
-		msg = httpspec.StatusText(code)
-	}
-	if !httpspec.ValidFieldValue(msg) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
-	}
-	// As in Node: the list form replaces same-named headers but keeps its
-	// own repeats; the map form sets each header. Without headers set
-	// before, Node writes WriteHead's headers without keeping them, so a
-	// WriteHead that fails leaves none behind (see below).
-	hadHeaders := r.hdr.Len() > 0
-	for i := 0; hadHeaders && i < len(pairs); i += 2 {
-		r.removeHeader(pairs[i])
-	}
-	for i := 0; i < len(pairs); i += 2 {
-		_ = r.appendHeader(pairs[i], pairs[i+1:i+2])
-	}
-	for name, values := range m {
-		_ = r.setHeader(name, values)
-	}
-	r.StatusCode, r.StatusMessage = code, msg
-	if code == 204 || code == 304 || code < 200 {
-		r.hasBody = false
-	}
+	r.m.StrictContentLength = r.StrictContentLength
+}
+
+// storeHeader serializes the fixed head into the write buffer: the status
+// line, then what outgoing.Message.AppendHead decides.
+func (r *ServerResponse) storeHeader() error {
+	ex, cfg := r.ex, r.c.srv.cfg
+	r.m.RejectBody = cfg.RejectNonStandardBodyWrites
 	// A client that asked for 100-continue and got a final status instead
 	// may still send the body; the connection cannot be reused. A request
 	// without a body (or whose body has all arrived) leaves nothing to
 	// send.
 	if r.expectContinue && !r.sent100 && !r.req.body.done {
-		r.keepAlive = false
+		r.m.KeepAlive = false
 	}
-	err := r.storeHeader()
-	if err != nil && !hadHeaders {
-		conn, length, te := r.hdr.RemovedConnection, r.hdr.RemovedContentLength, r.hdr.RemovedTransferEncoding
-		r.hdr.Reset()
-		r.hdr.RemovedConnection, r.hdr.RemovedContentLength, r.hdr.RemovedTransferEncoding = conn, length, te
-	}
-	return err
-}
-
-func validateField(name string, values []string) error {
-	if err := httpspec.ValidateHeaderName(name); err != nil {
+	if err := r.m.Fix(); err != nil {
 		return err
 	}
-	return httpspec.ValidateHeaderValues(name, values)
-}
-
-// headState is what storeHeader learns from the headers the user set.
-type headState struct {
-	connection, contLen, te, date, expect, trailer bool
-}
-
-// storeHeader serializes the head into the write buffer and decides the
-// framing, as Node's _storeHeader does.
-func (r *ServerResponse) storeHeader() error {
-	ex, cfg := r.ex, r.c.srv.cfg
+	if r.StatusMessage == "" {
+		r.StatusMessage = httpspec.StatusText(r.m.StatusCode)
+	}
 	mark := len(ex.wbuf)
-	b := http1.AppendStatusLine(ex.wbuf, r.StatusCode, r.StatusMessage)
-	var st headState
-	for i := range r.hdr.Len() {
-		name, values := r.hdr.At(i)
-		// As in Node's processHeader, several values of a unique header,
-		// and of Cookie, go on one line joined with "; ".
-		if len(values) > 1 && (httpspec.EqualFoldASCII(name, "cookie") ||
-			cfg.unique != nil && cfg.unique[httpspec.ToLower(name)]) {
-			b = append(b, name...)
-			b = append(b, ": "...)
-			for j, v := range values {
-				if j > 0 {
-					b = append(b, "; "...)
-				}
-				b = append(b, v...)
-			}
-			b = append(b, "\r\n"...)
-			r.matchHeader(&st, name, values[0])
-			continue
-		}
-		for _, v := range values {
-			b = http1.AppendField(b, name, v)
-			r.matchHeader(&st, name, v)
-		}
+	b := http1.AppendStatusLine(ex.wbuf, r.m.StatusCode, r.StatusMessage)
+	conn := outgoing.Conn{
+		Closing:          r.c.srv.isClosing(),
+		LastRequest:      r.maxReached,
+		KeepAliveTimeout: cfg.keepAliveTimeout,
+		MaxRequests:      cfg.MaxRequestsPerSocket,
+		Unique:           cfg.unique,
 	}
-	if r.SendDate && !st.date {
-		b = append(b, "Date: "...)
-		b = http1.AppendDate(b)
-		b = append(b, "\r\n"...)
-	}
-	// Node never sends a chunked 204 or 304: it drops the zero chunk and
-	// closes the connection instead.
-	if r.chunked && (r.StatusCode == 204 || r.StatusCode == 304) {
-		r.chunked, r.keepAlive = false, false
-	}
-	switch {
-	case r.hdr.RemovedConnection:
-		r.last, r.keepAlive = true, false
-	case !st.connection:
-		sendKeepAlive := r.keepAlive && (st.contLen || r.chunkedByDefault)
-		switch {
-		case sendKeepAlive && r.c.srv.isClosing():
-			// The connection closes after this response (afterResponse),
-			// so the client must not reuse it. Node says keep-alive here
-			// and keeps the socket until keepAliveTimeout.
-			r.last = true
-			b = append(b, "Connection: close\r\n"...)
-		case sendKeepAlive && r.maxReached:
-			b = append(b, "Connection: close\r\n"...)
-		case sendKeepAlive:
-			b = append(b, "Connection: keep-alive\r\n"...)
-			if kat := cfg.keepAliveTimeout; kat > 0 {
-				b = append(b, "Keep-Alive: timeout="...)
-				b = strconv.AppendInt(b, int64(kat.Seconds()), 10)
-				if cfg.MaxRequestsPerSocket > 0 {
-					b = append(b, ", max="...)
-					b = strconv.AppendInt(b, int64(cfg.MaxRequestsPerSocket), 10)
-				}
-				b = append(b, "\r\n"...)
-			}
-		default:
-			r.last = true
-			b = append(b, "Connection: close\r\n"...)
-		}
-	}
-	if !st.contLen && !st.te {
-		switch {
-		case !r.hasBody:
-			r.chunked = false
-		case !r.chunkedByDefault:
-			r.last = true
-		case !st.trailer && !r.hdr.RemovedContentLength && r.contentLength >= 0:
-			b = append(b, "Content-Length: "...)
-			b = strconv.AppendInt(b, r.contentLength, 10)
-			b = append(b, "\r\n"...)
-		case !r.hdr.RemovedTransferEncoding:
-			b = append(b, "Transfer-Encoding: chunked\r\n"...)
-			r.chunked = true
-		default:
-			// Both Content-Length and Transfer-Encoding were removed: the
-			// body can only end with the connection.
-			r.last = true
-		}
-	}
-	if !r.chunked && st.trailer {
+	b, err := r.m.AppendHead(b, &conn)
+	if err != nil {
 		ex.wbuf = b[:mark]
-		return errTrailerInvalid
+		return err
 	}
-	ex.wbuf = append(b, "\r\n"...)
-	r.headerWritten, r.headAt = true, mark
-	if st.expect {
+	ex.wbuf = b
+	r.headAt = mark
+	if r.m.Expect() {
 		return r.flushLocked()
 	}
 	return nil
-}
-
-// matchHeader notes what a user-set header means for framing.
-func (r *ServerResponse) matchHeader(st *headState, name, value string) {
-	if len(name) < 4 || len(name) > 17 {
-		return
-	}
-	switch {
-	case httpspec.EqualFoldASCII(name, "connection"):
-		st.connection = true
-		r.hdr.RemovedConnection = false
-		if containsWord(value, "close") {
-			r.last = true
-		} else {
-			r.keepAlive = true
-		}
-	case httpspec.EqualFoldASCII(name, "transfer-encoding"):
-		st.te = true
-		r.hdr.RemovedTransferEncoding = false
-		if containsWord(value, "chunked") {
-			r.chunked = true
-		}
-	case httpspec.EqualFoldASCII(name, "content-length"):
-		st.contLen = true
-		r.hdr.RemovedContentLength = false
-		if n, err := strconv.ParseInt(value, 10, 64); err == nil && n >= 0 {
-			r.contentLength = n
-		}
-	case httpspec.EqualFoldASCII(name, "date"):
-		st.date = true
-	case httpspec.EqualFoldASCII(name, "expect"):
-		st.expect = true
-	case httpspec.EqualFoldASCII(name, "trailer"):
-		st.trailer = true
-	}
-}
-
-// containsWord reports whether word (lower case) occurs in v delimited by
-// non-word characters, like Node's /(?:^|\W)close(?:$|\W)/i.
-func containsWord(v, word string) bool {
-	for i := 0; i+len(word) <= len(v); i++ {
-		if (i == 0 || !isWordChar(v[i-1])) && httpspec.EqualFold(v[i:i+len(word)], word) &&
-			(i+len(word) == len(v) || !isWordChar(v[i+len(word)])) {
-			return true
-		}
-	}
-	return false
-}
-
-func isWordChar(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // Write sends a piece of the body, writing the head first if needed. With
@@ -281,48 +173,39 @@ func (r *ServerResponse) WriteString(s string) (int, error) {
 }
 
 func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
-	if r.finished {
-		return errWriteAfterEnd
+	if r.m.Finished() {
+		_, err := r.m.Body(len(p), fromEnd) // write after end
+		return err
 	}
 	if r.destroyed || r.c.state.Load() == stateClosed {
 		return errDestroyed
 	}
-	if !r.headerWritten {
-		if fromEnd && !r.declaredLength {
-			r.contentLength = int64(len(p))
+	if !r.m.Fixed() {
+		if fromEnd && r.m.Length < 0 {
+			r.m.Length = int64(len(p))
 		}
-		if err := r.writeHeadLocked(r.StatusCode, nil, nil); err != nil {
+		r.sync()
+		if err := r.m.Fix(); err != nil {
+			return err
+		}
+		if err := r.storeHeader(); err != nil {
 			return err
 		}
 	}
-	if !r.hasBody {
-		if r.c.srv.cfg.RejectNonStandardBodyWrites {
-			return errBodyNotAllowed
-		}
-		return nil // Node drops the bytes.
+	r.sync()
+	n, err := r.m.Body(len(p), fromEnd)
+	if err != nil {
+		return err
 	}
-	if r.strict() {
-		total := r.written + int64(len(p))
-		if fromEnd && total != r.contentLength || !fromEnd && total > r.contentLength {
-			return httpspec.NewError(httpspec.ErrContentLengthMismatch,
-				"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
-				total, r.contentLength)
-		}
-	}
-	r.written += int64(len(p))
-	if len(p) > 0 {
-		if r.chunked {
-			r.ex.wbuf = http1.AppendChunkHeader(r.ex.wbuf, len(p))
-		}
+	if p = p[:n]; len(p) > 0 {
+		r.ex.wbuf = r.m.AppendChunk(r.ex.wbuf, len(p))
 		if len(p) >= writevMin {
 			if err := r.writev(p); err != nil {
 				return err
 			}
 		} else {
 			r.ex.wbuf = append(r.ex.wbuf, p...)
-			if r.chunked {
-				r.ex.wbuf = append(r.ex.wbuf, "\r\n"...)
-			}
+			r.ex.wbuf = append(r.ex.wbuf, r.m.ChunkEnd()...)
 		}
 	}
 	if !fromEnd && r.corked == 0 {
@@ -331,19 +214,14 @@ func (r *ServerResponse) writeLocked(p []byte, fromEnd bool) error {
 	return nil
 }
 
-// strict reports whether StrictContentLength applies, as Node decides it.
-func (r *ServerResponse) strict() bool {
-	return r.StrictContentLength && r.contentLength >= 0 && r.hasBody && !r.hdr.RemovedContentLength && !r.chunked && !r.hdr.Has("transfer-encoding")
-}
-
 // writev writes the buffered bytes and the large slice p (and the CRLF
 // ending its chunk) in one system call.
 func (r *ServerResponse) writev(p []byte) error {
 	ex := r.ex
 	ex.iov[0], ex.iov[1] = ex.wbuf, p
 	ex.bufs = ex.iov[:2]
-	if r.chunked {
-		ex.iov[2] = crlf
+	if end := r.m.ChunkEnd(); end != nil {
+		ex.iov[2] = end
 		ex.bufs = ex.iov[:3]
 	}
 	r.c.writing.Store(true)
@@ -353,8 +231,6 @@ func (r *ServerResponse) writev(p []byte) error {
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
 }
-
-var crlf = []byte("\r\n")
 
 // flushLocked writes the buffered bytes to the socket.
 func (r *ServerResponse) flushLocked() error {
@@ -376,7 +252,7 @@ func (r *ServerResponse) wrote(err error) error {
 		r.c.closeLocked()
 		return err
 	}
-	if r.headerWritten {
+	if r.m.Fixed() {
 		r.headerSent = true
 	}
 	r.c.touch()
@@ -387,8 +263,9 @@ func (r *ServerResponse) wrote(err error) error {
 func (r *ServerResponse) FlushHeaders() error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if !r.headerWritten {
-		if err := r.writeHeadLocked(r.StatusCode, nil, nil); err != nil {
+	if !r.m.Fixed() {
+		r.sync()
+		if err := r.storeHeader(); err != nil {
 			return err
 		}
 	}
@@ -411,8 +288,8 @@ func (r *ServerResponse) EndString(s string) error {
 }
 
 func (r *ServerResponse) endLocked(data [][]byte) error {
-	if r.finished {
-		return errFinished
+	if r.m.Finished() {
+		return r.m.CheckEnd()
 	}
 	if r.destroyed || r.c.state.Load() == stateClosed {
 		return errDestroyed
@@ -427,26 +304,26 @@ func (r *ServerResponse) endLocked(data [][]byte) error {
 			p = append(p, d...)
 		}
 	}
-	if len(p) > 0 {
+	r.sync()
+	switch {
+	case len(p) > 0:
 		if err := r.writeLocked(p, true); err != nil {
 			return err
 		}
-	} else if !r.headerWritten {
-		r.contentLength = 0
-		if err := r.writeHeadLocked(r.StatusCode, nil, nil); err != nil {
+	case !r.m.Fixed():
+		if r.m.Length < 0 {
+			r.m.Length = 0
+		}
+		if err := r.storeHeader(); err != nil {
 			return err
 		}
-	} else if r.strict() && r.written != r.contentLength {
-		return httpspec.NewError(httpspec.ErrContentLengthMismatch,
-			"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
-			r.written, r.contentLength)
+	default:
+		if err := r.m.CheckEnd(); err != nil {
+			return err
+		}
 	}
-	if r.hasBody && r.chunked {
-		r.ex.wbuf = append(r.ex.wbuf, "0\r\n"...)
-		r.ex.wbuf = append(r.ex.wbuf, r.trailer...)
-		r.ex.wbuf = append(r.ex.wbuf, "\r\n"...)
-	}
-	r.finished = true
+	r.ex.wbuf = r.m.AppendEnd(r.ex.wbuf)
+	r.m.Finish()
 	r.corked = 0
 	r.c.wake()
 	return nil
@@ -503,27 +380,23 @@ func (r *ServerResponse) writeInformation(code int, pairs []string) error {
 	if r.destroyed || r.c.state.Load() == stateClosed {
 		return errDestroyed
 	}
-	for i := 0; i < len(pairs); i += 2 {
-		if err := validateField(pairs[i], pairs[i+1:i+2]); err != nil {
-			return err
-		}
-	}
 	ex := r.ex
 	var head []byte
-	if r.headerWritten {
+	if r.m.Fixed() {
 		head = append(head, ex.wbuf[r.headAt:]...)
 		ex.wbuf = ex.wbuf[:r.headAt]
 	}
-	b := http1.AppendStatusLine(ex.wbuf, code, httpspec.StatusText(code))
-	for i := 0; i < len(pairs); i += 2 {
-		b = http1.AppendField(b, pairs[i], pairs[i+1])
+	b, err := outgoing.AppendInformation(ex.wbuf, code, pairs)
+	if err != nil {
+		ex.wbuf = append(ex.wbuf, head...)
+		return err
 	}
-	ex.wbuf = append(b, "\r\n"...)
+	ex.wbuf = b
 	if head == nil {
 		return r.flushLocked()
 	}
 	r.c.writing.Store(true)
-	_, err := r.c.nc.Write(ex.wbuf)
+	_, err = r.c.nc.Write(ex.wbuf)
 	r.c.writing.Store(false)
 	ex.wbuf = append(ex.wbuf[:0], head...)
 	r.headAt = 0

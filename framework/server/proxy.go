@@ -61,20 +61,6 @@ func appendAddr(dst []byte, a net.Addr) []byte {
 	return append(dst, a.String()...)
 }
 
-// SetBodyLength declares that the body will be n bytes written in pieces,
-// so that an implicit head gets the Content-Length that End(data) would
-// have given it (unlike a Content-Length set with SetHeader, it does not
-// count as the handler's own header). It has no effect once the head is
-// written.
-func (r *ServerResponse) SetBodyLength(n int64) {
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
-	if !r.headerWritten {
-		r.contentLength = n
-		r.declaredLength = true
-	}
-}
-
 // Flush writes what the response has buffered now, even after End (which
 // otherwise leaves the write to the connection).
 func (r *ServerResponse) Flush() error {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // Life of a response
@@ -25,7 +26,10 @@ import (
 
 // ServerResponse is the response to one request, with the API of Node's
 // http.ServerResponse. Methods return Node's errors (*httpspec.Error, with
-// codes such as ERR_HTTP_HEADERS_SENT) instead of throwing them.
+// codes such as ERR_HTTP_HEADERS_SENT) instead of throwing them. Node's
+// OutgoingMessage rules (the header store, the head, the framing and the
+// body's accounting) are internal/outgoing's; a ServerResponse adds the
+// socket writes and the connection's lock.
 type ServerResponse struct {
 	c   *conn
 	ex  *exchange
@@ -43,29 +47,18 @@ type ServerResponse struct {
 	// Content-Length header fail with ERR_HTTP_CONTENT_LENGTH_MISMATCH.
 	StrictContentLength bool
 
-	hdr     httpspec.OutHeaders
-	trailer []byte // serialized trailer fields (AddTrailers)
+	m outgoing.Message
 
-	headerWritten    bool // the head is serialized (Node's _header)
 	headerSent       bool // the head has been written to the socket
-	finished         bool // End was called (writableEnded)
 	writableFinished bool // End's bytes reached the socket
 	destroyed        bool
 	closed           bool // the close event has been raised
 
-	hasBody          bool
-	chunked          bool
-	last             bool // close the connection after this response
-	keepAlive        bool
-	chunkedByDefault bool
-	contentLength    int64 // -1 when unknown
-	declaredLength   bool  // contentLength came from SetBodyLength
-	written          int64
-	expectContinue   bool
-	sent100          bool
-	headAt           int // where the stored head begins in the write buffer
-	maxReached       bool
-	corked           int
+	expectContinue bool
+	sent100        bool
+	headAt         int // where the stored head begins in the write buffer
+	maxReached     bool
+	corked         int
 
 	onFinish, onClose, onTimeout []func()
 }
@@ -74,17 +67,14 @@ type ServerResponse struct {
 func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 	r.c, r.ex, r.req = c, ex, req
 	r.StatusCode, r.StatusMessage, r.SendDate, r.StrictContentLength = 200, "", true, false
-	r.hdr.Reset()
-	r.trailer = r.trailer[:0]
-	r.headerWritten, r.headerSent, r.finished, r.writableFinished, r.destroyed, r.closed = false, false, false, false, false, false
-	r.hasBody = req.head.Method != "HEAD"
-	r.chunked, r.last = false, false
-	r.keepAlive = req.head.KeepAlive
+	r.m.Reset()
+	r.m.HasBody = req.head.Method != "HEAD"
+	r.m.KeepAlive = req.head.KeepAlive
 	// HTTP/1.0 (and 0.9, 2.0) clients get close-delimited bodies unless
 	// they asked for chunked ones with TE.
-	r.chunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
+	r.m.ChunkedByDefault = req.head.Major == 1 && req.head.Minor == 1 ||
 		httpspec.ListContainsToken(string(req.field("te")), "chunked")
-	r.contentLength, r.written, r.declaredLength = -1, 0, false
+	r.headerSent, r.writableFinished, r.destroyed, r.closed = false, false, false, false
 	r.expectContinue, r.sent100, r.maxReached = false, false, false
 	r.corked = 0
 	r.onFinish, r.onClose, r.onTimeout = r.onFinish[:0], r.onClose[:0], r.onTimeout[:0]
@@ -93,7 +83,7 @@ func (r *ServerResponse) reset(c *conn, ex *exchange, req *IncomingMessage) {
 // clear drops references before r is pooled.
 func (r *ServerResponse) clear() {
 	r.c, r.req = nil, nil
-	r.hdr.Reset()
+	r.m.Reset()
 	clear(r.onFinish)
 	clear(r.onClose)
 	clear(r.onTimeout)
@@ -107,68 +97,67 @@ func (r *ServerResponse) Req() *IncomingMessage { return r.req }
 func (r *ServerResponse) SetHeader(name string, values ...string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.headerWritten {
-		return httpspec.HeadersSentError("set")
-	}
-	return r.setHeader(name, values)
-}
-
-func (r *ServerResponse) setHeader(name string, values []string) error {
-	return r.hdr.Set(name, values...)
+	return r.m.SetHeader(name, values...)
 }
 
 // AppendHeader adds values to a header, keeping those it had.
 func (r *ServerResponse) AppendHeader(name string, values ...string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.headerWritten {
-		return httpspec.HeadersSentError("append")
-	}
-	return r.appendHeader(name, values)
+	return r.m.AppendHeader(name, values...)
 }
 
-func (r *ServerResponse) appendHeader(name string, values []string) error {
-	return r.hdr.Append(name, values...)
-}
-
-// SetHeaders sets several headers, as SetHeader does for each.
+// SetHeaders sets several headers, as SetHeader does for each, in the
+// order of their names.
 func (r *ServerResponse) SetHeaders(headers map[string][]string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.headerWritten {
-		return httpspec.HeadersSentError("set")
-	}
-	for name, values := range headers {
-		if err := r.setHeader(name, values); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.m.SetHeaders(headers)
 }
 
 // GetHeader returns the first value of the header name (any case), or "".
 func (r *ServerResponse) GetHeader(name string) string {
-	if v := r.GetHeaderValues(name); len(v) > 0 {
-		return v[0]
-	}
-	return ""
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	v, _ := r.m.Header.First(name)
+	return v
 }
 
 // GetHeaderValues returns the values of the header name, or nil.
-func (r *ServerResponse) GetHeaderValues(name string) []string { return r.hdr.Get(name) }
+func (r *ServerResponse) GetHeaderValues(name string) []string {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.m.Header.Get(name)
+}
 
 // HasHeader reports whether the header name is set.
-func (r *ServerResponse) HasHeader(name string) bool { return r.hdr.Has(name) }
+func (r *ServerResponse) HasHeader(name string) bool {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.m.Header.Has(name)
+}
 
 // GetHeaders returns a copy of the headers set, by lower-case name.
-func (r *ServerResponse) GetHeaders() map[string][]string { return r.hdr.Map() }
+func (r *ServerResponse) GetHeaders() map[string][]string {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.m.Header.Map()
+}
 
 // GetHeaderNames returns the names of the headers set, in lower case, in
 // the order they were first set.
-func (r *ServerResponse) GetHeaderNames() []string { return r.hdr.Names() }
+func (r *ServerResponse) GetHeaderNames() []string {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.m.Header.Names()
+}
 
 // GetRawHeaderNames returns the names of the headers set, as given.
-func (r *ServerResponse) GetRawHeaderNames() []string { return r.hdr.RawNames() }
+func (r *ServerResponse) GetRawHeaderNames() []string {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	return r.m.Header.RawNames()
+}
 
 // RemoveHeader removes a header. Removing Content-Length,
 // Transfer-Encoding, Connection or Date also stops the server from adding
@@ -176,31 +165,27 @@ func (r *ServerResponse) GetRawHeaderNames() []string { return r.hdr.RawNames() 
 func (r *ServerResponse) RemoveHeader(name string) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.headerWritten {
+	if r.m.Fixed() {
 		return httpspec.HeadersSentError("remove")
 	}
-	r.removeHeader(name)
-	return nil
-}
-
-func (r *ServerResponse) removeHeader(name string) {
-	if r.hdr.Remove(name) {
+	if r.m.Header.Remove(name) {
 		r.SendDate = false
 	}
+	return nil
 }
 
 // HeadersSent reports whether the head has been written.
 func (r *ServerResponse) HeadersSent() bool {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.headerWritten
+	return r.m.Fixed()
 }
 
 // WritableEnded reports whether End has been called.
 func (r *ServerResponse) WritableEnded() bool {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	return r.finished
+	return r.m.Finished()
 }
 
 // WritableFinished reports whether all of the response has been handed to
@@ -214,23 +199,9 @@ func (r *ServerResponse) WritableFinished() bool {
 // AddTrailers sets trailer fields, names and values alternating. They are
 // sent only with a chunked body, and dropped otherwise.
 func (r *ServerResponse) AddTrailers(fields ...string) error {
-	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
-	}
-	var b []byte
-	for i := 0; i < len(fields); i += 2 {
-		if !httpspec.IsToken(fields[i]) {
-			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
-		}
-		if !httpspec.ValidFieldValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
-		}
-		b = append(append(append(append(b, fields[i]...), ": "...), fields[i+1]...), "\r\n"...)
-	}
 	r.c.mu.Lock()
-	r.trailer = append(r.trailer[:0], b...)
-	r.c.mu.Unlock()
-	return nil
+	defer r.c.mu.Unlock()
+	return r.m.AddTrailers(fields...)
 }
 
 // OnFinish registers f to run when the response has been handed to the
@@ -283,7 +254,7 @@ func (r *ServerResponse) Uncork() error {
 		return nil
 	}
 	r.corked--
-	if r.corked == 0 && !r.finished {
+	if r.corked == 0 && !r.m.Finished() {
 		return r.flushLocked()
 	}
 	return nil

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +288,54 @@ func TestDestroy(t *testing.T) {
 			_ = res.EndString(res.Req().URL())
 		})
 		require.Equal(t, "/me", r.body)
+	})
+}
+
+// The engine is the trust boundary for what handlers and plugins ask it
+// to send: its framing is never ambiguous and never runs past a length.
+func TestResponseFramingIsNeverAmbiguous(t *testing.T) {
+	t.Run("bytes past Content-Length are dropped and the connection closes after the answer", func(t *testing.T) {
+		var writeErr error
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.SetHeader("Content-Length", "5")
+			_, writeErr = res.WriteString("hello, and 36 more bytes not declared here")
+			_ = res.End()
+		}}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		out := maskDate(c.readAll())
+		require.Equal(t, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nhello", out,
+			"one answer of 5 bytes, then the connection ends: the pipelined request is not answered")
+		require.NoError(t, writeErr, "without StrictContentLength the handler is not told")
+	})
+
+	t.Run("a short body closes the connection after the answer", func(t *testing.T) {
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.SetHeader("Content-Length", "10")
+			_ = res.EndString("short")
+		}}})
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.True(t, strings.HasSuffix(maskDate(c.readAll()), "\r\n\r\nshort"))
+	})
+
+	t.Run("Content-Length beside Transfer-Encoding is not sent", func(t *testing.T) {
+		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.SetHeader("Content-Length", "5")
+			_ = res.SetHeader("Transfer-Encoding", "chunked")
+			_ = res.EndString("hello")
+		})
+		require.Equal(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", maskDate(r.raw))
+	})
+
+	t.Run("an applied head with an invalid Content-Length is refused", func(t *testing.T) {
+		var err error
+		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			err = res.ApplyHead(server.Head{Status: 200, Fields: []string{"Content-Length", "5", "Content-Length", "6"}, Length: -1})
+			res.StatusCode = 502
+			_ = res.End()
+		})
+		require.Equal(t, httpspec.ErrInvalidHeaderValue, codeOf(err))
+		require.Equal(t, 502, r.status)
 	})
 }

@@ -152,17 +152,26 @@ func TestResponseHeaders(t *testing.T) {
 		require.Equal(t, []string{"1", "2"}, r.header["x-b"])
 	})
 
-	t.Run("WriteHead headers are merged over SetHeader ones and win", func(t *testing.T) {
+	t.Run("WriteHead headers are set over SetHeader ones and win, as in Node v20", func(t *testing.T) {
 		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
 			_ = res.SetHeader("Content-Type", "text/html")
 			_ = res.SetHeader("X-Foo", "bar")
-			_ = res.WriteHead(200, "content-type", "text/plain", "X-Dup", "1", "X-Dup", "2")
+			_ = res.WriteHead(200, "content-type", "text/plain", "X-Dup", "1", "x-dup", "2")
 			_ = res.EndString("ok")
 		})
 		require.Equal(t, []string{"text/plain"}, r.header["content-type"])
 		require.Equal(t, []string{"bar"}, r.header["x-foo"])
-		require.Equal(t, []string{"1", "2"}, r.header["x-dup"])
-		require.Contains(t, r.raw, "\r\ncontent-type: text/plain\r\n", "WriteHead's spelling of the name is sent")
+		require.Equal(t, []string{"2"}, r.header["x-dup"], "each pair is a setHeader: the last value wins")
+		require.Contains(t, maskDate(r.raw), "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nX-Foo: bar\r\nx-dup: 2\r\n",
+			"the last spelling of a name is sent, in the place the name had")
+	})
+
+	t.Run("WriteHead's list alone is sent as given, repeats and spellings included", func(t *testing.T) {
+		r := roundTrip(t, server.Options{}, get11, func(_ *server.IncomingMessage, res *server.ServerResponse) {
+			_ = res.WriteHead(200, "X-A", "1", "x-a", "2")
+			_ = res.EndString("ok")
+		})
+		require.Contains(t, r.raw, "HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\n")
 	})
 
 	t.Run("WriteHeadMap sets each header over SetHeader ones", func(t *testing.T) {

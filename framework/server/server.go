@@ -26,6 +26,7 @@ type Server struct {
 	closeOnce   sync.Once
 
 	sweeper sweeper
+	ids     idSource
 }
 
 // New returns a server with the given options.
@@ -37,6 +38,7 @@ func New(o Options) *Server {
 		closed:    make(chan struct{}),
 	}
 	s.sweeper.init(s)
+	s.ids.init()
 	return s
 }
 

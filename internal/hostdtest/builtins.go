@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +53,7 @@ var Builtins = map[string]func() any{
 	"clienterror": func() any { return clientError{} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
+	"lifecycle":   func() any { return &lifecycle{} },
 }
 
 // BuiltinNames lists Builtins plus extra names, for hostd.Options.
@@ -64,8 +67,10 @@ func BuiltinNames(extra ...string) []string {
 
 // misbehave answers by the query: ?crash=before exits before any answer,
 // ?crash=after exits after sending the head and part of the body,
-// ?sleep=DURATION answers after that long (or when aborted), and ?panic
-// panics; otherwise it answers "ok" with its process id in X-Pid. Its
+// ?sleep=DURATION answers after that long (or when aborted), ?panic
+// panics, ?framing=both sets both Content-Length and Transfer-Encoding,
+// ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
+// of a body and destroys the response; otherwise it answers "ok" with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -87,17 +92,30 @@ func (*misbehave) Configure(c *sdk.Config) error {
 
 func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	q := query(req)
-	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
 	switch {
 	case q.Get("crash") == "before":
 		os.Exit(3)
 	case q.Get("crash") == "after":
-		_ = res.WriteHead(200)
+		res.WriteHead(200)
 		_, _ = res.Write([]byte("partial"))
 		time.Sleep(100 * time.Millisecond)
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Get("framing") == "both":
+		res.SetHeader("Content-Length", "5").SetHeader("Transfer-Encoding", "chunked")
+		_ = res.End([]byte("hello"))
+		return
+	case q.Get("framing") == "overlong":
+		res.SetHeader("Content-Length", "5")
+		_ = res.End([]byte("hello, and 36 more bytes not declared here"))
+		return
+	case q.Has("destroy"):
+		res.SetHeader("Content-Length", "100")
+		_, _ = res.Write([]byte("part of it"))
+		res.Destroy(fmt.Errorf("the upstream went away"))
+		return
 	case q.Get("timeout") != "":
 		// SetTimeout: with ?callback the callback answers; without, hostd
 		// must close the connection once the socket is idle that long.
@@ -143,7 +161,7 @@ func (stream) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	for i := range chunk {
 		chunk[i] = byte('a' + i%26)
 	}
-	_ = res.SetHeader("Content-Type", "application/octet-stream")
+	res.SetHeader("Content-Type", "application/octet-stream")
 	for n > 0 {
 		m := min(n, int64(len(chunk)))
 		if _, err := res.Write(chunk[:m]); err != nil {
@@ -171,8 +189,8 @@ func (g *gen) Configure(c *sdk.Config) error {
 
 func (g *gen) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	_, _ = io.Copy(io.Discard, req)
-	_ = res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
-	_ = res.SetHeader("X-Gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
+	res.SetHeader("X-Pid", strconv.Itoa(os.Getpid()))
+	res.SetHeader("X-Gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	_ = res.End([]byte(g.name))
 }
 
@@ -183,7 +201,7 @@ type expect struct{}
 
 func (expect) HandleCheckContinue(req *sdk.Request, res *sdk.Response) {
 	if req.Header("x-refuse") != "" {
-		_ = res.WriteHead(417)
+		res.WriteHead(417)
 		_ = res.End()
 		return
 	}
@@ -193,7 +211,7 @@ func (expect) HandleCheckContinue(req *sdk.Request, res *sdk.Response) {
 }
 
 func (expect) HandleCheckExpectation(req *sdk.Request, res *sdk.Response) {
-	_ = res.WriteHead(418)
+	res.WriteHead(418)
 	_ = res.End([]byte("expectation: " + req.Header("expect")))
 }
 
@@ -259,3 +277,44 @@ func (sockets) HandleUpgrade(_ *sdk.Request, socket net.Conn, head []byte) {
 type asksRelay struct{ sockets }
 
 func (asksRelay) RelaySockets() bool { return true }
+
+// lifecycle shows the end of an exchange as the plugin sees it: /answer
+// answers with listeners on the response and the request, and /events
+// answers, once the previous exchange is over (or after 10 s), with what
+// its listeners saw, in order: "finish close request-close" when hostd
+// wrote the answer to the client.
+type lifecycle struct {
+	mu     sync.Mutex
+	events []string
+	over   chan struct{}
+}
+
+func (l *lifecycle) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	switch req.URL() {
+	case "/answer":
+		l.mu.Lock()
+		l.events, l.over = nil, make(chan struct{})
+		over := l.over
+		l.mu.Unlock()
+		note := func(e string) {
+			l.mu.Lock()
+			l.events = append(l.events, e)
+			l.mu.Unlock()
+		}
+		res.OnFinish(func() { note("finish") })
+		res.OnClose(func() { note("close") })
+		req.OnClose(func() { note("request-close"); close(over) })
+		_ = res.End([]byte("answered"))
+	case "/events":
+		l.mu.Lock()
+		over := l.over
+		l.mu.Unlock()
+		select {
+		case <-over:
+		case <-time.After(10 * time.Second):
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		_ = res.End([]byte(strings.Join(l.events, " ")))
+	}
+}

@@ -1,6 +1,9 @@
 package httpspec
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Node's error codes for misuse of the outgoing-message API. Handlers get
 // them back at the call site as *Error, matched with errors.As.
@@ -55,12 +58,24 @@ func ValidateHeaderName(name string) error {
 	return nil
 }
 
-// ValidateHeaderValue is Node's http.validateHeaderValue for one value.
+// ValidateHeaderValue is Node's http.validateHeaderValue for one value. A
+// value is a byte string as sent, except that a Go string holding a
+// character above U+00FF in UTF-8 is refused, as Node refuses such a
+// JavaScript string: it cannot be sent as one byte per character.
 func ValidateHeaderValue(name, value string) error {
-	if !ValidFieldValue(value) {
+	if !ValidValue(value) {
 		return NewError(ErrInvalidChar, "Invalid character in header content [%q]", name)
 	}
 	return nil
+}
+
+// Validate checks a header as setHeader does: a token name and valid
+// values (ValidateHeaderValues).
+func Validate(name string, values []string) error {
+	if err := ValidateHeaderName(name); err != nil {
+		return err
+	}
+	return ValidateHeaderValues(name, values)
 }
 
 // ValidateHeaderValues validates a header's values as setHeader does: a
@@ -76,4 +91,25 @@ func ValidateHeaderValues(name string, values []string) error {
 		}
 	}
 	return nil
+}
+
+// ValidValue reports whether s may be sent as a header, trailer or status
+// message value given by a handler: field-value bytes, and no character
+// above U+00FF in UTF-8.
+func ValidValue(s string) bool { return ValidFieldValue(s) && !wideRune(s) }
+
+// wideRune reports whether s holds the UTF-8 encoding of a character
+// above U+00FF (a lone byte of obs-text is not one).
+func wideRune(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < utf8.RuneSelf {
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r > 0xFF && n > 1 {
+			return true
+		}
+		i += n - 1
+	}
+	return false
 }

@@ -113,7 +113,7 @@ func (e *EarlyHints) HandleRequest(req *sdk.Request, res *sdk.Response) {
 			sdk.Logger().Warn("early hints refused", "error", err)
 		}
 	}
-	_ = res.SetHeader("Content-Type", e.cfg.ContentType)
+	res.SetHeader("Content-Type", e.cfg.ContentType)
 	if e.file != nil {
 		_ = res.End(e.file)
 		return

@@ -89,11 +89,11 @@ func (e *Echo) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	}
 	out, err := json.Marshal(a)
 	if err != nil {
-		_ = res.WriteHead(500)
+		res.WriteHead(500)
 		_ = res.End()
 		return
 	}
-	_ = res.SetHeader("Content-Type", "application/json")
+	res.SetHeader("Content-Type", "application/json")
 	_ = res.End(out)
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // framing is what the head decided about the body that follows it.
@@ -119,17 +120,15 @@ func lastCodingChunked(v string) bool {
 
 // storeFields flattens a header store into the list buildHead takes; a
 // name listed in unique is sent once, its values joined with "; ".
-func storeFields(h *httpspec.OutHeaders, unique []string) []string {
+func storeFields(h *outgoing.Header, unique []string) []string {
 	out := make([]string, 0, 2*h.Len())
 	for i := 0; i < h.Len(); i++ {
-		name, values := h.At(i)
-		if isUnique(name, unique) && len(values) > 1 {
-			out = append(out, name, strings.Join(values, "; "))
+		name, value, cont := h.Field(i)
+		if cont && len(out) >= 2 && isUnique(name, unique) {
+			out[len(out)-1] += "; " + value
 			continue
 		}
-		for _, v := range values {
-			out = append(out, name, v)
-		}
+		out = append(out, name, value)
 	}
 	return out
 }

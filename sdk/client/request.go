@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // Stages of a request. Each lists the stages that may follow it.
@@ -53,37 +54,37 @@ type ClientRequest struct {
 	writeMu sync.Mutex
 
 	mu              sync.Mutex
-	stage           int                 // guarded by mu
-	destroyed       bool                // guarded by mu
-	headers         httpspec.OutHeaders // guarded by mu
-	headerSent      bool                // the head is fixed; guarded by mu
-	head            []byte              // the fixed head; guarded by mu
-	fr              framing             // guarded by mu
-	shouldKeepAlive bool                // guarded by mu
-	strict          bool                // StrictContentLength; guarded by mu
-	written         int64               // body bytes written; guarded by mu
-	trailers        []string            // guarded by mu
-	pending         []byte              // bytes not yet on the socket; guarded by mu
-	held            []byte              // the body kept until End (chunkedEncoding false); guarded by mu
-	replay          []byte              // the body as written, for a redirect or login; guarded by mu
-	keepReplay      bool                // immutable
-	corked          int                 // guarded by mu
-	ended           bool                // End called; guarded by mu
-	finished        bool                // everything written; guarded by mu
-	socket          *Socket             // guarded by mu
-	connected       bool                // the socket is connected and pending flushed; guarded by mu
-	reused          bool                // guarded by mu
-	res             *IncomingMessage    // guarded by mu
-	timeout         time.Duration       // guarded by mu
-	timer           *time.Timer         // guarded by mu
-	noDelay         *bool               // guarded by mu
-	keepAliveSock   *time.Duration      // guarded by mu
-	uploaded        int64               // body bytes on the socket; guarded by mu
-	pendingBody     int64               // body bytes in pending; guarded by mu
-	redirects       int                 // guarded by mu
-	followed        bool                // FollowRedirect was called; guarded by mu
-	flushing        chan struct{}       // closed once the final flush reported 'finish'; guarded by mu
-	afterFinish     func()              // run once finished: the response ended first; guarded by mu
+	stage           int              // guarded by mu
+	destroyed       bool             // guarded by mu
+	headers         outgoing.Header  // guarded by mu
+	headerSent      bool             // the head is fixed; guarded by mu
+	head            []byte           // the fixed head; guarded by mu
+	fr              framing          // guarded by mu
+	shouldKeepAlive bool             // guarded by mu
+	strict          bool             // StrictContentLength; guarded by mu
+	written         int64            // body bytes written; guarded by mu
+	trailers        []string         // guarded by mu
+	pending         []byte           // bytes not yet on the socket; guarded by mu
+	held            []byte           // the body kept until End (chunkedEncoding false); guarded by mu
+	replay          []byte           // the body as written, for a redirect or login; guarded by mu
+	keepReplay      bool             // immutable
+	corked          int              // guarded by mu
+	ended           bool             // End called; guarded by mu
+	finished        bool             // everything written; guarded by mu
+	socket          *Socket          // guarded by mu
+	connected       bool             // the socket is connected and pending flushed; guarded by mu
+	reused          bool             // guarded by mu
+	res             *IncomingMessage // guarded by mu
+	timeout         time.Duration    // guarded by mu
+	timer           *time.Timer      // guarded by mu
+	noDelay         *bool            // guarded by mu
+	keepAliveSock   *time.Duration   // guarded by mu
+	uploaded        int64            // body bytes on the socket; guarded by mu
+	pendingBody     int64            // body bytes in pending; guarded by mu
+	redirects       int              // guarded by mu
+	followed        bool             // FollowRedirect was called; guarded by mu
+	flushing        chan struct{}    // closed once the final flush reported 'finish'; guarded by mu
+	afterFinish     func()           // run once finished: the response ended first; guarded by mu
 
 	respReady chan struct{} // closed when the response head arrives or the request fails
 	respErr   error         // set before respReady is closed

@@ -483,6 +483,10 @@ func (x *Exchange) deliver(f protocol.Frame) error {
 		x.rec.Trailers = toStrings(e.Trailers)
 		x.rec.Ended = true
 		x.mu.Unlock()
+		if e.WantFinished {
+			// As hostd does once the response is on the client's socket.
+			_ = x.h.send(x.id, protocol.TypeFinished, nil)
+		}
 		x.finish(nil)
 		return nil
 	case protocol.TypeReset:
@@ -509,9 +513,22 @@ func (x *Exchange) applyHead(h *protocol.ResponseHead) {
 	x.headSeen = true
 	x.rec.Status = int(h.Status)
 	x.rec.StatusMessage = string(h.Reason)
-	x.rec.Headers = toStrings(h.Fields)
+	x.rec.Headers = headerFields(h.Fields)
 	x.rec.HeadFlags = h.Flags
 	x.rec.Length = h.Length
+}
+
+// headerFields converts a response head's fields, where a header's
+// further values come with an empty name, to names and values with the
+// name repeated.
+func headerFields(b [][]byte) []string {
+	out := toStrings(b)
+	for i := 2; i < len(out); i += 2 {
+		if out[i] == "" {
+			out[i] = out[i-2]
+		}
+	}
+	return out
 }
 
 func toStrings(b [][]byte) []string {

@@ -68,13 +68,13 @@ var echo = sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 		_ = res.EndString("read error: " + err.Error())
 		return
 	}
-	_ = res.SetHeader("Content-Type", "text/plain")
-	_ = res.SetHeader("X-Method", req.Method())
-	_ = res.SetHeader("X-URL", req.URL())
-	_ = res.SetHeader("X-Version", req.HTTPVersion())
-	_ = res.SetHeader("X-Raw", strings.Join(req.RawHeaders(), "|"))
-	_ = res.SetHeader("X-Trailers", strings.Join(req.RawTrailers(), "|"))
-	_ = res.SetHeader("X-Remote", req.RemoteAddr())
+	res.SetHeader("Content-Type", "text/plain")
+	res.SetHeader("X-Method", req.Method())
+	res.SetHeader("X-URL", req.URL())
+	res.SetHeader("X-Version", req.HTTPVersion())
+	res.SetHeader("X-Raw", strings.Join(req.RawHeaders(), "|"))
+	res.SetHeader("X-Trailers", strings.Join(req.RawTrailers(), "|"))
+	res.SetHeader("X-Remote", req.RemoteAddr())
 	_ = res.End(body)
 })
 
@@ -145,7 +145,7 @@ func TestDo(t *testing.T) {
 	t.Run("trailers and the status message are recorded", func(t *testing.T) {
 		rec := sdktest.Do(t, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 			res.StatusCode, res.StatusMessage = 418, "Short And Stout"
-			_ = res.AddTrailers("X-Checksum", "42")
+			res.AddTrailers("X-Checksum", "42")
 			_ = res.End([]byte("tea"))
 		}), sdktest.Request{})
 		require.Equal(t, 418, rec.Status)

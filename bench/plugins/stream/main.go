@@ -18,12 +18,12 @@ func main() {
 	sdk.Serve(sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 		size, ok := sizeOf(req.URL())
 		if !ok {
-			_ = res.WriteHead(400)
+			res.WriteHead(400)
 			_ = res.End([]byte("want ?size=N\n"))
 			return
 		}
-		_ = res.SetHeader("Content-Type", "application/octet-stream")
-		_ = res.SetHeader("Content-Length", strconv.FormatInt(size, 10))
+		res.SetHeader("Content-Type", "application/octet-stream")
+		res.SetHeader("Content-Length", strconv.FormatInt(size, 10))
 		for size > 0 {
 			n := min(size, chunkSize)
 			if _, err := res.Write(chunk[:n]); err != nil {
