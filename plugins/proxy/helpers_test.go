@@ -100,7 +100,10 @@ func withLog(t *testing.T, b *logBuffer) hostdtest.Option {
 
 type testLog struct{ t *testing.T }
 
-func (w testLog) Write(p []byte) (int, error) { w.t.Log(strings.TrimRight(string(p), "\n")); return len(p), nil }
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
 
 // requireLogged waits until the log has a line with every part.
 func requireLogged(t *testing.T, b *logBuffer, parts ...string) {
