@@ -26,6 +26,8 @@ type results struct {
 	upgrade  pipeResult
 	upload   transfer
 	download transfer
+	proxies  []string // the proxies compared, in first-round order
+	proxy    []round  // c=-connections, one per round
 
 	failures []string
 	warnings []string
@@ -220,6 +222,7 @@ func (r *results) details(b *bench) string {
 			}
 		}
 	}
+	w.WriteString(r.proxyDetails(b))
 	return w.String()
 }
 
@@ -376,6 +379,7 @@ func (r *results) markdown(b *bench) string {
 	if b.opts.streamMiB != 1024 {
 		fmt.Fprintf(&w, "\nStreams moved %s each, not the 1 GiB of the issue (-stream-mib).\n", fmtSize(b.opts.streamMiB))
 	}
+	w.WriteString(r.proxyMarkdown())
 	for _, f := range r.failures {
 		fmt.Fprintf(&w, "\nFAILED: %s\n", f)
 	}

@@ -19,7 +19,7 @@ var errNoAnswer = errors.New("the upstream ended the exchange without an answer"
 
 // exchange is one request passing through the proxy.
 type exchange struct {
-	p        *Proxy
+	p        *state
 	req      *sdk.Request
 	res      *sdk.Response
 	out      outgoing
@@ -53,7 +53,8 @@ var bufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 // came, and not at all if its final answer comes first. The answer's head
 // leaves with the first piece of its body, so that a body that breaks at
 // once still gives 502, and a small answer leaves in one frame.
-func (p *Proxy) HandleRequest(req *sdk.Request, res *sdk.Response) {
+func (px *Proxy) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	p := px.st.Load() // hostd configures a plugin before its first event
 	x := &exchange{p: p, req: req, res: res, out: p.fields(req, false), wd: newWatchdog(p.timeout)}
 	defer x.wd.stop()
 	var (

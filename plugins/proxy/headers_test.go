@@ -48,9 +48,9 @@ func TestRequestFields(t *testing.T) {
 			body: true,
 		},
 		{
-			name: "no Host: the upstream's comes first",
-			raw:  []string{"X-Forwarded-For", "1.1.1.1", "Expect", "100-continue", "Content-Length", "0"},
-			want: []string{"Host", "up:1", "X-Forwarded-For", "1.1.1.1, 10.0.0.9", "Expect", "100-continue", "Content-Length", "0", "X-Forwarded-Proto", "http"},
+			name:   "no Host: the upstream's comes first",
+			raw:    []string{"X-Forwarded-For", "1.1.1.1", "Expect", "100-continue", "Content-Length", "0"},
+			want:   []string{"Host", "up:1", "X-Forwarded-For", "1.1.1.1, 10.0.0.9", "Expect", "100-continue", "Content-Length", "0", "X-Forwarded-Proto", "http"},
 			expect: true,
 		},
 		{

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -45,6 +46,13 @@ const (
 
 // Proxy is the plugin.
 type Proxy struct {
+	// st is set by Configure, on a goroutine of the control plane, and
+	// read by the handlers: the atomic pointer orders the two.
+	st atomic.Pointer[state]
+}
+
+// state is what the configuration makes; immutable once stored.
+type state struct {
 	cfg     Config
 	target  upstream
 	agent   *client.Agent
@@ -72,7 +80,7 @@ type upstream struct {
 func New() *Proxy { return &Proxy{} }
 
 // Configure reads the config table.
-func (p *Proxy) Configure(c *sdk.Config) error {
+func (px *Proxy) Configure(c *sdk.Config) error {
 	cfg := Config{MaxSockets: DefaultMaxSockets, Timeout: DefaultTimeout}
 	if err := c.Decode(&cfg); err != nil {
 		return err
@@ -87,14 +95,14 @@ func (p *Proxy) Configure(c *sdk.Config) error {
 	if err != nil {
 		return err
 	}
-	p.cfg, p.target = cfg, target
-	p.timeout = time.Duration(cfg.Timeout) * time.Millisecond
-	p.agent = client.NewAgent(client.AgentOptions{
+	s := &state{cfg: cfg, target: target, timeout: time.Duration(cfg.Timeout) * time.Millisecond}
+	s.agent = client.NewAgent(client.AgentOptions{
 		KeepAlive:  true,
 		MaxSockets: cfg.MaxSockets,
-		Timeout:    p.timeout, // an idle pooled connection is closed after it
+		Timeout:    s.timeout, // an idle pooled connection is closed after it
 	})
-	p.log = sdk.Logger().With("upstream", target.name)
+	s.log = sdk.Logger().With("upstream", target.name)
+	px.st.Store(s)
 	return nil
 }
 
@@ -135,18 +143,18 @@ func parseUpstream(s string) (upstream, error) {
 }
 
 // options are the client options of a request to the upstream.
-func (p *Proxy) options(method, path string, fields []string, ev client.Events) client.Options {
+func (s *state) options(method, path string, fields []string, ev client.Events) client.Options {
 	noChunking := false // the fields say how the body is framed
 	return client.Options{
 		Method: method, Path: path, RawHeaders: fields,
-		Protocol: p.target.protocol, Host: p.target.host, Port: p.target.port, SocketPath: p.target.socketPath,
-		Agent: p.agent, ChunkedEncoding: &noChunking,
+		Protocol: s.target.protocol, Host: s.target.host, Port: s.target.port, SocketPath: s.target.socketPath,
+		Agent: s.agent, ChunkedEncoding: &noChunking,
 		Events: ev,
 	}
 }
 
 // fields builds the upstream request's fields for req.
-func (p *Proxy) fields(req *sdk.Request, upgrade bool) outgoing {
-	return requestFields(req.RawHeaders(), p.target.hostHeader, p.cfg.PreserveHost, upgrade,
+func (s *state) fields(req *sdk.Request, upgrade bool) outgoing {
+	return requestFields(req.RawHeaders(), s.target.hostHeader, s.cfg.PreserveHost, upgrade,
 		forwardedFor{clientIP: clientIP(req.RemoteAddr()), proto: "http"})
 }

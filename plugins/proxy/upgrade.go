@@ -23,8 +23,9 @@ type upgraded struct {
 // the client gets that head, then the bytes flow both ways until each
 // side ends; any other answer reaches the client as it came, and the
 // connection closes after it.
-func (p *Proxy) HandleUpgrade(req *sdk.Request, socket net.Conn, head []byte) {
+func (px *Proxy) HandleUpgrade(req *sdk.Request, socket net.Conn, head []byte) {
 	defer socket.Close()
+	p := px.st.Load() // hostd configures a plugin before its first event
 	out := p.fields(req, true)
 	wd := newWatchdog(p.timeout)
 	switched := make(chan upgraded, 1)
