@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -295,4 +296,19 @@ func TestProxyRetriesIdempotentRequestsOnAStaleConnection(t *testing.T) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	require.Equal(t, 502, res.StatusCode)
+}
+
+func TestProxyClientGoingAwayClosesTheUpstreamConnection(t *testing.T) {
+	up := startUpstream(t, "node", "")
+	h := start(t, "http://"+up.addr, "")
+	c := h.Dial(t)
+	_, err := io.WriteString(c, "GET /app/download?bytes=104857600 HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, err)
+	_, err = io.ReadFull(c, make([]byte, 1<<20))
+	require.NoError(t, err)
+	require.Equal(t, 1, up.stats(t).Open)
+	c.Close()
+	// The answer cannot be finished: its upstream connection is closed,
+	// not pooled with a body still coming.
+	require.Eventually(t, func() bool { return up.stats(t).Open == 0 }, 10*time.Second, 10*time.Millisecond)
 }
