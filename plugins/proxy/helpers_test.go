@@ -25,12 +25,12 @@ import (
 	"github.com/hostd/hostd/plugins/proxy"
 )
 
-// bin holds the proxy plugin's own executable, built once.
+// bin holds the proxy plugin's own executable and hostd, built once.
 var bin string
 
 func TestMain(m *testing.M) {
 	hostdtest.ServeBuiltin(map[string]func() any{"proxy": func() any { return proxy.New() }})
-	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/proxy/cmd/proxy")
+	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/proxy/cmd/proxy", "github.com/hostd/hostd/cmd/hostd")
 }
 
 //go:embed testdata/upstream.js

@@ -2,10 +2,16 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,4 +178,32 @@ plugin = "back"
 	res, _, _ := exchange(t, h, "GET /b/ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", "GET")
 	require.Equal(t, "HTTP/1.1 101 Switching Protocols", res.status)
 	require.Equal(t, []string{"unix-upstream"}, res.header("x-upstream"))
+}
+
+func TestHostdShipsTheProxyAsABuiltin(t *testing.T) {
+	upstream := rawUpstream(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hostd.sock")
+	file := filepath.Join(dir, "hostd.toml")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+upstream)),
+		`listen = ["127.0.0.1:0"]`, fmt.Sprintf("listen = [%q]", "unix:"+sock), 1)), 0o600))
+	cmd := exec.Command(filepath.Join(bin, "hostd"), "-config", file, "-watch=false")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	var body string
+	require.Eventually(t, func() bool {
+		res, err := client.Get("http://hostd/app/ok")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return res.StatusCode == 200
+	}, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, "conn=1", body)
 }
