@@ -15,7 +15,7 @@ import (
 
 func TestEncodingAllocatesNothing(t *testing.T) {
 	h := protocol.RequestHead{
-		Event: protocol.EvRequest, Major: 1, Minor: 1, Method: []byte("GET"), URL: []byte("/index.html"),
+		Event: protocol.EventRequest, Major: 1, Minor: 1, Method: []byte("GET"), URL: []byte("/index.html"),
 		Fields:     bs("Host", "example.com", "Accept", "*/*", "User-Agent", "test"),
 		RemoteAddr: []byte("127.0.0.1:5000"), LocalAddr: []byte("127.0.0.1:8080"),
 	}

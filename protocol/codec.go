@@ -11,16 +11,6 @@ import (
 // then the bytes; a field list is a uvarint count then name and value
 // pairs. Decoding returns slices of the payload and allocates nothing.
 
-// Events, in a RequestHead.
-const (
-	EvRequest uint8 = iota + 1
-	EvCheckContinue
-	EvCheckExpectation
-	EvUpgrade
-	EvConnect
-	EvClientError
-)
-
 // RequestHead flags.
 const (
 	// ReqBodyFollows: TypeReqBody frames and a TypeReqEnd follow.
@@ -37,7 +27,7 @@ const (
 
 // RequestHead is the payload of TypeRequest.
 type RequestHead struct {
-	Event        uint8
+	Event        Event
 	Flags        uint8
 	Major, Minor uint8
 	Method, URL  []byte
@@ -56,7 +46,7 @@ type RequestHead struct {
 
 // AppendRequestHead appends the encoding of h.
 func AppendRequestHead(dst []byte, h *RequestHead) []byte {
-	dst = append(dst, h.Event, h.Flags, h.Major, h.Minor)
+	dst = append(dst, byte(h.Event), h.Flags, h.Major, h.Minor)
 	dst = AppendString(dst, h.Method)
 	dst = AppendString(dst, h.URL)
 	dst = AppendFields(dst, h.Fields)
@@ -70,7 +60,7 @@ func AppendRequestHead(dst []byte, h *RequestHead) []byte {
 // DecodeRequestHead decodes p into h. h.Fields reuses its backing array.
 func DecodeRequestHead(p []byte, h *RequestHead) error {
 	d := decoder{b: p}
-	h.Event, h.Flags, h.Major, h.Minor = d.Byte(), d.Byte(), d.Byte(), d.Byte()
+	h.Event, h.Flags, h.Major, h.Minor = Event(d.Byte()), d.Byte(), d.Byte(), d.Byte()
 	h.Method = d.String()
 	h.URL = d.String()
 	h.Fields = d.Fields(h.Fields[:0])

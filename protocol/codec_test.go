@@ -18,12 +18,13 @@ import (
 // value.
 
 type requestHeadView struct {
-	Event, Flags, Major, Minor uint8
-	Method, URL                string
-	Fields                     []string
-	RemoteAddr, LocalAddr      string
-	Data, ErrCode              string
-	BytesParsed                uint32
+	Event                 protocol.Event
+	Flags, Major, Minor   uint8
+	Method, URL           string
+	Fields                []string
+	RemoteAddr, LocalAddr string
+	Data, ErrCode         string
+	BytesParsed           uint32
 }
 
 func viewRequestHead(h *protocol.RequestHead) requestHeadView {
@@ -102,17 +103,17 @@ func requestHeadCases() []struct {
 	}{
 		{name: "the zero head round trips", head: protocol.RequestHead{}},
 		{name: "a typical request round trips", head: protocol.RequestHead{
-			Event: protocol.EvRequest, Flags: protocol.ReqBodyFollows, Major: 1, Minor: 1,
+			Event: protocol.EventRequest, Flags: protocol.ReqBodyFollows, Major: 1, Minor: 1,
 			Method: []byte("POST"), URL: []byte("/upload?x=1"),
 			Fields:     bs("Host", "example.com", "Content-Type", "text/plain", "Set-Cookie", "a=1", "set-cookie", "b=2"),
 			RemoteAddr: []byte("127.0.0.1:50000"), LocalAddr: []byte("127.0.0.1:8080"),
 		}},
 		{name: "empty names and values survive", head: protocol.RequestHead{
-			Event: protocol.EvRequest, Method: []byte("GET"), URL: []byte("/"),
+			Event: protocol.EventRequest, Method: []byte("GET"), URL: []byte("/"),
 			Fields: bs("", "", "X-Empty", ""),
 		}},
 		{name: "a client error keeps its code, packet and count", head: protocol.RequestHead{
-			Event: protocol.EvClientError, Flags: protocol.ReqSocketRelay,
+			Event: protocol.EventClientError, Flags: protocol.ReqSocketRelay,
 			Data: []byte("GARBAGE\r\n\r\n"), ErrCode: []byte("HPE_INVALID_METHOD"), BytesParsed: 3,
 		}},
 		{name: "large values survive", head: protocol.RequestHead{
@@ -122,7 +123,7 @@ func requestHeadCases() []struct {
 			BytesParsed: math.MaxUint32,
 		}},
 		{name: "many fields survive", head: protocol.RequestHead{
-			Event: protocol.EvUpgrade, Flags: protocol.ReqSocketFD, Major: 1, Minor: 1,
+			Event: protocol.EventUpgrade, Flags: protocol.ReqSocketFD, Major: 1, Minor: 1,
 			Method: []byte("GET"), URL: []byte("/ws"), Fields: manyFields(5000), Data: []byte{0, 1, 2, 0xff},
 		}},
 		{name: "binary bytes survive", head: protocol.RequestHead{

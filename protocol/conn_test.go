@@ -13,25 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 )
-
-// socketPair returns both ends of a Unix stream socketpair, as hostd makes
-// its data plane.
-func socketPair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "socketpair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
 
 // ownedPipe returns the read end of a new pipe, closed at cleanup, and
 // the only descriptor of its write end, for the caller to give away: once
@@ -59,7 +43,7 @@ func frame(stream uint32, typ protocol.Type, payload []byte) []byte {
 }
 
 func TestReaderReadsWhatWriterWrites(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	w, r := protocol.NewWriter(a), protocol.NewReader(b)
 	t.Run("frames arrive whole and in order", func(t *testing.T) {
@@ -107,7 +91,7 @@ func TestReaderReadsWhatWriterWrites(t *testing.T) {
 }
 
 func TestConcurrentWritersDoNotInterleave(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	w, r := protocol.NewWriter(a), protocol.NewReader(b)
 	const writers, perWriter = 16, 300
@@ -172,7 +156,7 @@ func requireDescriptorIsPipe(t *testing.T, fd int, read *os.File, marker string)
 }
 
 func TestWriteFDPassesWorkingDescriptors(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	w, r := protocol.NewWriter(a), protocol.NewReader(b)
 
@@ -264,7 +248,7 @@ func TestWriteFDPassesWorkingDescriptors(t *testing.T) {
 }
 
 func TestReaderRefusesTruncatedDescriptors(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	r := protocol.NewReader(b)
 	// More descriptors in one message than the Reader has room for: the
@@ -284,7 +268,7 @@ func TestReaderRefusesTruncatedDescriptors(t *testing.T) {
 }
 
 func TestReaderClosesDescriptorsNotTaken(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	w, r := protocol.NewWriter(a), protocol.NewReader(b)
 	pr, pw := ownedPipe(t)
@@ -306,7 +290,7 @@ func requireEOF(t *testing.T, pr *os.File) {
 
 func TestWriterWhosePeerClosed(t *testing.T) {
 	t.Run("writes fail and a descriptor is closed", func(t *testing.T) {
-		a, b := socketPair(t)
+		a, b := testutil.SocketPair(t)
 		w := protocol.NewWriter(a)
 		require.NoError(t, b.Close())
 		err := w.Write(frame(1, protocol.TypeBody, []byte("x")))
@@ -318,7 +302,7 @@ func TestWriterWhosePeerClosed(t *testing.T) {
 	})
 
 	t.Run("descriptors queued behind a stuck write are closed", func(t *testing.T) {
-		a, b := socketPair(t)
+		a, b := testutil.SocketPair(t)
 		w := protocol.NewWriter(a)
 		// Fill the socket so that the first write blocks while the peer
 		// reads nothing; queue descriptors behind it; then close the peer.
@@ -350,7 +334,7 @@ func TestWriterWhosePeerClosed(t *testing.T) {
 	})
 
 	t.Run("a closed writer fails its writes", func(t *testing.T) {
-		a, _ := socketPair(t)
+		a, _ := testutil.SocketPair(t)
 		w := protocol.NewWriter(a)
 		require.NoError(t, w.Close())
 		require.Error(t, w.Write(frame(1, protocol.TypeBody, []byte("x"))))
@@ -358,7 +342,7 @@ func TestWriterWhosePeerClosed(t *testing.T) {
 }
 
 func TestReaderReportsTheEndOfTheConnection(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	r := protocol.NewReader(b)
 	_, err := a.Write(frame(1, protocol.TypeBody, []byte("last")))
@@ -374,7 +358,7 @@ func TestReaderReportsTheEndOfTheConnection(t *testing.T) {
 }
 
 func TestReaderTakesFramesSplitAcrossReads(t *testing.T) {
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	r := protocol.NewReader(b)
 	var all []byte
@@ -403,7 +387,7 @@ func TestAFrameReadHappensAfterItsWrite(t *testing.T) {
 	// Under the race detector: what a goroutine wrote before sending a
 	// frame is visible, without a race, to the goroutine that reads the
 	// frame, as it is with two processes.
-	a, b := socketPair(t)
+	a, b := testutil.SocketPair(t)
 	deadline(t, b)
 	w, r := protocol.NewWriter(a), protocol.NewReader(b)
 	var shared []string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -70,7 +71,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 4, 0, 0, 0, 1, 1})
 	f.Add([]byte{0, 0x10, 0, 1, 0, 0, 0, 1, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, b := socketPair(t)
+		a, b := testutil.SocketPair(t)
 		deadline(t, b)
 		go func() {
 			_, _ = a.Write(data)

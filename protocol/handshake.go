@@ -29,13 +29,3 @@ const DataPlaneFD = 3
 // data-plane descriptor; its absence means the process was not started by
 // hostd.
 const EnvDataPlaneFD = "HOSTD_DATA_PLANE_FD"
-
-// Event names, as used in configuration and ConfigureResponse.events.
-const (
-	EventRequest          = "request"
-	EventCheckContinue    = "checkContinue"
-	EventCheckExpectation = "checkExpectation"
-	EventUpgrade          = "upgrade"
-	EventConnect          = "connect"
-	EventClientError      = "clientError"
-)

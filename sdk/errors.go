@@ -24,19 +24,19 @@ func (e *Error) Is(target error) bool {
 
 // Node's error codes that the SDK returns.
 const (
-	CodeInvalidHTTPToken      = httpspec.ErrInvalidHTTPToken      // a header or trailer name that is not a token
-	CodeInvalidHeaderValue    = httpspec.ErrInvalidHeaderValue    // a header without a value
-	CodeInvalidChar           = httpspec.ErrInvalidChar           // a value or status message with a forbidden character
-	CodeHeadersSent           = httpspec.ErrHeadersSent           // a header change after the head was fixed
-	CodeInvalidStatusCode     = httpspec.ErrInvalidStatusCode     // a status outside 100–999
-	CodeContentLengthMismatch = httpspec.ErrContentLengthMismatch // StrictContentLength and a body of another length
-	CodeBodyNotAllowed        = httpspec.ErrBodyNotAllowed        // a body for HEAD, 204 or 304 with reject_non_standard_body_writes
-	CodeTrailerInvalid        = httpspec.ErrTrailerInvalid        // a Trailer header without chunked framing
-	CodeStreamWriteAfterEnd   = httpspec.ErrStreamWriteAfterEnd   // a write after End
-	CodeStreamDestroyed       = httpspec.ErrStreamDestroyed       // a write after Destroy
-	CodeStreamAlreadyFinished = httpspec.ErrStreamAlreadyFinished // End called twice
-	CodeInvalidArgValue       = httpspec.ErrInvalidArgValue       // an odd list of names and values, an invalid early hint
-	CodeConnectionReset       = httpspec.ErrConnectionReset       // the client went away (ErrAborted)
+	CodeInvalidHTTPToken      = httpspec.CodeInvalidHTTPToken      // a header or trailer name that is not a token
+	CodeInvalidHeaderValue    = httpspec.CodeInvalidHeaderValue    // a header without a value
+	CodeInvalidChar           = httpspec.CodeInvalidChar           // a value or status message with a forbidden character
+	CodeHeadersSent           = httpspec.CodeHeadersSent           // a header change after the head was fixed
+	CodeInvalidStatusCode     = httpspec.CodeInvalidStatusCode     // a status outside 100–999
+	CodeContentLengthMismatch = httpspec.CodeContentLengthMismatch // StrictContentLength and a body of another length
+	CodeBodyNotAllowed        = httpspec.CodeBodyNotAllowed        // a body for HEAD, 204 or 304 with reject_non_standard_body_writes
+	CodeTrailerInvalid        = httpspec.CodeTrailerInvalid        // a Trailer header without chunked framing
+	CodeStreamWriteAfterEnd   = httpspec.CodeStreamWriteAfterEnd   // a write after End
+	CodeStreamDestroyed       = httpspec.CodeStreamDestroyed       // a write after Destroy
+	CodeStreamAlreadyFinished = httpspec.CodeStreamAlreadyFinished // End called twice
+	CodeInvalidArgValue       = httpspec.CodeInvalidArgValue       // an odd list of names and values, an invalid early hint
+	CodeConnectionReset       = httpspec.CodeConnectionReset       // the client went away (ErrAborted)
 )
 
 // sdkError gives an error of the shared machinery the SDK's own type.

@@ -1,6 +1,10 @@
 package sdk
 
-import "net"
+import (
+	"net"
+
+	"github.com/hostd/hostd/protocol"
+)
 
 // RequestHandler handles the request event: an ordinary request.
 type RequestHandler interface {
@@ -69,28 +73,28 @@ func (f HandlerFunc) HandleRequest(req *Request, res *Response) { f(req, res) }
 
 var _ RequestHandler = HandlerFunc(nil)
 
-// events lists the events p handles, by protocol name.
-func events(p any) []string {
-	var ev []string
-	if _, ok := p.(RequestHandler); ok {
-		ev = append(ev, "request")
+// events is the set of events p handles: those whose interface it
+// implements.
+func events(p any) protocol.EventSet {
+	var s protocol.EventSet
+	add := func(implements bool, e protocol.Event) {
+		if implements {
+			s |= protocol.EventSetOf(e)
+		}
 	}
-	if _, ok := p.(CheckContinueHandler); ok {
-		ev = append(ev, "checkContinue")
-	}
-	if _, ok := p.(CheckExpectationHandler); ok {
-		ev = append(ev, "checkExpectation")
-	}
-	if _, ok := p.(UpgradeHandler); ok {
-		ev = append(ev, "upgrade")
-	}
-	if _, ok := p.(ConnectHandler); ok {
-		ev = append(ev, "connect")
-	}
-	if _, ok := p.(ClientErrorHandler); ok {
-		ev = append(ev, "clientError")
-	}
-	return ev
+	_, ok := p.(RequestHandler)
+	add(ok, protocol.EventRequest)
+	_, ok = p.(CheckContinueHandler)
+	add(ok, protocol.EventCheckContinue)
+	_, ok = p.(CheckExpectationHandler)
+	add(ok, protocol.EventCheckExpectation)
+	_, ok = p.(UpgradeHandler)
+	add(ok, protocol.EventUpgrade)
+	_, ok = p.(ConnectHandler)
+	add(ok, protocol.EventConnect)
+	_, ok = p.(ClientErrorHandler)
+	add(ok, protocol.EventClientError)
+	return s
 }
 
 // asksRelay reports whether p wants its sockets relayed.

@@ -1,13 +1,8 @@
 package sdk_test
 
 import (
-	"net"
-	"os"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/sdk"
 	"github.com/hostd/hostd/sdk/sdktest"
@@ -38,20 +33,4 @@ func codeOf(err error) string {
 		return e.Code
 	}
 	return ""
-}
-
-// socketPair returns both ends of a Unix stream socketpair.
-func socketPair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "socketpair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
 }

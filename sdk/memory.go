@@ -10,11 +10,17 @@ import (
 // before it gives its free memory back.
 const idleRelease = 500 * time.Millisecond
 
-// freeOSMemory is debug.FreeOSMemory, replaced in tests.
+// freeOSMemory is debug.FreeOSMemory, and afterFunc time.AfterFunc;
+// tests replace them, the latter with timers they fire themselves.
 var (
 	freeOSMemory        = debug.FreeOSMemory
 	defaultFreeOSMemory = debug.FreeOSMemory
+	afterFunc           = func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
+	defaultAfterFunc    = afterFunc
 )
+
+// timer is the part of *time.Timer memoryRelease uses.
+type timer interface{ Reset(time.Duration) bool }
 
 // memoryRelease returns a plugin's free memory to the system once it goes
 // idle after serving requests. A burst leaves the heap at the garbage
@@ -24,7 +30,7 @@ type memoryRelease struct {
 	enabled bool // immutable
 
 	mu    sync.Mutex
-	timer *time.Timer
+	timer timer
 }
 
 // idle is called when the last request in flight ends.
@@ -35,7 +41,7 @@ func (m *memoryRelease) idle() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.timer == nil {
-		m.timer = time.AfterFunc(idleRelease, func() { freeOSMemory() })
+		m.timer = afterFunc(idleRelease, func() { freeOSMemory() })
 		return
 	}
 	// Another request since: start the wait again.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
 
@@ -187,7 +188,7 @@ func TestRequestBody(t *testing.T) {
 			assert.NoError(t, res.End())
 		})
 		require.Equal(t, body, got)
-		require.NotContains(t, rec.FrameTypes(), protocol.TypeCredit, "the host never counted inline bytes against the window")
+		require.NotContains(t, wiretest.Of(rec).FrameTypes(), protocol.TypeCredit, "the host never counted inline bytes against the window")
 	})
 }
 
@@ -204,12 +205,12 @@ func TestRequestBodyFlowControl(t *testing.T) {
 		}))
 		x := h.Start(sdktest.Request{Method: "POST", Body: bytes.NewReader(body)})
 		// The host sends one window, and must then wait.
-		require.Eventually(t, func() bool { return x.BodySent() == protocol.Window }, 5*time.Second, time.Millisecond)
-		require.Zero(t, x.Credited())
+		require.Eventually(t, func() bool { return wiretest.FlowOf(x).BodySent() == protocol.Window }, 5*time.Second, time.Millisecond)
+		require.Zero(t, wiretest.FlowOf(x).Credited())
 		close(release)
 		x.Wait()
 		require.Equal(t, body, got)
-		require.GreaterOrEqual(t, x.Credited(), int64(len(body)-protocol.Window))
+		require.GreaterOrEqual(t, wiretest.FlowOf(x).Credited(), int64(len(body)-protocol.Window))
 	})
 
 	t.Run("credit follows what the handler has read", func(t *testing.T) {
@@ -222,10 +223,10 @@ func TestRequestBodyFlowControl(t *testing.T) {
 			for {
 				n, err := req.Read(buf)
 				read += int64(n)
-				if c := x.Credited(); c > read {
+				if c := wiretest.FlowOf(x).Credited(); c > read {
 					violations = append(violations, "credit beyond what was read")
 				}
-				if s := x.BodySent(); s-read > protocol.Window {
+				if s := wiretest.FlowOf(x).BodySent(); s-read > protocol.Window {
 					violations = append(violations, "the host was let past the window")
 				}
 				if err == io.EOF {
@@ -258,7 +259,7 @@ func TestRequestExpectContinue(t *testing.T) {
 			handler := &continuer{fn: func(req *sdk.Request, res *sdk.Response) {
 				x := <-xs
 				assert.NoError(t, res.WriteContinue())
-				sentBeforeRead = x.BodySent()
+				sentBeforeRead = wiretest.FlowOf(x).BodySent()
 				got, _ = io.ReadAll(req)
 				assert.NoError(t, res.EndString("ok"))
 			}}
@@ -270,10 +271,10 @@ func TestRequestExpectContinue(t *testing.T) {
 			require.Zero(t, sentBeforeRead)
 			require.Equal(t, "the body", string(got))
 			require.Equal(t, []sdktest.Informational{{Status: 100}}, rec.Informational)
-			types := rec.FrameTypes()
+			types := wiretest.Of(rec).FrameTypes()
 			require.Equal(t, []protocol.Type{protocol.TypeInfo, protocol.TypeCredit, protocol.TypeEnd}, types,
 				"the first credit, a whole window, follows the 100 and the first read")
-			n, err := protocol.DecodeUint32(rec.Frames[1].Payload)
+			n, err := protocol.DecodeUint32(wiretest.Of(rec).Frames[1].Payload)
 			require.NoError(t, err)
 			require.Equal(t, uint32(protocol.Window), n)
 		})
@@ -289,8 +290,8 @@ func TestRequestExpectContinue(t *testing.T) {
 		xs <- x
 		rec := x.Wait()
 		require.Equal(t, 417, rec.Status)
-		require.Zero(t, x.BodySent())
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Zero(t, wiretest.FlowOf(x).BodySent())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 	})
 }
 

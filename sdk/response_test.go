@@ -15,6 +15,7 @@ import (
 
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
 
@@ -56,7 +57,7 @@ func TestResponseHeaderBookkeeping(t *testing.T) {
 		"X-REPLACED", "new",
 		"X-From-Map", "m",
 	}, rec.Headers, "each value is its own field line, in the order set")
-	require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+	require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 }
 
 func TestResponseWriteHeadMap(t *testing.T) {
@@ -70,7 +71,7 @@ func TestResponseWriteHeadMap(t *testing.T) {
 	})
 	require.Equal(t, 202, rec.Status)
 	require.Equal(t, []string{"X-Kept", "1", "X-Replaced", "a", "X-Replaced", "b"}, rec.Headers)
-	require.Equal(t, protocol.HeadExplicit, rec.HeadFlags&protocol.HeadExplicit)
+	require.Equal(t, protocol.HeadExplicit, wiretest.Of(rec).HeadFlags&protocol.HeadExplicit)
 	require.Equal(t, "ERR_HTTP_HEADERS_SENT", codeOf(err))
 }
 
@@ -89,7 +90,7 @@ func TestResponseRemovedHeadersAreFlagged(t *testing.T) {
 				res.RemoveHeader(tc.name)
 				assert.NoError(t, res.End())
 			})
-			require.Equal(t, tc.flag, rec.HeadFlags&tc.flag)
+			require.Equal(t, tc.flag, wiretest.Of(rec).HeadFlags&tc.flag)
 		})
 	}
 	t.Run("SendDate false and StrictContentLength are flagged", func(t *testing.T) {
@@ -97,7 +98,7 @@ func TestResponseRemovedHeadersAreFlagged(t *testing.T) {
 			res.SendDate, res.StrictContentLength = false, true
 			assert.NoError(t, res.End())
 		})
-		require.Equal(t, protocol.HeadNoDate|protocol.HeadStrict, rec.HeadFlags)
+		require.Equal(t, protocol.HeadNoDate|protocol.HeadStrict, wiretest.Of(rec).HeadFlags)
 	})
 }
 
@@ -213,8 +214,8 @@ func TestResponseHeadersSent(t *testing.T) {
 
 func endFrame(t *testing.T, rec *sdktest.Recorder) protocol.End {
 	t.Helper()
-	require.NotEmpty(t, rec.Frames)
-	f := rec.Frames[len(rec.Frames)-1]
+	require.NotEmpty(t, wiretest.Of(rec).Frames)
+	f := wiretest.Of(rec).Frames[len(wiretest.Of(rec).Frames)-1]
 	require.Equal(t, protocol.TypeEnd, f.Type)
 	var e protocol.End
 	require.NoError(t, protocol.DecodeEnd(f.Payload, &e))
@@ -247,8 +248,8 @@ func TestResponseCork(t *testing.T) {
 			assert.NoError(t, res.Uncork(), "an extra Uncork does nothing")
 			assert.NoError(t, res.End())
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
-		require.Equal(t, "abcd", string(rec.Frames[1].Payload))
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
+		require.Equal(t, "abcd", string(wiretest.Of(rec).Frames[1].Payload))
 	})
 	t.Run("End while corked sends everything in the End frame", func(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
@@ -257,7 +258,7 @@ func TestResponseCork(t *testing.T) {
 			assert.NoError(t, err)
 			assert.NoError(t, res.EndString("end"))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, "corked end", string(rec.Body))
 	})
 }
@@ -315,7 +316,7 @@ func TestResponseInformational(t *testing.T) {
 			))
 			assert.NoError(t, res.End())
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeInfo, protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeInfo, protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, []sdktest.Informational{{Status: 103, Headers: []string{
 			"Link", "</style.css>; rel=preload; as=style",
 			"Link", "</app.js>; rel=preload; as=script",
@@ -390,23 +391,22 @@ func TestResponseSetTimeout(t *testing.T) {
 func TestResponseCallbacks(t *testing.T) {
 	t.Run("OnFinish, OnClose and the request's close run once hostd delivered the response", func(t *testing.T) {
 		events := make(chan string, 4)
-		var finishedAtEnd bool
+		var finishedInListener bool
 		var ctx context.Context
 		serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
-			res.OnFinish(func() { events <- "finish" })
+			res.OnFinish(func() { finishedInListener = res.WritableFinished(); events <- "finish" })
 			res.OnClose(func() { events <- "close" })
 			req.OnClose(func() { events <- "request close" })
 			ctx = req.Context()
 			assert.Same(t, req, res.Req())
 			assert.NoError(t, res.End())
-			finishedAtEnd = res.WritableFinished()
 			events <- "returned"
 		})
 		var order []string
 		for range 4 {
 			order = append(order, <-events)
 		}
-		require.False(t, finishedAtEnd, "End hands the response to hostd; it is not yet on the client's socket")
+		require.True(t, finishedInListener, "finished once hostd says the response is on the client's socket")
 		require.Equal(t, []string{"finish", "close", "request close"}, slices.DeleteFunc(slices.Clone(order), func(s string) bool { return s == "returned" }))
 		<-ctx.Done()
 	})
@@ -417,7 +417,7 @@ func TestResponseCallbacks(t *testing.T) {
 			finished = res.WritableFinished()
 		})
 		require.True(t, finished)
-		require.NotContains(t, rec.FrameTypes(), protocol.TypeFinished)
+		require.NotContains(t, wiretest.Of(rec).FrameTypes(), protocol.TypeFinished)
 	})
 	t.Run("OnClose runs when the request is aborted, OnFinish does not", func(t *testing.T) {
 		type outcome struct{ closed, finished bool }
@@ -515,7 +515,7 @@ func TestResponseBodyNotAllowed(t *testing.T) {
 			require.Equal(t, 4, n, "the write reports success, as in Node")
 			require.NoError(t, endErr)
 			require.Empty(t, rec.Body)
-			require.NotContains(t, rec.FrameTypes(), protocol.TypeBody)
+			require.NotContains(t, wiretest.Of(rec).FrameTypes(), protocol.TypeBody)
 			require.True(t, rec.Ended)
 		})
 	}
@@ -553,7 +553,7 @@ func TestResponseImplicitHeadIsValidated(t *testing.T) {
 				})
 				require.Equal(t, tc.code, codeOf(err), "got %v", err)
 				require.Equal(t, 500, rec.Status)
-				require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+				require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 			})
 		}
 	}
@@ -575,7 +575,7 @@ func TestResponseAfterEnd(t *testing.T) {
 	require.Equal(t, "ERR_STREAM_ALREADY_FINISHED", codeOf(endErr))
 	require.Equal(t, "ERR_STREAM_WRITE_AFTER_END", codeOf(endDataErr), "End with data after End is a write after end, as in Node")
 	require.Equal(t, "done", string(rec.Body))
-	require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes(), "nothing is sent after End")
+	require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes(), "nothing is sent after End")
 }
 
 // endFrame decodes the End frame of rec, its last frame.
@@ -670,7 +670,7 @@ func TestResponseEndShapes(t *testing.T) {
 			res.SetHeader("Content-Type", "text/plain")
 			assert.NoError(t, res.End([]byte("hello "), []byte("world")))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		e := endFrame(t, rec)
 		require.True(t, e.HasHead)
 		require.Equal(t, uint16(201), e.Head.Status)
@@ -686,7 +686,7 @@ func TestResponseEndShapes(t *testing.T) {
 			assert.True(t, res.HeadersSent())
 			assert.NoError(t, res.End([]byte("missing")))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		e := endFrame(t, rec)
 		require.True(t, e.HasHead)
 		require.Equal(t, protocol.HeadExplicit, e.Head.Flags&protocol.HeadExplicit)
@@ -700,8 +700,8 @@ func TestResponseEndShapes(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
 			assert.NoError(t, res.End(body))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
-		require.Equal(t, int64(len(body)), rec.Length, "hostd frames it with this Content-Length")
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
+		require.Equal(t, int64(len(body)), wiretest.Of(rec).Length, "hostd frames it with this Content-Length")
 		require.Equal(t, body, rec.Body)
 		require.False(t, endFrame(t, rec).HasHead)
 	})
@@ -713,9 +713,9 @@ func TestResponseEndShapes(t *testing.T) {
 			res.WriteHead(200)
 			assert.NoError(t, res.End(body))
 		})
-		require.Equal(t, protocol.TypeHead, rec.Frames[0].Type)
-		require.Equal(t, protocol.HeadExplicit, rec.HeadFlags&protocol.HeadExplicit)
-		require.Equal(t, int64(-1), rec.Length)
+		require.Equal(t, protocol.TypeHead, wiretest.Of(rec).Frames[0].Type)
+		require.Equal(t, protocol.HeadExplicit, wiretest.Of(rec).HeadFlags&protocol.HeadExplicit)
+		require.Equal(t, int64(-1), wiretest.Of(rec).Length)
 		require.Equal(t, body, rec.Body)
 	})
 	t.Run("End of exactly MaxChunk stays one frame", func(t *testing.T) {
@@ -723,7 +723,7 @@ func TestResponseEndShapes(t *testing.T) {
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
 			assert.NoError(t, res.End(body))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, body, rec.Body)
 	})
 	t.Run("writes then End send head, body frames, and an End without head", func(t *testing.T) {
@@ -734,9 +734,9 @@ func TestResponseEndShapes(t *testing.T) {
 			assert.NoError(t, err)
 			assert.NoError(t, res.End([]byte("c")))
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeBody, protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, "abc", string(rec.Body))
-		require.Zero(t, rec.HeadFlags&protocol.HeadExplicit)
+		require.Zero(t, wiretest.Of(rec).HeadFlags&protocol.HeadExplicit)
 		require.False(t, endFrame(t, rec).HasHead)
 	})
 	t.Run("FlushHeaders sends the head at once, flagged", func(t *testing.T) {
@@ -745,8 +745,8 @@ func TestResponseEndShapes(t *testing.T) {
 			assert.NoError(t, res.FlushHeaders(), "a second flush does nothing")
 			assert.NoError(t, res.End())
 		})
-		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeEnd}, rec.FrameTypes())
-		require.Equal(t, protocol.HeadFlush, rec.HeadFlags&protocol.HeadFlush)
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
+		require.Equal(t, protocol.HeadFlush, wiretest.Of(rec).HeadFlags&protocol.HeadFlush)
 	})
 	t.Run("a body larger than the window waits for credit and arrives whole", func(t *testing.T) {
 		body := bytes.Repeat([]byte("0123456789abcdef"), 3*protocol.Window/16+5)
@@ -760,7 +760,7 @@ func TestResponseEndShapes(t *testing.T) {
 			assert.NoError(t, res.End())
 		})
 		require.Equal(t, body, rec.Body)
-		for _, f := range rec.Frames {
+		for _, f := range wiretest.Of(rec).Frames {
 			if f.Type == protocol.TypeBody {
 				require.LessOrEqual(t, len(f.Payload), protocol.MaxChunk)
 			}

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -79,10 +80,14 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
 	}
 	if err := rt.configure(req.Name, req.ConfigJson, req.RejectNonStandardBodyWrites); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return nil, protocol.ConfigRefused(err.Error(), ce.Key, ce.Reason)
+		}
+		return nil, protocol.ConfigRefused(err.Error(), "", "")
 	}
 	return &protocol.ConfigureResponse{
-		Events:          events(rt.p),
+		Events:          events(rt.p).Names(),
 		RelaySockets:    req.RelaySockets || asksRelay(rt.p),
 		ProtocolVersion: protocol.Version,
 	}, nil
@@ -160,7 +165,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 	}
 	st.res.init(st) // after the head: the method decides whether a body may follow
 	switch st.head.Event {
-	case protocol.EvRequest, protocol.EvCheckContinue, protocol.EvCheckExpectation:
+	case protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation:
 		if st.head.Flags&protocol.ReqBodyFollows == 0 {
 			// The whole body, if any, came with the request, outside
 			// flow control.
@@ -168,7 +173,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 		} else {
 			st.streamed = true
 		}
-	case protocol.EvUpgrade, protocol.EvConnect:
+	case protocol.EventUpgrade, protocol.EventConnect:
 		if st.head.Flags&protocol.ReqSocketFD != 0 {
 			st.bodyDone = true
 		} else {
@@ -177,7 +182,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			st.sock = &relayConn{st: st}
 			st.streamed = true
 		}
-	case protocol.EvClientError:
+	case protocol.EventClientError:
 		st.sock = &relayConn{st: st, writeOnly: true}
 		st.bodyDone = true
 	default:
@@ -255,15 +260,15 @@ func (rt *runtime) run(st *stream) {
 	}()
 	p := rt.p
 	switch st.head.Event {
-	case protocol.EvRequest:
+	case protocol.EventRequest:
 		p.(RequestHandler).HandleRequest(&st.req, &st.res)
-	case protocol.EvCheckContinue:
+	case protocol.EventCheckContinue:
 		p.(CheckContinueHandler).HandleCheckContinue(&st.req, &st.res)
-	case protocol.EvCheckExpectation:
+	case protocol.EventCheckExpectation:
 		p.(CheckExpectationHandler).HandleCheckExpectation(&st.req, &st.res)
-	case protocol.EvUpgrade, protocol.EvConnect:
+	case protocol.EventUpgrade, protocol.EventConnect:
 		rt.runSocket(st)
-	case protocol.EvClientError:
+	case protocol.EventClientError:
 		rt.runClientError(st)
 	default:
 		st.reset(fmt.Sprintf("unknown event %d", st.head.Event))

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -29,25 +28,10 @@ type rawHost struct {
 	served chan error
 }
 
-func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "socketpair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
-
 // startRaw serves p on a runtime whose host end the test drives.
 func startRaw(t *testing.T, p any) *rawHost {
 	t.Helper()
-	hostEnd, pluginEnd := socketPair(t)
+	hostEnd, pluginEnd := testutil.SocketPair(t)
 	require.NoError(t, hostEnd.SetDeadline(time.Now().Add(10*time.Second)))
 	h := &rawHost{rt: newRuntime(p, nil, false), w: protocol.NewWriter(hostEnd), r: protocol.NewReader(hostEnd), conn: hostEnd, served: make(chan error, 1)}
 	go func() { h.served <- h.rt.serveConn(pluginEnd) }()
@@ -67,7 +51,7 @@ func (h *rawHost) send(t *testing.T, id uint32, typ protocol.Type, payload []byt
 func (h *rawHost) request(t *testing.T, id uint32, rh protocol.RequestHead) {
 	t.Helper()
 	if rh.Event == 0 {
-		rh.Event = protocol.EvRequest
+		rh.Event = protocol.EventRequest
 	}
 	if rh.Method == nil {
 		rh.Method, rh.URL, rh.Major, rh.Minor = []byte("POST"), []byte("/"), 1, 1
@@ -174,11 +158,11 @@ func TestIdleWorkersEndWithTheConnection(t *testing.T) {
 func TestBodyBufferStaysBoundedForASlowReader(t *testing.T) {
 	// The reader always leaves a little unread when the next frame comes,
 	// as a slow handler does: the bytes it has read must be reclaimed.
-	hostEnd, pluginEnd := socketPair(t)
+	hostEnd, pluginEnd := testutil.SocketPair(t)
 	go func() { _, _ = io.Copy(io.Discard, hostEnd) }() // credits
 	rt := newRuntime(handlerFunc(nil), nil, false)
 	rt.w = protocol.NewWriter(pluginEnd)
-	payload := protocol.AppendRequestHead(nil, &protocol.RequestHead{Event: protocol.EvRequest, Flags: protocol.ReqBodyFollows, Method: []byte("POST")})
+	payload := protocol.AppendRequestHead(nil, &protocol.RequestHead{Event: protocol.EventRequest, Flags: protocol.ReqBodyFollows, Method: []byte("POST")})
 	st, err := rt.open(protocol.Frame{Stream: 1, Type: protocol.TypeRequest, Payload: payload})
 	require.NoError(t, err)
 	chunk := bytes.Repeat([]byte("b"), protocol.MaxChunk)
@@ -213,12 +197,12 @@ func (allEvents) HandleClientError(*ClientError, net.Conn)   {}
 func (allEvents) Configure(c *Config) error                  { return c.Decode(&struct{}{}) }
 
 func TestEventsListWhatThePluginImplements(t *testing.T) {
-	require.Equal(t, []string{"request"}, events(handlerFunc(nil)))
-	require.Equal(t, []string{
+	require.Equal(t, protocol.EventSetOf(protocol.EventRequest), events(handlerFunc(nil)))
+	require.Equal(t, protocol.EventSetOf(
 		protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation,
 		protocol.EventUpgrade, protocol.EventConnect, protocol.EventClientError,
-	}, events(allEvents{}))
-	require.Empty(t, events(struct{}{}))
+	), events(allEvents{}))
+	require.Zero(t, events(struct{}{}))
 }
 
 func TestControlService(t *testing.T) {
@@ -227,7 +211,7 @@ func TestControlService(t *testing.T) {
 		rt := newRuntime(allEvents{}, nil, true)
 		resp, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{}`), RelaySockets: true, RejectNonStandardBodyWrites: true})
 		require.NoError(t, err)
-		require.Equal(t, events(allEvents{}), resp.Events)
+		require.Equal(t, []string{"request", "checkContinue", "checkExpectation", "upgrade", "connect", "clientError"}, resp.Events, "by Node's names, on the wire")
 		require.True(t, resp.RelaySockets)
 		require.Equal(t, uint32(protocol.Version), resp.ProtocolVersion)
 		require.True(t, rt.settings.Load().rejectBody)
@@ -250,7 +234,11 @@ func TestControlService(t *testing.T) {
 		rt := newRuntime(allEvents{}, nil, true)
 		_, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{"unknown": 1}`)})
 		require.Equal(t, codes.InvalidArgument, status.Code(err))
-		require.ErrorContains(t, err, `plugin x: config: json: unknown field "unknown"`)
+		require.ErrorContains(t, err, `plugin x: config.unknown: unknown key`)
+		key, reason, ok := protocol.RefusedKey(err)
+		require.True(t, ok, "the key travels as a BadRequest detail")
+		require.Equal(t, "unknown", key)
+		require.Equal(t, "unknown key", reason)
 	})
 	t.Run("Health, Stats and Shutdown answer", func(t *testing.T) {
 		release := make(chan struct{})
@@ -287,7 +275,7 @@ func TestStatsCountOpenSockets(t *testing.T) {
 		<-release
 		assert.NoError(t, c.Close())
 	}))
-	h.request(t, 1, protocol.RequestHead{Event: protocol.EvUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
+	h.request(t, 1, protocol.RequestHead{Event: protocol.EventUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
 	open := func() uint64 {
 		st, err := h.rt.Stats(t.Context(), &protocol.StatsRequest{})
 		require.NoError(t, err)
@@ -315,7 +303,7 @@ func TestRelayedSocketClosedByTheHost(t *testing.T) {
 				assert.NoError(t, c.Close(), "closing a socket the host closed does nothing")
 				got <- a
 			}))
-			h.request(t, 1, protocol.RequestHead{Event: protocol.EvUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
+			h.request(t, 1, protocol.RequestHead{Event: protocol.EventUpgrade, Flags: protocol.ReqSocketRelay, Method: []byte("GET"), URL: []byte("/ws")})
 			<-reading
 			h.send(t, 1, typ, nil)
 			a := <-got

@@ -13,8 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
 
@@ -50,7 +52,7 @@ func TestHandlerPanicResetsTheStream(t *testing.T) {
 		rec := sdktest.Do(t, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 			panic(fmt.Errorf("broken %d", 42))
 		}), sdktest.Request{})
-		require.Equal(t, []protocol.Type{protocol.TypeReset}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeReset}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, "broken 42", rec.ResetMessage)
 	})
 	t.Run("after the head, which hostd must cut short", func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestHandlerPanicResetsTheStream(t *testing.T) {
 			_, _ = res.Write([]byte("partial"))
 			panic("midway")
 		}), sdktest.Request{})
-		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeReset}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeHead, protocol.TypeBody, protocol.TypeReset}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, "partial", string(rec.Body))
 	})
 	t.Run("after End, which nothing follows", func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestHandlerPanicResetsTheStream(t *testing.T) {
 		}))
 		rec := h.Do(sdktest.Request{URL: "/after"})
 		<-done
-		require.Equal(t, []protocol.Type{protocol.TypeEnd}, rec.FrameTypes())
+		require.Equal(t, []protocol.Type{protocol.TypeEnd}, wiretest.Of(rec).FrameTypes())
 		require.Equal(t, "next", string(h.Do(sdktest.Request{URL: "/next"}).Body), "the plugin keeps serving")
 	})
 	t.Run("the panic is logged", func(t *testing.T) {
@@ -145,11 +147,11 @@ func TestConfigure(t *testing.T) {
 	})
 	t.Run("an unknown key is refused, naming the plugin", func(t *testing.T) {
 		err := sdktest.Configure(&settings{}, sdktest.WithName("greeter"), sdktest.WithConfig(`{"greting": "typo"}`))
-		require.EqualError(t, err, `Configure: plugin greeter: config: json: unknown field "greting"`)
+		require.EqualError(t, err, `Configure: plugin greeter: config.greting: unknown key`)
 	})
 	t.Run("a value of the wrong type is refused", func(t *testing.T) {
 		err := sdktest.Configure(&settings{}, sdktest.WithConfig(map[string]any{"times": "two"}))
-		require.ErrorContains(t, err, "cannot unmarshal string")
+		require.EqualError(t, err, "Configure: plugin test: config.times: a string where int is expected")
 	})
 	t.Run("the plugin's own check is reported", func(t *testing.T) {
 		require.EqualError(t, sdktest.Configure(&settings{}, sdktest.WithConfig(`{"times": 0}`)), "Configure: times must be positive")
@@ -160,7 +162,7 @@ func TestConfigure(t *testing.T) {
 		require.Equal(t, 1, s.cfg.Times)
 	})
 	t.Run("ServeConn refuses to serve and closes the connection", func(t *testing.T) {
-		a, b := socketPair(t)
+		a, b := testutil.SocketPair(t)
 		err := sdk.ServeConn(b, &settings{}, sdk.ConnOptions{Config: []byte(`{"times": -1}`)})
 		require.EqualError(t, err, "times must be positive")
 		require.NoError(t, a.SetReadDeadline(time.Now().Add(5*time.Second)))

@@ -28,7 +28,7 @@ func Logger() hclog.Logger { return logger }
 // (RequestHandler, UpgradeHandler, …), as a hostd plugin. It does not
 // return: the process exits when hostd stops it or goes away.
 func Serve(p any) {
-	if len(events(p)) == 0 {
+	if events(p) == 0 {
 		fmt.Fprintf(os.Stderr, "sdk.Serve: %T handles no event: implement RequestHandler, UpgradeHandler, ConnectHandler, CheckContinueHandler, CheckExpectationHandler or ClientErrorHandler\n", p)
 		os.Exit(1)
 	}

@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"testing"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -11,7 +12,7 @@ import (
 // in to frame out, with a host side that allocates nothing: allocs/op are
 // the SDK's own.
 func BenchmarkRequest(b *testing.B) {
-	host, plugin := socketPair(b)
+	host, plugin := testutil.SocketPair(b)
 	go func() {
 		_ = sdk.ServeConn(plugin, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
 			res.SetHeader("Content-Type", "text/plain")
@@ -19,7 +20,7 @@ func BenchmarkRequest(b *testing.B) {
 		}), sdk.ConnOptions{})
 	}()
 	w, r := protocol.NewWriter(host), protocol.NewReader(host)
-	head := protocol.RequestHead{Event: protocol.EvRequest, Major: 1, Minor: 1, Method: []byte("GET"), URL: []byte("/"),
+	head := protocol.RequestHead{Event: protocol.EventRequest, Major: 1, Minor: 1, Method: []byte("GET"), URL: []byte("/"),
 		Fields: [][]byte{[]byte("Host"), []byte("x")}, RemoteAddr: []byte("127.0.0.1:1"), LocalAddr: []byte("127.0.0.1:2")}
 	var frame []byte
 	roundTrip := func(id uint32) {

@@ -34,7 +34,7 @@ func (rt *runtime) runSocket(st *stream) {
 	rt.sockets.Add(1)
 	defer rt.sockets.Add(-1)
 	head := st.head.Data
-	if st.head.Event == protocol.EvUpgrade {
+	if st.head.Event == protocol.EventUpgrade {
 		rt.p.(UpgradeHandler).HandleUpgrade(&st.req, conn, head)
 	} else {
 		rt.p.(ConnectHandler).HandleConnect(&st.req, conn, head)

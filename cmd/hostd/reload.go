@@ -14,7 +14,7 @@ import (
 
 // reload asks a running hostd, through its admin API, to reload its
 // configuration: `hostd -config FILE reload`.
-func reload(ctx context.Context, opts hostd.Options) error {
+func reload(ctx context.Context, opts hostd.Options, stdout io.Writer) error {
 	var cfg *config.Config
 	var err error
 	copts := config.Options{Builtins: opts.Builtins}
@@ -41,6 +41,9 @@ func reload(ctx context.Context, opts hostd.Options) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Admin.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+cfg.Admin.Token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("reaching hostd's admin API at %s: %w", addr, err)
@@ -50,6 +53,6 @@ func reload(ctx context.Context, opts hostd.Options) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("reload refused: %s", strings.TrimSpace(string(body)))
 	}
-	fmt.Print(string(body))
+	_, _ = stdout.Write(body)
 	return nil
 }

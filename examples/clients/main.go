@@ -6,7 +6,9 @@
 //	go run ./examples/clients upgrade   # switch protocols, then a byte echo
 //	go run ./examples/clients connect   # a CONNECT through the tunnel
 //
-// -addr says where hostd listens (default 127.0.0.1:8080).
+// -addr says where hostd listens (default 127.0.0.1:8080); -upstream
+// where connect serves the target it tunnels to (default 127.0.0.1:3000,
+// which the default configuration's tunnel allows).
 package main
 
 import (
@@ -26,16 +28,17 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "hostd's address")
+	upstream := flag.String("upstream", "127.0.0.1:3000", "where connect serves the tunnel's target")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := run(ctx, flag.Arg(0), *addr, os.Stdout); err != nil {
+	if err := run(ctx, flag.Arg(0), *addr, *upstream, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "clients:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cmd, addr string, out io.Writer) error {
+func run(ctx context.Context, cmd, addr, upstream string, out io.Writer) error {
 	switch cmd {
 	case "echo":
 		return echo(ctx, addr, out)
@@ -44,9 +47,9 @@ func run(ctx context.Context, cmd, addr string, out io.Writer) error {
 	case "upgrade":
 		return upgrade(ctx, addr, out)
 	case "connect":
-		return connect(ctx, addr, out)
+		return connect(ctx, addr, upstream, out)
 	}
-	return fmt.Errorf("usage: clients [-addr host:port] echo|hints|upgrade|connect")
+	return fmt.Errorf("usage: clients [-addr host:port] [-upstream host:port] echo|hints|upgrade|connect")
 }
 
 // echo posts a body to the echo plugin and prints its JSON answer.
@@ -123,16 +126,25 @@ func upgrade(ctx context.Context, addr string, out io.Writer) error {
 }
 
 // connect is the client half of the tunnelling proxy example in Node's
-// documentation: it opens a tunnel through hostd to hostd itself (a
-// loopback target the default configuration allows) and sends a request
-// through it.
-func connect(ctx context.Context, addr string, out io.Writer) error {
+// documentation: it serves a small upstream on upstream (a loopback
+// target the default configuration allows), opens a tunnel to it through
+// hostd and sends a request through the tunnel.
+func connect(ctx context.Context, addr, upstream string, out io.Writer) error {
+	l, err := net.Listen("tcp", upstream)
+	if err != nil {
+		return fmt.Errorf("serving the upstream: %w", err)
+	}
+	defer l.Close()
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { //nolint:errcheck // ends with l
+		_, _ = io.WriteString(w, "hello from the upstream\n")
+	}))
+	target := l.Addr().String()
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_, _ = io.WriteString(c, "CONNECT "+addr+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+	_, _ = io.WriteString(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
 	br := bufio.NewReader(c)
 	res, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
@@ -143,13 +155,13 @@ func connect(ctx context.Context, addr string, out io.Writer) error {
 		return fmt.Errorf("tunnel refused")
 	}
 	// Inside the tunnel: plain HTTP to the target.
-	_, _ = io.WriteString(c, "GET /echo/through-the-tunnel HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+target+"\r\nConnection: close\r\n\r\n")
 	inner, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return err
 	}
 	defer inner.Body.Close()
 	body, err := io.ReadAll(inner.Body)
-	fmt.Fprintf(out, "through the tunnel: %s, %d bytes of %s\n", inner.Status, len(body), inner.Header.Get("Content-Type"))
+	fmt.Fprintf(out, "through the tunnel: %s, %s", inner.Status, body)
 	return err
 }

@@ -5,6 +5,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/hostd/hostd/protocol"
 )
 
 // Config is a validated configuration.
@@ -73,6 +75,13 @@ type Admin struct {
 	// Listen is the admin API's address ("127.0.0.1:9180" or
 	// "unix:/path"); empty disables it.
 	Listen string `koanf:"listen"`
+	// TokenFile holds a bearer token the admin API then requires
+	// (Authorization: Bearer TOKEN); HOSTD_ADMIN_TOKEN gives it instead.
+	// A listener that is neither loopback nor a Unix socket needs one.
+	TokenFile string `koanf:"token_file"`
+	// Token is the token read from TokenFile or HOSTD_ADMIN_TOKEN; empty
+	// means none.
+	Token string `koanf:"-"`
 }
 
 // Plugin holds [plugins.NAME].
@@ -110,6 +119,8 @@ type Route struct {
 	Events    []string `koanf:"events"`
 	Authority string   `koanf:"authority"`
 	Plugin    string   `koanf:"plugin"`
+	// EventSet is Events parsed, set by validation.
+	EventSet protocol.EventSet `koanf:"-"`
 }
 
 // defaults are Node's, and hostd's own.

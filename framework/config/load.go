@@ -6,14 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/providers/env"
 	"github.com/knadh/koanf/v2"
+	gotoml "github.com/pelletier/go-toml/v2"
 )
 
 // EnvPrefix starts the environment variables that override keys. A
@@ -58,11 +59,24 @@ func LoadFile(path string, opts Options) (*Config, error) {
 // Load validates the configuration in data. name is used in errors and
 // dir resolves relative paths.
 func Load(data []byte, name, dir string, opts Options) (*Config, error) {
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	overrides := envList(environ)
+	c, err := load(data, name, dir, opts, overrides)
+	if err != nil {
+		return nil, overrides.name(err)
+	}
+	return c, nil
+}
+
+func load(data []byte, name, dir string, opts Options, overrides envList) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(rawBytes(data), toml.Parser()); err != nil {
-		return nil, &Error{File: name, Reason: "not valid TOML: " + err.Error()}
+		return nil, tomlError(name, err)
 	}
-	if err := k.Load(envOverrides(opts.Environ), nil); err != nil {
+	if err := k.Load(overrides, nil); err != nil {
 		return nil, &Error{File: name, Reason: "environment: " + err.Error()}
 	}
 	if err := checkKeys(k, name); err != nil {
@@ -96,10 +110,23 @@ func Load(data []byte, name, dir string, opts Options) (*Config, error) {
 		}
 		c.Routes = append(c.Routes, r)
 	}
+	if err := c.readToken(overrides.lookup(EnvAdminToken)); err != nil {
+		return nil, err
+	}
 	if err := c.validate(opts); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// tomlError reports a syntax error with its line and column.
+func tomlError(file string, err error) error {
+	var de *gotoml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		return &Error{File: fmt.Sprintf("%s:%d:%d", file, row, col), Reason: "not valid TOML: " + de.Error()}
+	}
+	return &Error{File: file, Reason: "not valid TOML: " + err.Error()}
 }
 
 // rawBytes is a koanf provider of bytes already read.
@@ -108,14 +135,11 @@ type rawBytes []byte
 func (b rawBytes) ReadBytes() ([]byte, error)    { return b, nil }
 func (b rawBytes) Read() (map[string]any, error) { return nil, errors.New("rawBytes needs a parser") }
 
-// envOverrides maps HOSTD_A__B_C=v to the key a.b_c.
-func envOverrides(environ []string) koanf.Provider {
-	if environ != nil {
-		return envList(environ)
-	}
-	return env.ProviderWithValue(EnvPrefix, ".", envKey)
-}
+// EnvAdminToken gives the admin API's bearer token. It is not a key
+// override: the token never appears in the configuration.
+const EnvAdminToken = EnvPrefix + "ADMIN_TOKEN"
 
+// envKey maps HOSTD_A__B_C=v to the key a.b_c.
 func envKey(name, value string) (string, any) {
 	key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "__", "."))
 	if strings.Contains(value, ",") || isListKey(key) {
@@ -152,7 +176,7 @@ func isListKey(key string) bool {
 	return false
 }
 
-// envList is an environment given as a list, for tests.
+// envList is the environment the overrides come from.
 type envList []string
 
 func (e envList) ReadBytes() ([]byte, error) { return nil, errors.New("envList has no bytes") }
@@ -160,7 +184,7 @@ func (e envList) Read() (map[string]any, error) {
 	m := map[string]any{}
 	for _, kv := range e {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, EnvPrefix) {
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == EnvAdminToken {
 			continue
 		}
 		key, v := envKey(name, value)
@@ -168,6 +192,41 @@ func (e envList) Read() (map[string]any, error) {
 	}
 	return unflatten(m), nil
 }
+
+// lookup returns the value of the variable name.
+func (e envList) lookup(name string) string {
+	for _, kv := range e {
+		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// name adds, to a refusal about a key an override set, the variable that
+// set it: the file alone would not explain the value.
+func (e envList) name(err error) error {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key == "" {
+		return err
+	}
+	key := indices.ReplaceAllString(ce.Key, "")
+	for _, kv := range e {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || name == EnvAdminToken {
+			continue
+		}
+		k, _ := envKey(name, value)
+		if k == key || strings.HasPrefix(key, k+".") {
+			ce.Reason += " (set by the environment variable " + name + ")"
+			return err
+		}
+	}
+	return err
+}
+
+// indices matches the list positions in a key such as server.listen[1].
+var indices = regexp.MustCompile(`\[\d+\]`)
 
 // unflatten turns {"a.b": v} into {"a": {"b": v}}.
 func unflatten(m map[string]any) map[string]any {

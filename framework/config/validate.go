@@ -14,7 +14,13 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
+
+// routeEvents are the events a route may take, named in the error for one
+// it may not; clientError is not routed but set in [server].
+var routeEvents = protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue,
+	protocol.EventCheckExpectation, protocol.EventUpgrade, protocol.EventConnect).Names()
 
 // keysOf lists the koanf keys of a struct type.
 func keysOf(v any) []string {
@@ -154,10 +160,11 @@ func (c *Config) validate(opts Options) error {
 			return bad("server.client_error", "%q is not a configured plugin", s.ClientError)
 		}
 	}
-	if c.Admin.Listen != "" {
-		if err := checkAddr(c.Admin.Listen); err != nil {
-			return bad("admin.listen", "%v", err)
-		}
+	if err := c.validateAdmin(); err != nil {
+		return err
+	}
+	if err := c.checkCollisions(); err != nil {
+		return err
 	}
 	for name, p := range c.Plugins {
 		if err := c.validatePlugin(name, &p, opts); err != nil {
@@ -284,19 +291,21 @@ func (c *Config) validateRoute(i int, r *Route) error {
 		return bad(".plugin", "%q is not a configured plugin", r.Plugin)
 	}
 	if len(r.Events) == 0 {
-		r.Events = []string{"request"}
+		r.Events = []string{protocol.EventRequest.String()}
 	}
-	connect, other := false, false
-	for j, ev := range r.Events {
-		switch ev {
-		case "connect":
-			connect = true
-		case "request", "upgrade", "checkContinue", "checkExpectation":
-			other = true
-		default:
-			return bad(fmt.Sprintf(".events[%d]", j), "%q is not an event (request, upgrade, connect, checkContinue, checkExpectation)", ev)
+	r.EventSet = 0
+	for j, name := range r.Events {
+		ev, err := protocol.ParseEvent(name)
+		if err == nil && ev == protocol.EventClientError {
+			return bad(fmt.Sprintf(".events[%d]", j), "clientError is not a route event: name its plugin in server.client_error")
 		}
+		if err != nil {
+			return bad(fmt.Sprintf(".events[%d]", j), "%q is not an event (%s)", name, strings.Join(routeEvents, ", "))
+		}
+		r.EventSet |= protocol.EventSetOf(ev)
 	}
+	connect := r.EventSet.Has(protocol.EventConnect)
+	other := r.EventSet&^protocol.EventSetOf(protocol.EventConnect) != 0
 	if connect {
 		if r.Authority == "" {
 			return bad(".authority", "a connect route needs authority, a glob on host:port such as \"*\" or \"127.0.0.1:*\"")

@@ -3,9 +3,10 @@ package hostd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
-	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,18 +16,19 @@ import (
 )
 
 // adminServer is the admin API: a small net/http server, off the hot
-// path, bound to the address in [admin] listen.
+// path, bound to the address in [admin] listen. Its guard (adminguard.go)
+// refuses what a web page or another machine could send it.
 type adminServer struct {
-	srv  *http.Server
-	addr net.Addr
+	srv   *http.Server
+	addr  net.Addr
+	names adminNames
 }
 
 func startAdmin(h *Host, addr string) (*adminServer, error) {
 	var l net.Listener
 	var err error
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		_ = os.Remove(path)
-		l, err = net.Listen("unix", path)
+		l, err = listenPrivateUnix(path)
 	} else {
 		l, err = net.Listen("tcp", addr)
 	}
@@ -37,10 +39,13 @@ func startAdmin(h *Host, addr string) (*adminServer, error) {
 	mux.HandleFunc("GET /status", h.adminStatus)
 	mux.HandleFunc("POST /reload", h.adminReload)
 	mux.HandleFunc("POST /plugins/{name}/restart", h.adminRestart)
+	mux.HandleFunc("GET /healthz", h.adminHealthz)
+	mux.HandleFunc("GET /readyz", h.adminReadyz)
 	if h.registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{}))
 	}
-	a := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: l.Addr()}
+	a := &adminServer{addr: l.Addr(), names: namesOf(addr, l.Addr())}
+	a.srv = &http.Server{Handler: a.guard(h, mux), ReadHeaderTimeout: 10 * time.Second}
 	go a.srv.Serve(l) //nolint:errcheck // ends with close
 	return a, nil
 }
@@ -113,4 +118,67 @@ func (h *Host) adminRestart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("restarted\n"))
+}
+
+// adminHealthz answers 200 while hostd runs: a liveness probe.
+func (h *Host) adminHealthz(w http.ResponseWriter, _ *http.Request) {
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// adminReadyz answers 200 when every plugin a route (or client_error)
+// sends events to has a current generation that passes its health check,
+// else 503 naming those that do not: a readiness probe.
+func (h *Host) adminReadyz(w http.ResponseWriter, r *http.Request) {
+	notReady := h.NotReady(r.Context())
+	if len(notReady) == 0 {
+		_, _ = w.Write([]byte("ready\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	names := make([]string, 0, len(notReady))
+	for name := range notReady {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "%s: %s\n", name, notReady[name])
+	}
+}
+
+// NotReady returns the routed plugins that cannot take requests now, with
+// the reason; empty means ready.
+func (h *Host) NotReady(ctx context.Context) map[string]string {
+	h.mu.Lock()
+	routed := map[string]*pluginhost.Plugin{}
+	for _, r := range h.cfg.Routes {
+		routed[r.Plugin] = h.plugins[r.Plugin]
+	}
+	if name := h.cfg.Server.ClientError; name != "" {
+		routed[name] = h.plugins[name]
+	}
+	closed := h.closed
+	h.mu.Unlock()
+	out := map[string]string{}
+	for name, p := range routed {
+		switch in := (*pluginhost.Instance)(nil); {
+		case closed:
+			out[name] = "hostd is shutting down"
+		case p == nil:
+			out[name] = "not started"
+		default:
+			if in = p.Current(); in == nil {
+				out[name] = "down, restarting"
+			} else if err := healthCheck(ctx, in); err != nil {
+				out[name] = err.Error()
+			}
+		}
+	}
+	return out
+}
+
+func healthCheck(ctx context.Context, in *pluginhost.Instance) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return in.Healthy(ctx)
 }

@@ -128,37 +128,24 @@ func TestPerPluginLimits(t *testing.T) {
 	})
 
 	t.Run("a request past max_concurrent gets 503", func(t *testing.T) {
-		// A long request holds the one slot once it reaches the plugin. A
-		// poll that gets there first takes the slot and the long request
-		// is the one turned away: then it starts again.
-		long := func() chan int {
-			done := make(chan int, 1)
-			go func() {
-				res, err := h.Client.Get(h.URL + "/narrow?sleep=4s")
-				if err != nil {
-					done <- 0
-					return
-				}
-				res.Body.Close()
-				done <- res.StatusCode
-			}()
-			return done
-		}
-		done := long()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			require.True(t, time.Now().Before(deadline), "no 503 while a request held the only slot")
-			select {
-			case code := <-done:
-				require.Equal(t, 503, code, "the long request ended early without losing the race for the slot")
-				done = long()
-			default:
+		// A long request holds the one slot once it reaches the plugin,
+		// which then counts it in flight.
+		done := make(chan int, 1)
+		go func() {
+			res, err := h.Client.Get(h.URL + "/narrow?sleep=4s")
+			if err != nil {
+				done <- 0
+				return
 			}
-			if code, _ := h.Status("/narrow"); code == 503 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			res.Body.Close()
+			done <- res.StatusCode
+		}()
+		require.Eventually(t, func() bool {
+			st, err := h.Plugin("narrow").Current().Stats(t.Context())
+			return err == nil && st.InFlight == 1
+		}, 10*time.Second, 5*time.Millisecond, "the long request reaches the plugin")
+		code, _ := h.Status("/narrow")
+		require.Equal(t, 503, code, "no second request while one holds the only slot")
 		require.Equal(t, 200, <-done)
 		h.Get(t, "/narrow").RequireStatus(200)
 	})

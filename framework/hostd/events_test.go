@@ -52,6 +52,14 @@ path = "/expect"
 events = ["request", "checkContinue", "checkExpectation"]
 plugin = "expect"
 [[routes]]
+path = "/unhandled"
+events = ["checkExpectation"]
+plugin = "echo"
+[[routes]]
+path = "/unhandled"
+events = ["upgrade"]
+plugin = "expect"
+[[routes]]
 authority = "127.0.0.1:*"
 events = ["connect"]
 plugin = "tunnel"
@@ -159,6 +167,19 @@ func TestEventsReachPluginsAndAnswersReachClients(t *testing.T) {
 	t.Run("a CONNECT no route takes gets 404", func(t *testing.T) {
 		out := h.Raw(t, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 2*time.Second)
 		require.True(t, strings.HasPrefix(out, "HTTP/1.1 404 Not Found\r\n"), out)
+	})
+
+	t.Run("an event routed to a plugin that does not handle it gets 501", func(t *testing.T) {
+		// echo handles request and upgrade, not checkExpectation: its route
+		// for that event is a configuration mistake, answered, not forwarded.
+		out := h.Raw(t, "GET /unhandled HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nConnection: close\r\n\r\n", 2*time.Second)
+		require.True(t, strings.HasPrefix(out, "HTTP/1.1 501 Not Implemented\r\n"), out)
+	})
+
+	t.Run("an upgrade routed to a plugin that does not handle it gets 501", func(t *testing.T) {
+		out := h.Raw(t, "GET /unhandled HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n", 2*time.Second)
+		require.True(t, strings.HasPrefix(out, "HTTP/1.1 501 Not Implemented\r\n"), out)
+		require.Contains(t, out, "Connection: close\r\n")
 	})
 
 	t.Run("a request no route takes gets 404", func(t *testing.T) {

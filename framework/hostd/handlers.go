@@ -1,15 +1,16 @@
 package hostd
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/hostd/hostd/framework/pluginhost"
-	"github.com/hostd/hostd/framework/route"
 	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
 
 // handlers routes the engine's events to plugins.
@@ -30,7 +31,7 @@ func (h *Host) handlers() server.Handlers {
 }
 
 // lookup returns the target of the route that takes the event, or nil.
-func (rt *routing) lookup(ev route.Event, req *server.IncomingMessage) *target {
+func (rt *routing) lookup(ev protocol.Event, req *server.IncomingMessage) *target {
 	head := req.Head()
 	r := rt.table.Lookup(ev, head.Get("host"), head.Target, head.Method)
 	if r == nil {
@@ -46,20 +47,20 @@ func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse
 	rt := h.routing.Load()
 	start := rt.start()
 	if expect := req.Head().Get("expect"); expect != nil && httpspec.ListContainsToken(string(expect), "100-continue") {
-		if t := rt.lookup(route.CheckContinue, req); t != nil {
-			gen := h.forward(t.plugin, pluginhost.CheckContinue, "checkContinue", req, res)
-			rt.done(t, pluginhost.CheckContinue, gen, req, res, start)
+		if t := rt.lookup(protocol.EventCheckContinue, req); t != nil {
+			gen := h.forward(t.plugin, protocol.EventCheckContinue, req, res)
+			rt.done(t, protocol.EventCheckContinue, gen, req, res, start)
 			return
 		}
 	}
-	t := rt.lookup(route.Request, req)
+	t := rt.lookup(protocol.EventRequest, req)
 	if t == nil {
 		pluginhost.PlainAnswer(res, 404)
-		rt.done(nil, pluginhost.Request, 0, req, res, start)
+		rt.done(nil, protocol.EventRequest, 0, req, res, start)
 		return
 	}
-	gen := h.forward(t.plugin, pluginhost.Request, "request", req, res)
-	rt.done(t, pluginhost.Request, gen, req, res, start)
+	gen := h.forward(t.plugin, protocol.EventRequest, req, res)
+	rt.done(t, protocol.EventRequest, gen, req, res, start)
 }
 
 // onCheckExpectation sends an unknown Expect to a plugin that takes
@@ -67,28 +68,28 @@ func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse
 func (h *Host) onCheckExpectation(req *server.IncomingMessage, res *server.ServerResponse) {
 	rt := h.routing.Load()
 	start := rt.start()
-	t := rt.lookup(route.CheckExpectation, req)
+	t := rt.lookup(protocol.EventCheckExpectation, req)
 	if t == nil {
 		_ = res.WriteHead(417)
 		_ = res.End()
-		rt.done(nil, pluginhost.CheckExpectation, 0, req, res, start)
+		rt.done(nil, protocol.EventCheckExpectation, 0, req, res, start)
 		return
 	}
-	gen := h.forward(t.plugin, pluginhost.CheckExpectation, "checkExpectation", req, res)
-	rt.done(t, pluginhost.CheckExpectation, gen, req, res, start)
+	gen := h.forward(t.plugin, protocol.EventCheckExpectation, req, res)
+	rt.done(t, protocol.EventCheckExpectation, gen, req, res, start)
 }
 
 // forward hands a request-like event to a plugin, or answers for it when
 // it cannot take it. It returns the generation that answered, or 0.
-func (h *Host) forward(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, res *server.ServerResponse) uint64 {
+func (h *Host) forward(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) uint64 {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		unavailable(res, retry, err)
 		return 0
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
-		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", name)
+		h.log.Warn("a route sends an event the plugin does not handle", "plugin", p.Name(), "event", ev)
 		pluginhost.PlainAnswer(res, 501)
 		return 0
 	}
@@ -110,41 +111,49 @@ func retryAfter(d time.Duration) string {
 }
 
 func (h *Host) shouldUpgrade(req *server.IncomingMessage) bool {
-	return h.routing.Load().lookup(route.Upgrade, req) != nil
+	return h.routing.Load().lookup(protocol.EventUpgrade, req) != nil
 }
 
 func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte) {
 	rt := h.routing.Load()
 	start := rt.start()
-	t := rt.lookup(route.Upgrade, req)
+	t := rt.lookup(protocol.EventUpgrade, req)
 	if t == nil { // the routes changed since shouldUpgrade
 		rawAnswer(conn, 404, "")
-		rt.doneSocket(nil, pluginhost.Upgrade, 0, req, 404, start)
+		rt.doneSocket(nil, protocol.EventUpgrade, 0, req, 404, start)
 		return
 	}
-	gen, status := h.forwardSocket(t.plugin, pluginhost.Upgrade, "upgrade", req, conn, head)
-	rt.doneSocket(t, pluginhost.Upgrade, gen, req, status, start)
+	gen, status := h.forwardSocket(t.plugin, protocol.EventUpgrade, req, conn, head)
+	rt.doneSocket(t, protocol.EventUpgrade, gen, req, status, start)
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404.
+// its target; one that no route takes gets 404, and one to hostd's own
+// listeners 403 (selfconnect.go).
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
 	rt := h.routing.Load()
 	start := rt.start()
-	r := rt.table.LookupConnect(string(req.Head().Target))
+	authority := string(req.Head().Target)
+	if h.isOwnListener(context.Background(), authority) {
+		h.log.Warn("CONNECT to hostd's own listener refused", "target", authority, "client", conn.RemoteAddr().String())
+		rawAnswer(conn, 403, "")
+		rt.doneSocket(nil, protocol.EventConnect, 0, req, 403, start)
+		return
+	}
+	r := rt.table.LookupConnect(authority)
 	if r == nil {
 		rawAnswer(conn, 404, "")
-		rt.doneSocket(nil, pluginhost.Connect, 0, req, 404, start)
+		rt.doneSocket(nil, protocol.EventConnect, 0, req, 404, start)
 		return
 	}
 	t := r.Target.(*target)
-	gen, status := h.forwardSocket(t.plugin, pluginhost.Connect, "connect", req, conn, head)
-	rt.doneSocket(t, pluginhost.Connect, gen, req, status, start)
+	gen, status := h.forwardSocket(t.plugin, protocol.EventConnect, req, conn, head)
+	rt.doneSocket(t, protocol.EventConnect, gen, req, status, start)
 }
 
 // forwardSocket hands the socket to the plugin, or answers for it. It
 // returns the generation that took it, or hostd's own status.
-func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *server.IncomingMessage, conn net.Conn, head []byte) (gen uint64, status int) {
+func (h *Host) forwardSocket(p *pluginhost.Plugin, ev protocol.Event, req *server.IncomingMessage, conn net.Conn, head []byte) (gen uint64, status int) {
 	in, retry, err := p.Acquire()
 	if err != nil {
 		extra := ""
@@ -154,7 +163,7 @@ func (h *Host) forwardSocket(p *pluginhost.Plugin, ev uint8, name string, req *s
 		rawAnswer(conn, 503, extra)
 		return 0, 503
 	}
-	if !in.Handles(name) {
+	if !in.Handles(ev) {
 		in.Release()
 		rawAnswer(conn, 501, "")
 		return 0, 501
@@ -179,7 +188,7 @@ func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
 	h.metrics.ClientError(ce.Code)
 	if p := h.routing.Load().clientError; p != nil {
 		if in, _, err := p.Acquire(); err == nil {
-			if in.Handles("clientError") {
+			if in.Handles(protocol.EventClientError) {
 				in.ServeClientError(ce, conn)
 				return
 			}

@@ -60,6 +60,7 @@ type Host struct {
 	log  hclog.Logger
 
 	routing atomic.Pointer[routing]
+	own     atomic.Pointer[ownPorts] // hostd's listening ports, refused as CONNECT targets
 
 	mu        sync.Mutex // serializes Start, Reload and Shutdown
 	cfg       *config.Config
@@ -142,12 +143,16 @@ func (h *Host) Start(ctx context.Context) error {
 		p := h.newPlugin(name, h.spec(cfg, name, pc))
 		if err := p.Start(ctx); err != nil {
 			h.stopPlugins(ctx)
-			return fmt.Errorf("plugin %s: %w", name, err)
+			return pluginError(cfg, name, err)
 		}
 		h.plugins[name] = p
 		h.stamps[name] = h.stamp(pc)
 	}
 	h.routing.Store(h.buildRouting(cfg))
+	for _, addr := range cfg.Server.Listen {
+		h.addOwn(addr)
+	}
+	h.addOwn(cfg.Admin.Listen)
 	h.srv = server.New(h.serverOptions(cfg))
 	srv := h.srv
 	h.metrics.ObserveOpenConnections(srv.ConnectionCount)
@@ -165,6 +170,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("%s: server.listen: %w", cfg.File, err)
 		}
 		h.listeners = append(h.listeners, l)
+		h.addOwn(l.Addr().String())
 		h.log.Info("listening", "addr", l.Addr().String())
 	}
 	if cfg.Admin.Listen != "" {
@@ -175,6 +181,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("%s: admin.listen: %w", cfg.File, err)
 		}
 		h.admin = a
+		h.addOwn(a.addr.String())
 		h.log.Info("admin API listening", "addr", a.addr.String())
 	}
 	if h.opts.Watch {

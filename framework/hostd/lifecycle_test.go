@@ -3,8 +3,10 @@ package hostd_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +89,22 @@ func startDaemon(t *testing.T, max int) *daemon {
 		return d.addr != "" && d.admin != ""
 	})
 	return d
+}
+
+// inFlight is how many requests plugin has in flight, from the admin
+// API's status; 0 when it cannot be read.
+func (d *daemon) inFlight(t *testing.T, plugin string) uint64 {
+	t.Helper()
+	res, err := http.Get("http://" + d.admin + "/status")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var st hostd.Status
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&st) != nil {
+		return 0
+	}
+	return st.Plugins[plugin].InFlight
 }
 
 func (d *daemon) write(t *testing.T, max int) {
@@ -179,17 +197,21 @@ func TestDaemonReloadsOnSIGHUPAndTheAdminCommand(t *testing.T) {
 }
 
 func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
-	d := startDaemon(t, 1000)
+	d := startDaemon(t, 100000)
 	plugins := children(d.cmd.Process.Pid)
 	require.Len(t, plugins, 2)
 
-	// A request in flight: its body is not all sent yet.
+	// A request in flight: its body is not all sent yet. It is larger than
+	// hostd sends inside the request frame, so the plugin has the request
+	// (and counts it in flight) while the rest of the body is to come.
 	c, err := net.DialTimeout("tcp", d.addr, 5*time.Second)
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+	first, rest := strings.Repeat("a", 20000), strings.Repeat("b", 20000)
+	_, err = io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n"+first)
 	require.NoError(t, err)
-	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return d.inFlight(t, "echo") == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the request reaches the plugin")
 
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	d.waitLine(t, func(line string) bool { return strings.Contains(line, "shutting down") })
@@ -201,11 +223,11 @@ func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
 		return err != nil
 	}, 5*time.Second, 20*time.Millisecond, "no new connections once shutting down")
 
-	_, err = io.WriteString(c, "world")
+	_, err = io.WriteString(c, rest)
 	require.NoError(t, err)
 	out := hostdtest.ReadUntilClose(c, 10*time.Second)
 	require.Contains(t, out, "HTTP/1.1 200 OK", "the request in flight finishes")
-	require.Contains(t, out, `"body":"helloworld"`)
+	require.Contains(t, out, `"body":"`+first+rest+`"`)
 
 	require.NoError(t, d.cmd.Wait())
 	for _, pid := range plugins {

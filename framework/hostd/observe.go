@@ -43,30 +43,10 @@ func (h *Host) newPlugin(cfgName string, spec pluginhost.Spec) *pluginhost.Plugi
 // routeLabel names a route in metrics: its Host and path prefix, or its
 // CONNECT authority.
 func routeLabel(r *route.Route) string {
-	if r.Events == route.Connect {
+	if r.Events == protocol.EventSetOf(protocol.EventConnect) {
 		return r.Authority
 	}
 	return r.Host + r.Path
-}
-
-// eventCodes lists the protocol codes of the events in ev.
-func eventCodes(ev route.Event) []uint8 {
-	var codes []uint8
-	for _, e := range [...]struct {
-		ev   route.Event
-		code uint8
-	}{
-		{route.Request, protocol.EvRequest},
-		{route.CheckContinue, protocol.EvCheckContinue},
-		{route.CheckExpectation, protocol.EvCheckExpectation},
-		{route.Upgrade, protocol.EvUpgrade},
-		{route.Connect, protocol.EvConnect},
-	} {
-		if ev&e.ev != 0 {
-			codes = append(codes, e.code)
-		}
-	}
-	return codes
 }
 
 // observed reports whether requests are measured: metrics or the access
@@ -82,7 +62,7 @@ func (rt *routing) start() time.Time {
 }
 
 // done records a request answered by hostd or by a plugin (gen > 0).
-func (rt *routing) done(t *target, ev uint8, gen uint64, req *server.IncomingMessage, res *server.ServerResponse, start time.Time) {
+func (rt *routing) done(t *target, ev protocol.Event, gen uint64, req *server.IncomingMessage, res *server.ServerResponse, start time.Time) {
 	if !rt.observed() {
 		return
 	}
@@ -99,7 +79,7 @@ func (rt *routing) done(t *target, ev uint8, gen uint64, req *server.IncomingMes
 
 // doneSocket records an upgrade or CONNECT: answered by hostd (status),
 // or handed to a plugin (status 0: the plugin writes its own answer).
-func (rt *routing) doneSocket(t *target, ev uint8, gen uint64, req *server.IncomingMessage, status int, start time.Time) {
+func (rt *routing) doneSocket(t *target, ev protocol.Event, gen uint64, req *server.IncomingMessage, status int, start time.Time) {
 	if !rt.observed() {
 		return
 	}
@@ -117,7 +97,7 @@ func (rt *routing) doneSocket(t *target, ev uint8, gen uint64, req *server.Incom
 }
 
 // logAccess writes the access log line of a request.
-func (rt *routing) logAccess(t *target, ev uint8, gen uint64, req *server.IncomingMessage, status int, bytes int64, d time.Duration) {
+func (rt *routing) logAccess(t *target, ev protocol.Event, gen uint64, req *server.IncomingMessage, status int, bytes int64, d time.Duration) {
 	plugin := ""
 	if t != nil {
 		plugin = t.plugin.Name()
@@ -129,7 +109,7 @@ func (rt *routing) logAccess(t *target, ev uint8, gen uint64, req *server.Incomi
 		"status", status,
 		"bytes", bytes,
 		"duration_ms", float64(d.Microseconds()) / 1000,
-		"event", eventName(ev),
+		"event", ev.String(),
 		"plugin", plugin,
 		"generation", gen,
 		"remote", req.RemoteAddr().String(),
@@ -138,22 +118,6 @@ func (rt *routing) logAccess(t *target, ev uint8, gen uint64, req *server.Incomi
 		args = append(args, "request_id", string(id))
 	}
 	rt.access.Info("request", args...)
-}
-
-func eventName(ev uint8) string {
-	switch ev {
-	case protocol.EvRequest:
-		return protocol.EventRequest
-	case protocol.EvCheckContinue:
-		return protocol.EventCheckContinue
-	case protocol.EvCheckExpectation:
-		return protocol.EventCheckExpectation
-	case protocol.EvUpgrade:
-		return protocol.EventUpgrade
-	case protocol.EvConnect:
-		return protocol.EventConnect
-	}
-	return ""
 }
 
 // accessLogger returns the access log's logger when [log] access is on.

@@ -2,6 +2,7 @@ package hostd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -65,24 +66,19 @@ func (h *Host) stamp(pc config.Plugin) string {
 func (h *Host) buildRouting(cfg *config.Config) *routing {
 	routes := make([]route.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		var ev route.Event
-		for _, name := range r.Events {
-			e, _ := route.ParseEvent(name)
-			ev |= e
-		}
 		routes = append(routes, route.Route{
 			Path:      r.Path,
 			Host:      r.Host,
 			Methods:   r.Methods,
-			Events:    ev,
+			Events:    r.EventSet,
 			Authority: r.Authority,
 		})
 		rr := &routes[len(routes)-1]
-		rr.Target = &target{plugin: h.plugins[r.Plugin], metrics: h.metrics.Route(routeLabel(rr), r.Plugin, eventCodes(ev)...)}
+		rr.Target = &target{plugin: h.plugins[r.Plugin], metrics: h.metrics.Route(routeLabel(rr), r.Plugin, r.EventSet.Events()...)}
 	}
 	rt := &routing{table: route.New(routes), access: h.accessLogger(cfg.Log.Access)}
 	if h.metrics != nil {
-		rt.none = h.metrics.Route("", "", protocol.EvRequest)
+		rt.none = h.metrics.Route("", "", protocol.EventRequest)
 	}
 	if cfg.Server.ClientError != "" {
 		rt.clientError = h.plugins[cfg.Server.ClientError]
@@ -137,7 +133,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		if !ok {
 			p := h.newPlugin(name, spec)
 			if err := p.Start(ctx); err != nil {
-				return abort(fmt.Errorf("plugin %s: %w", name, err))
+				return abort(pluginError(cfg, name, err))
 			}
 			added[name] = p
 			continue
@@ -147,7 +143,7 @@ func (h *Host) Reload(ctx context.Context) error {
 		}
 		in, err := old.Prepare(ctx, spec)
 		if err != nil {
-			return abort(fmt.Errorf("plugin %s: %w", name, err))
+			return abort(pluginError(cfg, name, err))
 		}
 		prepared[name] = in
 	}
@@ -190,4 +186,15 @@ func (h *Host) RestartPlugin(ctx context.Context, name string) error {
 		return fmt.Errorf("no plugin %q", name)
 	}
 	return p.Swap(ctx, p.Spec())
+}
+
+// pluginError reports a plugin that failed to start; a refusal of one key
+// of its config table is a configuration error naming
+// plugins.NAME.config.KEY.
+func pluginError(cfg *config.Config, name string, err error) error {
+	var ce *pluginhost.ConfigError
+	if errors.As(err, &ce) && ce.Key != "" {
+		return &config.Error{File: cfg.File, Key: "plugins." + name + ".config." + ce.Key, Reason: ce.Reason}
+	}
+	return fmt.Errorf("plugin %s: %w", name, err)
 }

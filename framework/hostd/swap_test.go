@@ -90,6 +90,17 @@ func startLoad(h *hostdtest.Host, path string, clients int) *load {
 	return l
 }
 
+// waitFor waits until the load has had n answers with body, or fails the
+// test once the swap's own timeout has passed.
+func (l *load) waitFor(t *testing.T, body string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.bodies[body] >= n
+	}, 30*time.Second, 5*time.Millisecond, "%d answers %q under load", n, body)
+}
+
 func (l *load) finish() map[string]int {
 	close(l.stop)
 	l.wg.Wait()
@@ -130,12 +141,12 @@ func TestHotSwapUnderLoadLosesNothing(t *testing.T) {
 	oldGen := h.Plugin("gen").Current().Pid()
 
 	l := startLoad(h, "/gen", 8)
-	time.Sleep(300 * time.Millisecond)
+	l.waitFor(t, "v1", 50) // the load is running before the swap
 	require.NoError(t, os.WriteFile(h.File, []byte(config(swapTOML("v2", bin+"/echo", 2000))), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, h.Reload(ctx))
-	time.Sleep(300 * time.Millisecond)
+	l.waitFor(t, "v2", 50) // and goes on after it
 	bodies := l.finish()
 
 	require.Zero(t, l.failures.Load(), "failed requests during the swap (last: %v)", l.lastErr.Load())

@@ -17,13 +17,13 @@ import (
 // beforehand.
 func TestPerRequestHooksDoNotAllocate(t *testing.T) {
 	m := metrics.New(prometheus.NewRegistry())
-	r := m.Route("/echo", "echo", protocol.EvRequest)
+	r := m.Route("/echo", "echo", protocol.EventRequest)
 	p := m.Plugin("echo")
 	allocs := testing.AllocsPerRun(100, func() {
 		p.Begin()
 		p.Hop(150 * time.Microsecond)
 		p.End()
-		r.Done(protocol.EvRequest, 200, 300*time.Microsecond)
+		r.Done(protocol.EventRequest, 200, 300*time.Microsecond)
 		m.Accepted()
 	})
 	require.Zero(t, allocs)

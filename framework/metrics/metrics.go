@@ -133,14 +133,9 @@ func (m *Metrics) ClientError(code string) {
 	}
 }
 
-// eventNames are the label values of the events, by protocol code.
-var eventNames = [...]string{
-	protocol.EvRequest:          protocol.EventRequest,
-	protocol.EvCheckContinue:    protocol.EventCheckContinue,
-	protocol.EvCheckExpectation: protocol.EventCheckExpectation,
-	protocol.EvUpgrade:          protocol.EventUpgrade,
-	protocol.EvConnect:          protocol.EventConnect,
-}
+// eventSlots sizes the arrays indexed by protocol.Event, whose last
+// value is EventClientError. An event's label value is its String.
+const eventSlots = int(protocol.EventClientError) + 1
 
 // seconds converts for Observe.
 func seconds(d time.Duration) float64 { return d.Seconds() }

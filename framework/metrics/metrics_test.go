@@ -16,11 +16,11 @@ import (
 func TestARouteCountsByEventAndStatusClass(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	r := m.Route("/echo", "echo", protocol.EvRequest)
-	r.Done(protocol.EvRequest, 200, time.Millisecond)
-	r.Done(protocol.EvRequest, 204, time.Millisecond)
-	r.Done(protocol.EvRequest, 503, time.Second)
-	r.Done(protocol.EvCheckContinue, 100, time.Millisecond) // not prepared: resolved then
+	r := m.Route("/echo", "echo", protocol.EventRequest)
+	r.Done(protocol.EventRequest, 200, time.Millisecond)
+	r.Done(protocol.EventRequest, 204, time.Millisecond)
+	r.Done(protocol.EventRequest, 503, time.Second)
+	r.Done(protocol.EventCheckContinue, 100, time.Millisecond) // not prepared: resolved then
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP hostd_requests_total Requests answered, by route, plugin, event and status class (1xx … 5xx). Upgrades and CONNECTs count here only when hostd answered them itself.
 # TYPE hostd_requests_total counter
@@ -44,7 +44,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Accepted()
 	m.ClientError("HPE_X")
 	m.ObserveOpenConnections(func() int { return 1 })
-	m.Route("/", "p", protocol.EvRequest).Done(protocol.EvRequest, 200, time.Second)
+	m.Route("/", "p", protocol.EventRequest).Done(protocol.EventRequest, 200, time.Second)
 	p := m.Plugin("p")
 	p.Begin()
 	p.End()
@@ -52,7 +52,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	p.Restarted()
 	p.Swapped()
 	p.Drained(time.Second)
-	s := p.Sockets(protocol.EvUpgrade)
+	s := p.Sockets(protocol.EventUpgrade)
 	s.Passed()
 	s.Relaying()
 	s.In(1)

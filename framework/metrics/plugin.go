@@ -90,17 +90,17 @@ type Sockets struct {
 	in, out         prometheus.Counter
 }
 
-// Sockets returns the socket metrics for event (protocol.EvUpgrade or
-// protocol.EvConnect), or nil.
-func (p *Plugin) Sockets(event uint8) *Sockets {
-	if p == nil || event != protocol.EvUpgrade && event != protocol.EvConnect {
+// Sockets returns the socket metrics for event (protocol.EventUpgrade or
+// protocol.EventConnect), or nil.
+func (p *Plugin) Sockets(event protocol.Event) *Sockets {
+	if p == nil || event != protocol.EventUpgrade && event != protocol.EventConnect {
 		return nil
 	}
-	i := int(event - protocol.EvUpgrade)
+	i := int(event - protocol.EventUpgrade)
 	if s := p.sockets[i].Load(); s != nil {
 		return s
 	}
-	name := eventNames[event]
+	name := event.String()
 	s := &Sockets{
 		passed:  p.m.sockets.WithLabelValues(p.name, name, "passed"),
 		relayed: p.m.sockets.WithLabelValues(p.name, name, "relayed"),

@@ -17,7 +17,7 @@ var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 type Route struct {
 	m             *Metrics
 	route, plugin string
-	events        [len(eventNames)]atomic.Pointer[routeEvent]
+	events        [eventSlots]atomic.Pointer[routeEvent]
 }
 
 type routeEvent struct {
@@ -27,25 +27,25 @@ type routeEvent struct {
 
 // Route resolves the children of a route (its label: the path prefix with
 // its Host, or the CONNECT authority; "" for requests no route takes)
-// leading to plugin, for the events given as protocol codes. Upgrades and
+// leading to plugin, for the events given. Upgrades and
 // CONNECTs, which count here only when hostd answers them itself (a
 // refusal), are resolved at their first count instead, so that their
 // series appear only when there is something to see.
-func (m *Metrics) Route(route, plugin string, events ...uint8) *Route {
+func (m *Metrics) Route(route, plugin string, events ...protocol.Event) *Route {
 	if m == nil {
 		return nil
 	}
 	r := &Route{m: m, route: route, plugin: plugin}
 	for _, ev := range events {
-		if ev != protocol.EvUpgrade && ev != protocol.EvConnect {
+		if ev.Valid() && ev != protocol.EventUpgrade && ev != protocol.EventConnect {
 			r.events[ev].Store(m.routeEvent(route, plugin, ev))
 		}
 	}
 	return r
 }
 
-func (m *Metrics) routeEvent(route, plugin string, ev uint8) *routeEvent {
-	name := eventNames[ev]
+func (m *Metrics) routeEvent(route, plugin string, ev protocol.Event) *routeEvent {
+	name := ev.String()
 	e := &routeEvent{duration: m.duration.WithLabelValues(route, plugin, name)}
 	for i, class := range statusClasses {
 		e.codes[i] = m.requests.WithLabelValues(route, plugin, name, class)
@@ -53,10 +53,10 @@ func (m *Metrics) routeEvent(route, plugin string, ev uint8) *routeEvent {
 	return e
 }
 
-// Done records an answered request: its event (a protocol code), its
-// status and how long it took.
-func (r *Route) Done(event uint8, status int, d time.Duration) {
-	if r == nil {
+// Done records an answered request: its event, its status and how long
+// it took.
+func (r *Route) Done(event protocol.Event, status int, d time.Duration) {
+	if r == nil || !event.Valid() {
 		return
 	}
 	e := r.events[event].Load()

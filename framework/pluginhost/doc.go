@@ -25,5 +25,9 @@
 // Processes never outlive the host: each holds the plugin end of a
 // socketpair and exits when it closes, which the kernel does when the host
 // dies, however it dies; on Linux they also get SIGKILL as their parent
-// death signal.
+// death signal. Each plugin leads its own process group, which the host
+// kills once the plugin has stopped, crashed or failed to start, so that
+// what a plugin starts ends with it; and each gets its own folder for
+// go-plugin's socket, removed then too (process.go). A plugin's stdout
+// and stderr go to the host's log (output.go).
 package pluginhost

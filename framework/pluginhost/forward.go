@@ -19,16 +19,9 @@ const inlineBody = 16 << 10
 
 var errTimeout = errors.New("pluginhost: the plugin did not answer in time")
 
-// Event codes of request-like events, for ServeHTTP.
-const (
-	Request          = protocol.EvRequest
-	CheckContinue    = protocol.EvCheckContinue
-	CheckExpectation = protocol.EvCheckExpectation
-)
-
 // ServeHTTP hands a request-like event to the plugin and writes its
 // answer to res. It releases the slot Acquire reserved.
-func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *server.ServerResponse) {
+func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) {
 	defer in.release()
 	in.metrics.Begin()
 	defer in.metrics.End()
@@ -44,7 +37,7 @@ func (in *Instance) ServeHTTP(event uint8, req *server.IncomingMessage, res *ser
 
 	h := req.Head()
 	rh := st.requestHead(event, req)
-	awaitCredit := event == CheckContinue || h.Get("expect") != nil
+	awaitCredit := event == protocol.EventCheckContinue || h.Get("expect") != nil
 	switch kind := h.RequestBody(); {
 	case kind == http1.BodyNone:
 	case kind == http1.BodyLength && h.ContentLength <= inlineBody && !awaitCredit:
@@ -202,7 +195,7 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	var he *httpspec.Error
-	if !errors.As(err, &he) || he.Code == httpspec.ErrStreamDestroyed {
+	if !errors.As(err, &he) || he.Code == httpspec.CodeStreamDestroyed {
 		return nil
 	}
 	return err
@@ -316,7 +309,7 @@ func PlainAnswer(res *server.ServerResponse, code int, headers ...string) {
 
 // requestHead describes req for the plugin. Its slices view req's buffer
 // and the stream's scratch: it is encoded at once.
-func (st *stream) requestHead(event uint8, req *server.IncomingMessage) protocol.RequestHead {
+func (st *stream) requestHead(event protocol.Event, req *server.IncomingMessage) protocol.RequestHead {
 	h := req.Head()
 	st.fields = appendFields(st.fields[:0], req.RawFields())
 	st.addrs = req.AppendRemoteAddress(st.addrs[:0])

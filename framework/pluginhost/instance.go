@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,12 +21,13 @@ type Instance struct {
 	spec   *Spec // immutable
 	gen    uint64
 	log    hclog.Logger
+	proc   *process
 	client *goplugin.Client
 	ctl    protocol.ControlClient
 	w      *protocol.Writer
 	r      *protocol.Reader
-	events map[string]bool // immutable
-	relay  bool            // immutable
+	events protocol.EventSet // immutable
+	relay  bool              // immutable
 	// metrics is set before the instance serves; nil records nothing.
 	metrics *metrics.Plugin
 
@@ -41,28 +43,31 @@ type Instance struct {
 	onDeath  func(*Instance, error)
 }
 
-func newInstance(spec *Spec, gen uint64, client *goplugin.Client, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
+func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
 	in := &Instance{
 		spec:    spec,
 		gen:     gen,
 		log:     log,
-		client:  client,
+		proc:    proc,
+		client:  proc.client,
 		ctl:     ctl,
 		w:       protocol.NewWriter(conn),
 		r:       protocol.NewReader(conn),
-		events:  make(map[string]bool),
 		relay:   resp.RelaySockets || spec.RelaySockets || !canPassDescriptors,
 		streams: make(map[uint32]*stream),
 		dead:    make(chan struct{}),
 	}
-	for _, e := range resp.Events {
-		in.events[e] = true
+	for _, name := range resp.Events {
+		// A name this host does not know cannot be routed to: skip it.
+		if e, err := protocol.ParseEvent(name); err == nil {
+			in.events |= protocol.EventSetOf(e)
+		}
 	}
 	return in
 }
 
 // Handles reports whether the plugin implements the event.
-func (in *Instance) Handles(event string) bool { return in.events[event] }
+func (in *Instance) Handles(event protocol.Event) bool { return in.events.Has(event) }
 
 // Generation returns the instance's generation number.
 func (in *Instance) Generation() uint64 { return in.gen }
@@ -179,14 +184,15 @@ func (in *Instance) Drain(ctx context.Context) error {
 	}
 }
 
-// Stop ends the process: a polite Shutdown, then go-plugin's kill.
+// Stop ends the process and what it started: a polite Shutdown, then
+// go-plugin's kill, then the process group's.
 func (in *Instance) Stop() {
 	in.closed.Store(true)
 	in.stopping.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	_, _ = in.ctl.Shutdown(ctx, &protocol.ShutdownRequest{})
 	cancel()
-	in.client.Kill()
+	in.proc.end(true)
 	in.w.Close()
 	<-in.dead
 }
@@ -202,4 +208,19 @@ func (in *Instance) Pid() int {
 		return rc.Pid
 	}
 	return 0
+}
+
+// Healthy asks the plugin whether it is serving.
+func (in *Instance) Healthy(ctx context.Context) error {
+	if in.isDead() {
+		return errPluginGone
+	}
+	h, err := in.ctl.Health(ctx, &protocol.HealthRequest{})
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	if !h.Serving {
+		return fmt.Errorf("health check: not serving: %s", h.Message)
+	}
+	return nil
 }

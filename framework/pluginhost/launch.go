@@ -4,17 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -24,43 +23,55 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 	ctx, cancel := context.WithTimeout(ctx, spec.startTimeout())
 	defer cancel()
 
-	hostEnd, pluginEnd, err := socketpair()
+	hostEnd, pluginEnd, err := socketpair.New()
 	if err != nil {
 		return nil, fmt.Errorf("data plane: %w", err)
 	}
 	defer pluginEnd.Close() // the child has its copy once started
 
 	cmd := exec.Command(spec.Cmd, spec.Args...)
-	cmd.Env = append(append(os.Environ(), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
+	cmd.Env = append(append(pluginEnviron(), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
 	cmd.ExtraFiles = []*os.File{pluginEnd}
-	setParentDeathSignal(cmd)
+	out := newOutput(log)
+	proc, err := newProcess(cmd)
+	if err != nil {
+		hostEnd.Close()
+		return nil, err
+	}
 
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake,
 		Plugins:          protocol.PluginSet(nil),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           log,
+		Logger:           quietLines{log},
 		AutoMTLS:         true,
 		StartTimeout:     spec.startTimeout(),
+		SkipHostEnv:      true, // cmd.Env has it, without hostd's own settings
+		Stderr:           out.stream("stderr", true),
+		SyncStdout:       out.stream("stdout", false),
+		SyncStderr:       out.stream("stderr", false),
 	}
 	if spec.SHA256 != "" {
 		sum, err := hex.DecodeString(spec.SHA256)
 		if err != nil {
 			hostEnd.Close()
+			proc.end(false)
 			return nil, fmt.Errorf("sha256 %q: %w", spec.SHA256, err)
 		}
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 	client := goplugin.NewClient(cfg)
+	proc.client = client
 	fail := func(err error) (*Instance, error) {
-		client.Kill()
+		proc.end(false)
 		hostEnd.Close()
 		return nil, err
 	}
 	rpc, err := client.Client()
 	if err != nil {
-		return fail(fmt.Errorf("starting %s: %w", spec.Cmd, err))
+		proc.end(false) // its stderr is all read once it has ended
+		return fail(&startError{cmd: spec.Cmd, stderr: out.stderrTail(), err: err})
 	}
 	raw, err := rpc.Dispense(protocol.PluginName)
 	if err != nil {
@@ -78,7 +89,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 		RejectNonStandardBodyWrites: spec.RejectNonStandardBodyWrites,
 	})
 	if err != nil {
-		return fail(fmt.Errorf("configure: %w", err))
+		return fail(configureError(err))
 	}
 	if resp.ProtocolVersion != protocol.Version {
 		return fail(fmt.Errorf("plugin speaks data-plane version %d, hostd %d", resp.ProtocolVersion, protocol.Version))
@@ -90,30 +101,20 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 	if !health.Serving {
 		return fail(fmt.Errorf("health check: not serving: %s", health.Message))
 	}
-	in := newInstance(spec, gen, client, ctl, hostEnd, resp, log)
+	in := newInstance(spec, gen, proc, ctl, hostEnd, resp, log)
 	go in.readLoop()
 	return in, nil
 }
 
-// socketpair returns a connected pair of Unix stream sockets: the host's
-// end as a connection, the plugin's as a file for the child to inherit.
-func socketpair() (*net.UnixConn, *os.File, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
+// pluginEnviron is the environment a plugin inherits: the host's, without
+// hostd's own settings (HOSTD_..., among them the admin API's token).
+func pluginEnviron() []string {
+	env := os.Environ()
+	kept := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "HOSTD_") {
+			kept = append(kept, kv)
+		}
 	}
-	hostFile := os.NewFile(uintptr(fds[0]), "hostd-data-plane")
-	defer hostFile.Close()
-	c, err := net.FileConn(hostFile)
-	if err != nil {
-		syscall.Close(fds[1])
-		return nil, nil, err
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		c.Close()
-		syscall.Close(fds[1])
-		return nil, nil, errors.New("socketpair is not a Unix connection")
-	}
-	return uc, os.NewFile(uintptr(fds[1]), "hostd-data-plane-plugin"), nil
+	return kept
 }

@@ -94,7 +94,7 @@ func (p *Plugin) launchLocked(ctx context.Context, spec Spec) (*Instance, error)
 	p.started = time.Now()
 	in.onDeath = p.died
 	in.metrics = p.metrics
-	p.log.Info("plugin started", "generation", gen, "pid", in.Pid(), "events", keys(in.events))
+	p.log.Info("plugin started", "generation", gen, "pid", in.Pid(), "events", in.events.Names())
 	return in, nil
 }
 
@@ -167,7 +167,7 @@ func (p *Plugin) retire(old *Instance) {
 
 // died handles the death of a generation that was not stopped.
 func (p *Plugin) died(in *Instance, err error) {
-	in.client.Kill()
+	in.proc.end(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped || p.cur.Load() != in {
@@ -247,12 +247,4 @@ func (p *Plugin) Stop(ctx context.Context) {
 		in.Stop()
 	}
 	p.draining.Wait()
-}
-
-func keys(m map[string]bool) []string {
-	list := make([]string, 0, len(m))
-	for k := range m {
-		list = append(list, k)
-	}
-	return list
 }

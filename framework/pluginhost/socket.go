@@ -10,17 +10,11 @@ import (
 	"github.com/hostd/hostd/protocol"
 )
 
-// Event codes of socket events, for ServeSocket.
-const (
-	Upgrade = protocol.EvUpgrade
-	Connect = protocol.EvConnect
-)
-
 // ServeSocket hands an upgrade or CONNECT, and the client's socket, to the
 // plugin. Where it can, it passes the descriptor and forgets the socket,
 // so that tunnelled bytes never cross the host; otherwise it relays them
 // until both sides are done. It releases the slot Acquire reserved.
-func (in *Instance) ServeSocket(event uint8, req *server.IncomingMessage, conn net.Conn, head []byte) {
+func (in *Instance) ServeSocket(event protocol.Event, req *server.IncomingMessage, conn net.Conn, head []byte) {
 	defer in.release()
 	st := in.open()
 	defer in.close(st)
@@ -144,7 +138,7 @@ func (in *Instance) ServeClientError(ce *server.ClientError, conn net.Conn) {
 	st := in.open()
 	defer in.close(st)
 	rh := protocol.RequestHead{
-		Event:       protocol.EvClientError,
+		Event:       protocol.EventClientError,
 		Flags:       protocol.ReqSocketRelay,
 		RemoteAddr:  []byte(conn.RemoteAddr().String()),
 		LocalAddr:   []byte(conn.LocalAddr().String()),

@@ -10,36 +10,8 @@ import (
 
 	"github.com/hostd/hostd/internal/glob"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
-
-// Event is a set of events a route takes.
-type Event uint8
-
-// The events a route can take.
-const (
-	Request Event = 1 << iota
-	CheckContinue
-	CheckExpectation
-	Upgrade
-	Connect
-)
-
-// ParseEvent returns the Event named as in the configuration.
-func ParseEvent(name string) (Event, bool) {
-	switch name {
-	case "request":
-		return Request, true
-	case "checkContinue":
-		return CheckContinue, true
-	case "checkExpectation":
-		return CheckExpectation, true
-	case "upgrade":
-		return Upgrade, true
-	case "connect":
-		return Connect, true
-	}
-	return 0, false
-}
 
 // Route is one [[routes]] entry.
 type Route struct {
@@ -51,8 +23,8 @@ type Route struct {
 	Host string
 	// Methods, when set, lists the methods the route takes.
 	Methods []string
-	// Events the route takes.
-	Events Event
+	// Events the route takes; a CONNECT route takes only EventConnect.
+	Events protocol.EventSet
 	// Authority is a glob on a CONNECT target "host:port" ("*" matches
 	// any run of characters, "?" one); "*" matches every target.
 	Authority string
@@ -72,10 +44,10 @@ func New(routes []Route) *Table {
 	t := &Table{}
 	for i := range routes {
 		r := &routes[i]
-		if r.Events&^Connect != 0 {
+		if r.Events&^protocol.EventSetOf(protocol.EventConnect) != 0 {
 			t.http = append(t.http, r)
 		}
-		if r.Events&Connect != 0 {
+		if r.Events.Has(protocol.EventConnect) {
 			t.connect = append(t.connect, r)
 		}
 	}
@@ -91,11 +63,11 @@ func New(routes []Route) *Table {
 
 // Lookup returns the route for an event of a request, or nil. host is the
 // Host header (a port is ignored) and target the request-target.
-func (t *Table) Lookup(ev Event, host, target []byte, method string) *Route {
+func (t *Table) Lookup(ev protocol.Event, host, target []byte, method string) *Route {
 	p := pathOf(target)
 	h := hostOf(host)
 	for _, r := range t.http {
-		if r.Events&ev == 0 || !prefixMatch(p, r.Path) || !hostMatch(h, r.Host) || !methodMatch(method, r.Methods) {
+		if !r.Events.Has(ev) || !prefixMatch(p, r.Path) || !hostMatch(h, r.Host) || !methodMatch(method, r.Methods) {
 			continue
 		}
 		return r

@@ -9,7 +9,7 @@ import (
 
 // ErrAborted is what reading a request body returns when the client closed
 // the connection before sending all of it (Node: ECONNRESET "aborted").
-var ErrAborted = &httpspec.Error{Code: httpspec.ErrConnectionReset, Message: "aborted"}
+var ErrAborted = &httpspec.Error{Code: httpspec.CodeConnectionReset, Message: "aborted"}
 
 // directReadMin: a body read at least this large, with nothing buffered,
 // goes straight from the socket into the caller's slice.

@@ -55,11 +55,15 @@ func (w *closeWatch) stop(c *conn) {
 // or an error means the client is gone.
 func (c *conn) watchClose(done chan struct{}) {
 	defer close(done)
-	gone, data := false, false
+	gone, data, parked := false, false, false
 	err := c.rc.Read(func(fd uintptr) bool {
 		n, err := peek(fd)
 		switch {
 		case err == syscall.EAGAIN:
+			if !parked {
+				parked = true
+				c.srv.sweeper.watchEvent(watchParked)
+			}
 			return false
 		case err != nil || n == 0:
 			gone = true
@@ -73,8 +77,18 @@ func (c *conn) watchClose(done chan struct{}) {
 	}
 	if data {
 		c.watch.sawData.Store(true)
+		c.srv.sweeper.watchEvent(watchSawData)
 	}
 	if gone {
 		c.destroy()
 	}
 }
+
+// What a close watch reports to a test's hook (sweeper.onWatch).
+const (
+	// watchParked: the watch waits on the socket for the client to leave.
+	watchParked = "parked"
+	// watchSawData: the client's next request arrived; the watch ends
+	// without taking it for a departure.
+	watchSawData = "data"
+)

@@ -172,7 +172,7 @@ func (c *conn) setState(s int32) {
 func (c *conn) destroy() {
 	if c.shut() {
 		c.mu.Lock()
-		c.closedLocked()
+		c.abortInFlightLocked()
 		c.mu.Unlock()
 	}
 }
@@ -180,7 +180,7 @@ func (c *conn) destroy() {
 // closeLocked is destroy for a caller that holds mu.
 func (c *conn) closeLocked() {
 	if c.shut() {
-		c.closedLocked()
+		c.abortInFlightLocked()
 	}
 }
 
@@ -199,9 +199,9 @@ func (c *conn) shut() bool {
 	}
 }
 
-// closedLocked aborts the request in flight, if its response is not
+// abortInFlightLocked aborts the request in flight, if its response is not
 // finished, and wakes awaitResponse. Called with mu held after shut.
-func (c *conn) closedLocked() {
+func (c *conn) abortInFlightLocked() {
 	if ex := c.inflight; ex != nil && !ex.res.m.Finished() {
 		ex.req.abortLocked()
 	}
@@ -424,7 +424,7 @@ func errorCode(err error) string {
 	case errors.As(err, &he):
 		return he.Code
 	}
-	return httpspec.ErrConnectionReset
+	return httpspec.CodeConnectionReset
 }
 
 // touch records socket activity for Options.Timeout.

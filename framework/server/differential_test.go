@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/server"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // nodeEcho is the Node v20 side of the differential test: a default
@@ -111,10 +112,7 @@ func latin1All(list []string) []string {
 // listens on. The process ends with the test.
 func startNode(t *testing.T, src string) string {
 	t.Helper()
-	bin, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the differential test needs Node v20 on PATH")
-	}
+	bin := testutil.Node(t)
 	script := filepath.Join(t.TempDir(), "echo.js")
 	require.NoError(t, os.WriteFile(script, []byte(src), 0o600))
 	ctx, cancel := context.WithCancel(context.Background())

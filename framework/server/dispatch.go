@@ -27,7 +27,16 @@ func (c *conn) dispatch() bool {
 	c.mu.Lock()
 	c.inflight = ex
 	c.mu.Unlock()
-	c.setState(stateActive)
+	// A timeout or Close may have closed the connection since its head
+	// was read. stateClosed is terminal: no handler runs for it (and the
+	// handler's response would wait for a connection that never ends).
+	c.since.Store(c.srv.sweeper.now())
+	if !c.state.CompareAndSwap(stateHead, stateActive) {
+		c.mu.Lock()
+		c.inflight = nil
+		c.mu.Unlock()
+		return false
+	}
 
 	hs := &c.srv.cfg.Handlers
 	if h.Upgrade {

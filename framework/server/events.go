@@ -105,7 +105,7 @@ func (e *ClientError) StatusCode() int {
 
 // ErrRequestTimeout is the ClientError cause when HeadersTimeout or
 // RequestTimeout passes.
-var ErrRequestTimeout = &httpspec.Error{Code: httpspec.ErrHTTPRequestTimeout, Message: "Request timeout"}
+var ErrRequestTimeout = &httpspec.Error{Code: httpspec.CodeHTTPRequestTimeout, Message: "Request timeout"}
 
 // defaultClientErrorResponse is the answer Node writes for status code:
 // a status line and "Connection: close", nothing else.

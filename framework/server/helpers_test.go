@@ -37,6 +37,37 @@ func start(t testing.TB, opts server.Options) (*server.Server, string) {
 	return srv, l.Addr().String()
 }
 
+// startManual is start with a manual clock: no timeout fires unless the
+// test moves the clock and ticks.
+func startManual(t testing.TB, opts server.Options) (*server.Server, string, *server.Clock) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	srv := server.New(opts)
+	clock := server.ManualClock(srv)
+	l, err := srv.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(t, srv) })
+	return srv, l.Addr().String(), clock
+}
+
+// dialManual is dial to a server on a manual clock, returning once the
+// server has the connection: its clock has started, and ticks check it.
+func dialManual(t testing.TB, srv *server.Server, addr string) *client {
+	t.Helper()
+	before := srv.ConnectionCount()
+	c := dial(t, addr)
+	waitFor(t, "the server to accept", func() bool { return srv.ConnectionCount() > before })
+	return c
+}
+
+// pass moves clock by d and ticks, as d of real time would.
+func pass(clock *server.Clock, d time.Duration) {
+	clock.Advance(d)
+	clock.Tick()
+}
+
 // stop closes srv and every connection it has, and waits for it.
 func stop(t testing.TB, srv *server.Server) {
 	t.Helper()

@@ -266,10 +266,11 @@ func TestAborted(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("a client that leaves mid-body aborts the request", func(t *testing.T) {
 		readErr := make(chan error, 1)
-		aborted := make(chan struct{})
+		aborted, reading := make(chan struct{}), make(chan struct{})
 		var got results
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
 			req.OnAborted(func() { close(aborted) })
+			close(reading)
 			_, err := readBody(req)
 			got.set("aborted", req.Aborted())
 			got.set("complete", req.Complete())
@@ -278,45 +279,55 @@ func TestAborted(t *testing.T) {
 		}}})
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\npartial")
-		time.Sleep(20 * time.Millisecond)
+		recv(t, reading, "the handler to read the body")
 		c.nc.Close()
 		err := recv(t, readErr, "Read to fail")
 		require.ErrorIs(t, err, server.ErrAborted)
-		require.Equal(t, httpspec.ErrConnectionReset, codeOf(err))
+		require.Equal(t, httpspec.CodeConnectionReset, codeOf(err))
 		recv(t, aborted, "OnAborted")
 		require.Equal(t, true, got.get("aborted"))
 		require.Equal(t, false, got.get("complete"))
 		waitFor(t, "End to fail", func() bool { return got.get("end") != nil })
-		require.Equal(t, httpspec.ErrStreamDestroyed, got.get("end"))
+		require.Equal(t, httpspec.CodeStreamDestroyed, got.get("end"))
 	})
 
 	t.Run("a client that leaves during a large read aborts the request", func(t *testing.T) {
-		readErr := make(chan error, 1)
+		readErr, read := make(chan error, 1), make(chan struct{})
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, _ *server.ServerResponse) {
 			buf := make([]byte, 64<<10) // large reads go straight from the socket
 			var err error
-			for err == nil {
-				_, err = req.Read(buf)
+			for total := 0; err == nil; {
+				var n int
+				n, err = req.Read(buf)
+				if total < 10000 && total+n >= 10000 {
+					close(read) // all that was sent is read: the next Read waits
+				}
+				total += n
 			}
 			readErr <- err
 		}}})
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
 		c.send(strings.Repeat("x", 10000))
-		time.Sleep(20 * time.Millisecond)
+		recv(t, read, "the handler to read what was sent")
 		c.nc.Close()
 		require.ErrorIs(t, recv(t, readErr, "Read to fail"), server.ErrAborted)
 	})
 
 	t.Run("a client that leaves mid chunked body aborts the request", func(t *testing.T) {
-		readErr := make(chan error, 1)
+		readErr, read := make(chan error, 1), make(chan string, 1)
 		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, _ *server.ServerResponse) {
-			_, err := readBody(req)
+			buf := make([]byte, 16)
+			n, err := req.Read(buf)
+			read <- string(buf[:n])
+			if err == nil {
+				_, err = readBody(req)
+			}
 			readErr <- err
 		}}})
 		c := dial(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
-		time.Sleep(20 * time.Millisecond)
+		require.Equal(t, "ab", recv(t, read, "the handler to read the chunk's first bytes"))
 		c.nc.Close()
 		require.ErrorIs(t, recv(t, readErr, "Read to fail"), server.ErrAborted)
 	})
@@ -332,16 +343,17 @@ func TestAborted(t *testing.T) {
 			res.OnClose(func() { close(closed) })
 			entered <- res // the response is finished later, if ever
 		}}})
+		parked, _ := watchEvents(srv)
 		c := dial(t, addr)
 		c.send(get11)
 		res := recv(t, entered, "the handler")
 		require.False(t, req.Load().Aborted())
-		time.Sleep(50 * time.Millisecond)
+		recv(t, parked, "the close watch to park on the socket")
 		c.nc.Close()
 		recv(t, aborted, "OnAborted after the client left")
 		recv(t, closed, "the response's close event")
 		require.True(t, req.Load().Aborted())
-		require.Equal(t, httpspec.ErrStreamDestroyed, codeOf(res.EndString("nobody is listening")))
+		require.Equal(t, httpspec.CodeStreamDestroyed, codeOf(res.EndString("nobody is listening")))
 		waitFor(t, "the connection to end", func() bool { return srv.ConnectionCount() == 0 })
 	})
 
@@ -379,20 +391,42 @@ func TestAborted(t *testing.T) {
 
 	t.Run("a pipelined request does not look like a departure", func(t *testing.T) {
 		var aborts atomic.Int32
-		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(r *server.IncomingMessage, res *server.ServerResponse) {
+		release := make(chan struct{})
+		srv, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(r *server.IncomingMessage, res *server.ServerResponse) {
 			r.OnAborted(func() { aborts.Add(1) })
 			if r.URL() == "/slow" {
-				go func() { time.Sleep(600 * time.Millisecond); _ = res.EndString("slow") }()
+				go func() { <-release; _ = res.EndString("slow") }()
 				return
 			}
 			_ = res.EndString("fast")
 		}}})
+		parked, sawData := watchEvents(srv)
 		c := dial(t, addr)
 		c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-		time.Sleep(400 * time.Millisecond) // long enough for the close watch to start
+		recv(t, parked, "the close watch to park on the socket")
 		c.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+		recv(t, sawData, "the close watch to see the pipelined request")
+		close(release)
 		require.Equal(t, "slow", c.read().body)
 		require.Equal(t, "fast", c.read().body)
 		require.Equal(t, int32(0), aborts.Load())
 	})
+}
+
+// watchEvents reports what srv's close watches do: a value on parked each
+// time one parks on its socket, on sawData each time one sees the client's
+// next request.
+func watchEvents(srv *server.Server) (parked, sawData <-chan struct{}) {
+	p, d := make(chan struct{}, 16), make(chan struct{}, 16)
+	server.OnCloseWatch(srv, func(event string) {
+		ch := p
+		if event == "data" {
+			ch = d
+		}
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	})
+	return p, d
 }

@@ -220,6 +220,17 @@ func TestServeConnectionsWithoutDescriptor(t *testing.T) {
 		go func() { _ = srv.Serve(plainListener{l}) }()
 		return l.Addr().String()
 	}
+	// serveManual is serve with a manual clock.
+	serveManual := func(t *testing.T, opts server.Options) (*server.Server, string, *server.Clock) {
+		opts.Logger = hclog.NewNullLogger()
+		srv := server.New(opts)
+		clock := server.ManualClock(srv)
+		t.Cleanup(func() { stop(t, srv) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		go func() { _ = srv.Serve(plainListener{l}) }()
+		return srv, l.Addr().String(), clock
+	}
 
 	t.Run("keep-alive and pipelining work", func(t *testing.T) {
 		addr := serve(t, server.Options{Handlers: server.Handlers{Request: echoURL}})
@@ -234,23 +245,30 @@ func TestServeConnectionsWithoutDescriptor(t *testing.T) {
 	})
 
 	t.Run("a head that arrives slowly after an idle period is not cut by keepAliveTimeout", func(t *testing.T) {
-		addr := serve(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: echoURL}})
+		srv, addr, clock := serveManual(t, server.Options{KeepAliveTimeout: shortTimeout, Handlers: server.Handlers{Request: echoURL}})
 		c := dial(t, addr)
 		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, "/1", c.read().body)
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, shortTimeout/2) // idle, within keepAliveTimeout
 		c.send("GET /2 HTTP/1.1\r\n")
-		time.Sleep(3 * shortTimeout)
+		waitFor(t, "the second head to begin", func() bool { return server.Receiving(srv) })
+		pass(clock, 3*shortTimeout)
 		c.send("Host: a\r\n\r\n")
 		require.Equal(t, "/2", c.read().body)
 	})
 
 	t.Run("headersTimeout counts from the first byte of the next request", func(t *testing.T) {
-		addr := serve(t, server.Options{HeadersTimeout: 2 * shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: echoURL}})
+		srv, addr, clock := serveManual(t, server.Options{HeadersTimeout: 2 * shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{Request: echoURL}})
 		c := dial(t, addr)
 		c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n")
 		require.Equal(t, "/1", c.read().body)
-		time.Sleep(3 * shortTimeout) // idle, longer than headersTimeout
-		c.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the connection to be idle", func() bool { return server.Idle(srv) })
+		pass(clock, 3*shortTimeout) // idle, longer than headersTimeout
+		c.send("GET /2 HTTP/1.1\r\n")
+		waitFor(t, "the second head to begin", func() bool { return server.Receiving(srv) })
+		pass(clock, shortTimeout) // within headersTimeout of its first byte
+		c.send("Host: a\r\n\r\n")
 		require.Equal(t, "/2", c.read().body)
 	})
 }

@@ -331,7 +331,9 @@ func TestSocketOptions(t *testing.T) {
 			l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer l.Close()
-			go func() { c, _ := net.Dial("tcp", l.Addr().String()); time.Sleep(100 * time.Millisecond); c.Close() }()
+			c, err := net.Dial("tcp", l.Addr().String())
+			require.NoError(t, err)
+			defer c.Close()
 			sc, err := l.Accept()
 			require.NoError(t, err)
 			// A fresh socket's TCP_KEEPIDLE is the system default.

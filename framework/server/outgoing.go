@@ -13,7 +13,7 @@ import (
 // beside the buffered bytes rather than copied into the buffer.
 const writevMin = 8 << 10
 
-var errDestroyed = &httpspec.Error{Code: httpspec.ErrStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
+var errDestroyed = &httpspec.Error{Code: httpspec.CodeStreamDestroyed, Message: "Cannot call write after a stream was destroyed"}
 
 // WriteHead fixes the status and the head: the headers set with
 // SetHeader, merged with headers (names and values alternating) as

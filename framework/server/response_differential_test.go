@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hostd/hostd/framework/server"
 )
@@ -158,7 +157,9 @@ var ourRoutes = map[string]func(req *server.IncomingMessage, res *server.ServerR
 	},
 	"/flush-headers": func(_ *server.IncomingMessage, res *server.ServerResponse) {
 		_ = res.FlushHeaders()
-		go func() { time.Sleep(20 * time.Millisecond); _ = res.EndString("late") }()
+		returned := make(chan struct{})
+		defer close(returned)
+		go func() { <-returned; _ = res.EndString("late") }() // as Node's setTimeout: after the handler
 	},
 	"/empty-end":   func(_ *server.IncomingMessage, res *server.ServerResponse) { _ = res.End() },
 	"/empty-write": func(_ *server.IncomingMessage, res *server.ServerResponse) { _, _ = res.WriteString(""); _ = res.End() },
@@ -222,7 +223,9 @@ var ourRoutes = map[string]func(req *server.IncomingMessage, res *server.ServerR
 		_ = res.EndString("hello")
 	},
 	"/async": func(_ *server.IncomingMessage, res *server.ServerResponse) {
-		go func() { time.Sleep(20 * time.Millisecond); _ = res.EndString("later") }()
+		returned := make(chan struct{})
+		defer close(returned)
+		go func() { <-returned; _ = res.EndString("later") }()
 	},
 }
 

@@ -96,9 +96,9 @@ func TestResponseStatus(t *testing.T) {
 			_ = res.End()
 		})
 		require.Equal(t, 201, r.status)
-		require.Equal(t, httpspec.ErrInvalidStatusCode, got.get("99"))
-		require.Equal(t, httpspec.ErrInvalidStatusCode, got.get("1000"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("message"))
+		require.Equal(t, httpspec.CodeInvalidStatusCode, got.get("99"))
+		require.Equal(t, httpspec.CodeInvalidStatusCode, got.get("1000"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("message"))
 		require.Equal(t, false, got.get("sent"))
 	})
 }
@@ -214,17 +214,17 @@ func TestResponseHeaders(t *testing.T) {
 		})
 		require.Equal(t, 200, r.status, "the refused calls left the response usable")
 		require.NotContains(t, r.raw, "Injected")
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("name"))
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("emptyName"))
-		require.Equal(t, httpspec.ErrInvalidHeaderValue, got.get("noValue"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("crlf"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("nul"))
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("appendName"))
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("writeHeadName"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("writeHeadValue"))
-		require.Equal(t, httpspec.ErrInvalidArgValue, got.get("writeHeadOdd"))
-		require.Equal(t, httpspec.ErrInvalidChar, got.get("mapValue"))
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, got.get("setHeaders"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("name"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("emptyName"))
+		require.Equal(t, httpspec.CodeInvalidHeaderValue, got.get("noValue"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("crlf"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("nul"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("appendName"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("writeHeadName"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("writeHeadValue"))
+		require.Equal(t, httpspec.CodeInvalidArgValue, got.get("writeHeadOdd"))
+		require.Equal(t, httpspec.CodeInvalidChar, got.get("mapValue"))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, got.get("setHeaders"))
 		require.Equal(t, "", got.get("obsText"), "obs-text is allowed, as in Node")
 	})
 
@@ -246,7 +246,7 @@ func TestResponseHeaders(t *testing.T) {
 		require.Equal(t, false, got.get("before"))
 		require.Equal(t, true, got.get("after"))
 		for _, k := range []string{"set", "append", "remove", "setHeaders", "writeHead", "continue"} {
-			require.Equal(t, httpspec.ErrHeadersSent, got.get(k), k)
+			require.Equal(t, httpspec.CodeHeadersSent, got.get(k), k)
 		}
 	})
 
@@ -258,7 +258,7 @@ func TestResponseHeaders(t *testing.T) {
 			_ = res.End()
 		})
 		require.Equal(t, 202, r.status)
-		require.Equal(t, httpspec.ErrHeadersSent, got.get("again"))
+		require.Equal(t, httpspec.CodeHeadersSent, got.get("again"))
 	})
 
 	t.Run("SendDate false omits Date, and a Date header set by the handler is kept", func(t *testing.T) {
@@ -384,8 +384,8 @@ func TestResponseBody(t *testing.T) {
 			} else {
 				c.read()
 			}
-			require.Equal(t, httpspec.ErrBodyNotAllowed, got.get("write"))
-			require.Equal(t, httpspec.ErrBodyNotAllowed, got.get("end"))
+			require.Equal(t, httpspec.CodeBodyNotAllowed, got.get("write"))
+			require.Equal(t, httpspec.CodeBodyNotAllowed, got.get("end"))
 			require.Equal(t, "", got.get("end2"), "End without data still finishes the response")
 		})
 	}
@@ -415,9 +415,9 @@ func TestResponseBody(t *testing.T) {
 			c.send("GET " + u + " HTTP/1.1\r\nHost: a\r\n\r\n")
 			require.Equal(t, "12345", c.read().body, u)
 		}
-		require.Equal(t, httpspec.ErrContentLengthMismatch, got.get("long"))
-		require.Equal(t, httpspec.ErrContentLengthMismatch, got.get("short"))
-		require.Equal(t, httpspec.ErrContentLengthMismatch, got.get("shortEnd"))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, got.get("long"))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, got.get("short"))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, got.get("shortEnd"))
 		require.Equal(t, "", got.get("exact"))
 	})
 
@@ -439,7 +439,7 @@ func TestResponseBody(t *testing.T) {
 			got.set("end", codeOf(res.End()))
 		})
 		require.Equal(t, "done", r.body)
-		require.Equal(t, httpspec.ErrStreamWriteAfterEnd, got.get("write"))
-		require.Equal(t, httpspec.ErrStreamAlreadyFinished, got.get("end"))
+		require.Equal(t, httpspec.CodeStreamWriteAfterEnd, got.get("write"))
+		require.Equal(t, httpspec.CodeStreamAlreadyFinished, got.get("end"))
 	})
 }

@@ -5,9 +5,11 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/server"
@@ -29,11 +31,11 @@ func TestStuckWrites(t *testing.T) {
 
 	t.Run("CloseAllConnections unblocks a write to a client that does not read", func(t *testing.T) {
 		writing, done := make(chan *server.ServerResponse, 1), make(chan error, 1)
-		srv, addr := start(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
+		srv, addr, stuck := startSpied(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
 		c := dial(t, addr)
 		c.send(get11)
 		recv(t, writing, "the handler")
-		time.Sleep(50 * time.Millisecond) // let the write fill the buffers
+		recv(t, stuck, "the body's write to reach the socket")
 		closed := make(chan struct{})
 		go func() { srv.CloseAllConnections(); close(closed) }()
 		recv(t, closed, "CloseAllConnections to return")
@@ -42,10 +44,11 @@ func TestStuckWrites(t *testing.T) {
 
 	t.Run("Shutdown's deadline ends a write to a client that does not read", func(t *testing.T) {
 		writing, done := make(chan *server.ServerResponse, 1), make(chan error, 1)
-		srv, addr := start(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
+		srv, addr, stuck := startSpied(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
 		c := dial(t, addr)
 		c.send(get11)
 		recv(t, writing, "the handler")
+		recv(t, stuck, "the body's write to reach the socket")
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		result := make(chan error, 1)
@@ -83,14 +86,73 @@ func TestStuckWrites(t *testing.T) {
 
 	t.Run("Destroy from another goroutine unblocks a stuck write", func(t *testing.T) {
 		writing, done := make(chan *server.ServerResponse, 1), make(chan error, 1)
-		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
+		_, addr, stuck := startSpied(t, server.Options{Handlers: server.Handlers{Request: writer(writing, done)}})
 		c := dial(t, addr)
 		c.send(get11)
 		res := recv(t, writing, "the handler")
-		time.Sleep(50 * time.Millisecond)
+		recv(t, stuck, "the body's write to reach the socket")
 		destroyed := make(chan struct{})
 		go func() { res.Destroy(); close(destroyed) }()
 		recv(t, destroyed, "Destroy to return")
 		require.Error(t, recv(t, done, "the write to fail"))
 	})
 }
+
+// startSpied is start with connections that report, on stuck, when a
+// write of bigBody begins: from then on the response holds its
+// connection's lock in a write that cannot finish, since the client does
+// not read.
+func startSpied(t *testing.T, opts server.Options) (*server.Server, string, <-chan struct{}) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	stuck := make(chan struct{}, 1)
+	srv := server.New(opts)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(&spyListener{Listener: l, stuck: stuck})
+	}()
+	t.Cleanup(func() {
+		stop(t, srv)
+		<-served
+	})
+	return srv, l.Addr().String(), stuck
+}
+
+type spyListener struct {
+	net.Listener
+	stuck chan struct{}
+}
+
+func (l *spyListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &writeSpy{Conn: nc, raw: nc.(syscall.Conn), stuck: l.stuck}, nil
+}
+
+// writeSpy embeds the net.Conn interface, not *net.TCPConn, so that
+// net.Buffers falls back to Write (which it reports) instead of a writev
+// it would not see; SyscallConn keeps the close watch working.
+type writeSpy struct {
+	net.Conn
+	raw   syscall.Conn
+	stuck chan struct{}
+}
+
+func (w *writeSpy) Write(p []byte) (int, error) {
+	if len(p) >= len(bigBody)/2 {
+		select {
+		case w.stuck <- struct{}{}:
+		default:
+		}
+	}
+	return w.Conn.Write(p)
+}
+
+func (w *writeSpy) SyscallConn() (syscall.RawConn, error) { return w.raw.SyscallConn() }

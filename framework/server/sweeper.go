@@ -41,13 +41,30 @@ type sweeper struct {
 	// before the server starts.
 	slimAfter    time.Duration
 	freeOSMemory func()
+	// timeNow is the time source, in Unix ns. A test may replace it with
+	// a clock it moves, and set manual so that the sweeper never ticks on
+	// its own: the test then calls tickAt (export_test.go's Clock).
+	timeNow func() int64
+	manual  bool
+
+	// onWatch, set by tests, is told what the close watches do, so that
+	// a test can act once a watch is parked rather than guess when.
+	onWatch atomic.Pointer[func(event string)]
+}
+
+// watchEvent tells a test's hook what a close watch did.
+func (w *sweeper) watchEvent(event string) {
+	if f := w.onWatch.Load(); f != nil {
+		(*f)(event)
+	}
 }
 
 func (w *sweeper) init(s *Server) {
 	w.srv = s
 	w.quit = make(chan struct{})
 	w.kick = make(chan struct{}, 1)
-	w.clock.Store(time.Now().UnixNano())
+	w.timeNow = func() int64 { return time.Now().UnixNano() }
+	w.clock.Store(w.timeNow())
 	w.slimAfter, w.freeOSMemory = slimAfter, debug.FreeOSMemory
 	cfg := s.cfg
 	w.tick.Store(int64(maxTick))
@@ -85,8 +102,10 @@ func (w *sweeper) wantResolution(d time.Duration) {
 // long before it serves.
 func (w *sweeper) start() {
 	w.once.Do(func() {
-		w.clock.Store(time.Now().UnixNano())
-		go w.run()
+		w.clock.Store(w.timeNow())
+		if !w.manual {
+			go w.run()
+		}
 	})
 }
 
@@ -102,11 +121,16 @@ func (w *sweeper) run() {
 		case <-w.kick:
 		case <-t.C:
 		}
-		now := time.Now().UnixNano()
-		w.clock.Store(now)
-		w.sweep(now)
+		w.tickAt(w.timeNow())
 		t.Reset(time.Duration(w.tick.Load()))
 	}
+}
+
+// tickAt is one tick: the clock moves to now, and every connection is
+// checked against it.
+func (w *sweeper) tickAt(now int64) {
+	w.clock.Store(now)
+	w.sweep(now)
 }
 
 // sweep checks every connection once.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -70,7 +71,10 @@ func BuiltinNames(extra ...string) []string {
 // ?sleep=DURATION answers after that long (or when aborted), ?panic
 // panics, ?framing=both sets both Content-Length and Transfer-Encoding,
 // ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
-// of a body and destroys the response; otherwise it answers "ok" with its process id in X-Pid. Its
+// of a body and destroys the response, ?env=NAME answers the variable's
+// value, ?spawn starts a child process (sleep 300) and answers its pid,
+// ?print=TEXT prints TEXT on stdout and stderr; otherwise it answers "ok"
+// with its process id in X-Pid. Its
 // configuration may name a file (fail_while) whose existence makes it
 // refuse to start, to hold it down after a crash.
 type misbehave struct{}
@@ -103,6 +107,21 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		os.Exit(3)
 	case q.Has("panic"):
 		panic("asked to panic")
+	case q.Has("env"):
+		_ = res.End([]byte(os.Getenv(q.Get("env"))))
+		return
+	case q.Has("spawn"):
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			_ = res.WriteHead(500)
+			_ = res.End([]byte(err.Error()))
+			return
+		}
+		_ = res.End([]byte(strconv.Itoa(child.Process.Pid)))
+		return
+	case q.Get("print") != "":
+		fmt.Println(q.Get("print") + " on stdout")
+		fmt.Fprintln(os.Stderr, q.Get("print")+" on stderr")
 	case q.Get("framing") == "both":
 		res.SetHeader("Content-Length", "5").SetHeader("Transfer-Encoding", "chunked")
 		_ = res.End([]byte("hello"))

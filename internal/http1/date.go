@@ -19,8 +19,10 @@ var currentDate atomic.Pointer[dateCache]
 
 // AppendDate appends the current time as an HTTP Date value, for example
 // "Sat, 21 Nov 2026 12:00:00 GMT".
-func AppendDate(dst []byte) []byte {
-	now := time.Now()
+func AppendDate(dst []byte) []byte { return appendDateAt(dst, time.Now()) }
+
+// appendDateAt is AppendDate at the time now.
+func appendDateAt(dst []byte, now time.Time) []byte {
 	d := currentDate.Load()
 	if d == nil || d.sec != now.Unix() {
 		d = &dateCache{sec: now.Unix(), val: now.UTC().AppendFormat(nil, imfFixdate)}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/http1"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 //go:embed testdata/llhttp_harness.js
@@ -119,10 +120,7 @@ func runNodeProcess(node, script string, cases []diffCase) ([]nodeResult, error)
 // differences are the refusals the parser documents as deliberately
 // stricter than Node (http1.StricterReasons).
 func TestDifferential(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH: the differential test needs Node v20 to compare with llhttp")
-	}
+	node := testutil.Node(t)
 	golden := loadGolden(t)
 	cases := make([]diffCase, 0, 200_000)
 	for _, g := range golden {

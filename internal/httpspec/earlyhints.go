@@ -16,13 +16,13 @@ var linkValue = regexp.MustCompile(`^<[^>]*>(?:\s*;\s*[^;"\s]+(?:=(?:"[^;"\s]*"|
 // headers. With no Link value it returns no fields: nothing is sent.
 func EarlyHints(hints []string) ([]string, error) {
 	if len(hints)%2 != 0 {
-		return nil, NewError(ErrInvalidArgValue, "The argument 'hints' is invalid")
+		return nil, NewError(CodeInvalidArgValue, "The argument 'hints' is invalid")
 	}
 	var links, other []string
 	for i := 0; i < len(hints); i += 2 {
 		if EqualFoldASCII(hints[i], "link") {
 			if !linkValue.MatchString(hints[i+1]) {
-				return nil, NewError(ErrInvalidArgValue,
+				return nil, NewError(CodeInvalidArgValue,
 					"The argument 'hints' must be an array or string of format \"</styles.css>; rel=preload; as=style\". Received %q", hints[i+1])
 			}
 			links = append(links, hints[i+1])

@@ -8,20 +8,20 @@ import (
 // Node's error codes for misuse of the outgoing-message API. Handlers get
 // them back at the call site as *Error, matched with errors.As.
 const (
-	ErrInvalidHTTPToken      = "ERR_INVALID_HTTP_TOKEN"
-	ErrInvalidHeaderValue    = "ERR_HTTP_INVALID_HEADER_VALUE"
-	ErrInvalidChar           = "ERR_INVALID_CHAR"
-	ErrHeadersSent           = "ERR_HTTP_HEADERS_SENT"
-	ErrInvalidStatusCode     = "ERR_HTTP_INVALID_STATUS_CODE"
-	ErrContentLengthMismatch = "ERR_HTTP_CONTENT_LENGTH_MISMATCH"
-	ErrBodyNotAllowed        = "ERR_HTTP_BODY_NOT_ALLOWED"
-	ErrTrailerInvalid        = "ERR_HTTP_TRAILER_INVALID"
-	ErrStreamWriteAfterEnd   = "ERR_STREAM_WRITE_AFTER_END"
-	ErrStreamDestroyed       = "ERR_STREAM_DESTROYED"
-	ErrStreamAlreadyFinished = "ERR_STREAM_ALREADY_FINISHED"
-	ErrInvalidArgValue       = "ERR_INVALID_ARG_VALUE"
-	ErrHTTPRequestTimeout    = "ERR_HTTP_REQUEST_TIMEOUT"
-	ErrConnectionReset       = "ECONNRESET"
+	CodeInvalidHTTPToken      = "ERR_INVALID_HTTP_TOKEN"
+	CodeInvalidHeaderValue    = "ERR_HTTP_INVALID_HEADER_VALUE"
+	CodeInvalidChar           = "ERR_INVALID_CHAR"
+	CodeHeadersSent           = "ERR_HTTP_HEADERS_SENT"
+	CodeInvalidStatusCode     = "ERR_HTTP_INVALID_STATUS_CODE"
+	CodeContentLengthMismatch = "ERR_HTTP_CONTENT_LENGTH_MISMATCH"
+	CodeBodyNotAllowed        = "ERR_HTTP_BODY_NOT_ALLOWED"
+	CodeTrailerInvalid        = "ERR_HTTP_TRAILER_INVALID"
+	CodeStreamWriteAfterEnd   = "ERR_STREAM_WRITE_AFTER_END"
+	CodeStreamDestroyed       = "ERR_STREAM_DESTROYED"
+	CodeStreamAlreadyFinished = "ERR_STREAM_ALREADY_FINISHED"
+	CodeInvalidArgValue       = "ERR_INVALID_ARG_VALUE"
+	CodeHTTPRequestTimeout    = "ERR_HTTP_REQUEST_TIMEOUT"
+	CodeConnectionReset       = "ECONNRESET"
 )
 
 // Error is an error with one of Node's codes and Node's message for it.
@@ -46,14 +46,14 @@ func NewError(code, format string, args ...any) *Error {
 // HeadersSentError is ERR_HTTP_HEADERS_SENT for the given verb ("set",
 // "append", "remove", "write"), worded as Node words it.
 func HeadersSentError(verb string) *Error {
-	return NewError(ErrHeadersSent, "Cannot %s headers after they are sent to the client", verb)
+	return NewError(CodeHeadersSent, "Cannot %s headers after they are sent to the client", verb)
 }
 
 // ValidateHeaderName is Node's http.validateHeaderName: name must be a
 // non-empty token.
 func ValidateHeaderName(name string) error {
 	if !IsToken(name) {
-		return NewError(ErrInvalidHTTPToken, "Header name must be a valid HTTP token [%q]", name)
+		return NewError(CodeInvalidHTTPToken, "Header name must be a valid HTTP token [%q]", name)
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ func ValidateHeaderName(name string) error {
 // JavaScript string: it cannot be sent as one byte per character.
 func ValidateHeaderValue(name, value string) error {
 	if !ValidValue(value) {
-		return NewError(ErrInvalidChar, "Invalid character in header content [%q]", name)
+		return NewError(CodeInvalidChar, "Invalid character in header content [%q]", name)
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func Validate(name string, values []string) error {
 // value must be valid.
 func ValidateHeaderValues(name string, values []string) error {
 	if len(values) == 0 {
-		return NewError(ErrInvalidHeaderValue, "Invalid value \"undefined\" for header %q", name)
+		return NewError(CodeInvalidHeaderValue, "Invalid value \"undefined\" for header %q", name)
 	}
 	for _, v := range values {
 		if err := ValidateHeaderValue(name, v); err != nil {

@@ -49,7 +49,7 @@ func (m *Message) strict() bool {
 }
 
 func mismatch(got, want int64) error {
-	return httpspec.NewError(httpspec.ErrContentLengthMismatch,
+	return httpspec.NewError(httpspec.CodeContentLengthMismatch,
 		"Response body's content-length of %d byte(s) does not match the content-length of %d byte(s) specified by header",
 		got, want)
 }
@@ -112,14 +112,14 @@ var crlf = []byte("\r\n")
 // as Node's addTrailers does.
 func ValidateTrailers(fields []string) error {
 	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid")
 	}
 	for i := 0; i < len(fields); i += 2 {
 		if !httpspec.IsToken(fields[i]) {
-			return httpspec.NewError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", fields[i])
 		}
 		if !httpspec.ValidValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in trailer content [%q]", fields[i])
 		}
 	}
 	return nil
@@ -143,7 +143,7 @@ func (m *Message) AddTrailers(fields ...string) error {
 // out is its user's to decide: it knows when its final head did.
 func AppendInformation(dst []byte, code int, fields []string) ([]byte, error) {
 	if len(fields)%2 != 0 {
-		return dst, httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+		return dst, httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid")
 	}
 	for i := 0; i < len(fields); i += 2 {
 		if err := ValidateHeader(fields[i], fields[i+1:i+2]); err != nil {

@@ -72,11 +72,11 @@ func (m *Message) Reset() {
 }
 
 var (
-	errWriteAfterEnd  = &httpspec.Error{Code: httpspec.ErrStreamWriteAfterEnd, Message: "write after end"}
-	errFinished       = &httpspec.Error{Code: httpspec.ErrStreamAlreadyFinished, Message: "Cannot call end after a stream was finished"}
-	errBodyNotAllowed = &httpspec.Error{Code: httpspec.ErrBodyNotAllowed,
+	errWriteAfterEnd  = &httpspec.Error{Code: httpspec.CodeStreamWriteAfterEnd, Message: "write after end"}
+	errFinished       = &httpspec.Error{Code: httpspec.CodeStreamAlreadyFinished, Message: "Cannot call end after a stream was finished"}
+	errBodyNotAllowed = &httpspec.Error{Code: httpspec.CodeBodyNotAllowed,
 		Message: "Adding content for this request method or response status is not allowed."}
-	errTrailerInvalid = &httpspec.Error{Code: httpspec.ErrTrailerInvalid, Message: "Trailers are invalid with this transfer encoding"}
+	errTrailerInvalid = &httpspec.Error{Code: httpspec.CodeTrailerInvalid, Message: "Trailers are invalid with this transfer encoding"}
 )
 
 // Fixed reports whether the head is fixed (Node's headersSent): after
@@ -169,7 +169,7 @@ func (m *Message) WriteHead(code int, pairs []string) error {
 		return err
 	}
 	if len(pairs)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid. Received %q", pairs)
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid. Received %q", pairs)
 	}
 	for i := 0; i < len(pairs); i += 2 {
 		if err := ValidateHeader(pairs[i], pairs[i+1:i+2]); err != nil {
@@ -210,10 +210,10 @@ func (m *Message) checkHead(code int) error {
 		return httpspec.HeadersSentError("write")
 	}
 	if code < 100 || code > 999 {
-		return httpspec.NewError(httpspec.ErrInvalidStatusCode, "Invalid status code: %d", code)
+		return httpspec.NewError(httpspec.CodeInvalidStatusCode, "Invalid status code: %d", code)
 	}
 	if m.StatusMessage != "" && !httpspec.ValidValue(m.StatusMessage) {
-		return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in statusMessage")
+		return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in statusMessage")
 	}
 	return nil
 }
@@ -266,12 +266,12 @@ func (m *Message) fix() {
 // nothing changes when one is invalid.
 func (m *Message) Load(fields []string) error {
 	if len(fields)%2 != 0 {
-		return httpspec.NewError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
+		return httpspec.NewError(httpspec.CodeInvalidArgValue, "The argument 'headers' is invalid")
 	}
 	for i := 0; i < len(fields); i += 2 {
 		if fields[i] == "" && i > 0 {
 			if !httpspec.ValidFieldValue(fields[i+1]) {
-				return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in header content [%q]", fields[i-2])
+				return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in header content [%q]", fields[i-2])
 			}
 			continue
 		}
@@ -279,7 +279,7 @@ func (m *Message) Load(fields []string) error {
 			return err
 		}
 		if !httpspec.ValidFieldValue(fields[i+1]) {
-			return httpspec.NewError(httpspec.ErrInvalidChar, "Invalid character in header content [%q]", fields[i])
+			return httpspec.NewError(httpspec.CodeInvalidChar, "Invalid character in header content [%q]", fields[i])
 		}
 	}
 	m.Header.fields = m.Header.fields[:0]
@@ -376,7 +376,7 @@ func (m *Message) AppendHead(dst []byte, c *Conn) ([]byte, error) {
 			}
 			for k := i; k < j; k++ {
 				if _, v, _ := m.Header.Field(k); parseLength(v) < 0 || parseLength(v) != m.declared {
-					return dst[:mark], httpspec.NewError(httpspec.ErrInvalidHeaderValue,
+					return dst[:mark], httpspec.NewError(httpspec.CodeInvalidHeaderValue,
 						"Invalid value %q for header \"Content-Length\"", v)
 				}
 			}

@@ -92,10 +92,10 @@ func TestHeaderFollowsNode20(t *testing.T) {
 	t.Run("nothing changes once the head is fixed", func(t *testing.T) {
 		m := newMessage()
 		require.NoError(t, m.Fix())
-		require.Equal(t, httpspec.ErrHeadersSent, code(m.SetHeader("a", "1")))
-		require.Equal(t, httpspec.ErrHeadersSent, code(m.AppendHeader("a", "1")))
-		require.Equal(t, httpspec.ErrHeadersSent, code(m.RemoveHeader("a")))
-		require.Equal(t, httpspec.ErrHeadersSent, code(m.WriteHead(200, nil)))
+		require.Equal(t, httpspec.CodeHeadersSent, code(m.SetHeader("a", "1")))
+		require.Equal(t, httpspec.CodeHeadersSent, code(m.AppendHeader("a", "1")))
+		require.Equal(t, httpspec.CodeHeadersSent, code(m.RemoveHeader("a")))
+		require.Equal(t, httpspec.CodeHeadersSent, code(m.WriteHead(200, nil)))
 	})
 }
 
@@ -108,11 +108,11 @@ func TestValidation(t *testing.T) {
 		{"a token name", "X-Ok", []string{"v"}, ""},
 		{"obs-text bytes pass as they are", "X", []string{"caf\xe9"}, ""},
 		{"UTF-8 up to U+00FF passes", "X", []string{"café"}, ""},
-		{"a character above U+00FF is refused, as in Node", "X", []string{"oʊmɪɡə"}, httpspec.ErrInvalidChar},
-		{"CR LF is refused", "X", []string{"a\r\nB: c"}, httpspec.ErrInvalidChar},
-		{"no value is Node's undefined", "X", nil, httpspec.ErrInvalidHeaderValue},
-		{"a space in a name", "X Y", []string{"v"}, httpspec.ErrInvalidHTTPToken},
-		{"an empty name", "", []string{"v"}, httpspec.ErrInvalidHTTPToken},
+		{"a character above U+00FF is refused, as in Node", "X", []string{"oʊmɪɡə"}, httpspec.CodeInvalidChar},
+		{"CR LF is refused", "X", []string{"a\r\nB: c"}, httpspec.CodeInvalidChar},
+		{"no value is Node's undefined", "X", nil, httpspec.CodeInvalidHeaderValue},
+		{"a space in a name", "X Y", []string{"v"}, httpspec.CodeInvalidHTTPToken},
+		{"an empty name", "", []string{"v"}, httpspec.CodeInvalidHTTPToken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMessage()
@@ -123,17 +123,17 @@ func TestValidation(t *testing.T) {
 
 	t.Run("an invalid pair leaves writeHead without effect", func(t *testing.T) {
 		m := newMessage()
-		require.Equal(t, httpspec.ErrInvalidChar, code(m.WriteHead(201, []string{"A", "1", "B", "\x00"})))
+		require.Equal(t, httpspec.CodeInvalidChar, code(m.WriteHead(201, []string{"A", "1", "B", "\x00"})))
 		require.False(t, m.Fixed())
 		require.Zero(t, m.Header.Len())
-		require.Equal(t, httpspec.ErrInvalidArgValue, code(m.WriteHead(201, []string{"A"})))
-		require.Equal(t, httpspec.ErrInvalidStatusCode, code(m.WriteHead(99, nil)))
+		require.Equal(t, httpspec.CodeInvalidArgValue, code(m.WriteHead(201, []string{"A"})))
+		require.Equal(t, httpspec.CodeInvalidStatusCode, code(m.WriteHead(99, nil)))
 	})
 
 	t.Run("an invalid status message is refused by the implicit head", func(t *testing.T) {
 		m := newMessage()
 		m.StatusMessage = "OK\r\nX: y"
-		require.Equal(t, httpspec.ErrInvalidChar, code(m.Fix()))
+		require.Equal(t, httpspec.CodeInvalidChar, code(m.Fix()))
 		require.False(t, m.Fixed())
 	})
 }
@@ -219,7 +219,7 @@ func TestFraming(t *testing.T) {
 			}
 			require.NoError(t, m.WriteHead(200, pairs))
 			b, err := m.AppendHead([]byte("HTTP/1.1 200 OK\r\n"), &outgoing.Conn{})
-			require.Equal(t, httpspec.ErrInvalidHeaderValue, code(err))
+			require.Equal(t, httpspec.CodeInvalidHeaderValue, code(err))
 			require.Equal(t, "HTTP/1.1 200 OK\r\n", string(b), "nothing is appended")
 		})
 	}
@@ -228,7 +228,7 @@ func TestFraming(t *testing.T) {
 		m := newMessage()
 		require.NoError(t, m.WriteHead(200, []string{"Trailer", "X", "Content-Length", "2"}))
 		_, err := m.AppendHead(nil, &outgoing.Conn{})
-		require.Equal(t, httpspec.ErrTrailerInvalid, code(err))
+		require.Equal(t, httpspec.CodeTrailerInvalid, code(err))
 	})
 }
 
@@ -253,13 +253,13 @@ func TestBody(t *testing.T) {
 		require.NoError(t, m.SetHeader("Content-Length", "5"))
 		head(t, m, outgoing.Conn{})
 		_, err := m.Body(6, false)
-		require.Equal(t, httpspec.ErrContentLengthMismatch, code(err))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, code(err))
 		_, err = m.Body(4, true)
-		require.Equal(t, httpspec.ErrContentLengthMismatch, code(err))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, code(err))
 		n, err := m.Body(4, false)
 		require.NoError(t, err)
 		require.Equal(t, 4, n)
-		require.Equal(t, httpspec.ErrContentLengthMismatch, code(m.CheckEnd()))
+		require.Equal(t, httpspec.CodeContentLengthMismatch, code(m.CheckEnd()))
 	})
 
 	t.Run("a short body closes the connection", func(t *testing.T) {
@@ -271,8 +271,8 @@ func TestBody(t *testing.T) {
 		m.Finish()
 		require.True(t, m.Last())
 		_, err := m.Body(1, false)
-		require.Equal(t, httpspec.ErrStreamWriteAfterEnd, code(err))
-		require.Equal(t, httpspec.ErrStreamAlreadyFinished, code(m.CheckEnd()))
+		require.Equal(t, httpspec.CodeStreamWriteAfterEnd, code(err))
+		require.Equal(t, httpspec.CodeStreamAlreadyFinished, code(m.CheckEnd()))
 	})
 
 	t.Run("a message without a body drops its bytes, or refuses them", func(t *testing.T) {
@@ -284,14 +284,14 @@ func TestBody(t *testing.T) {
 		m = newMessage()
 		m.StatusCode, m.RejectBody = 304, true
 		_, err = m.Body(4, false)
-		require.Equal(t, httpspec.ErrBodyNotAllowed, code(err))
+		require.Equal(t, httpspec.CodeBodyNotAllowed, code(err))
 	})
 
 	t.Run("chunks and trailers", func(t *testing.T) {
 		m := newMessage()
 		head(t, m, outgoing.Conn{})
 		require.NoError(t, m.AddTrailers("X-Sum", "1"))
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, code(m.AddTrailers("bad name", "1")))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, code(m.AddTrailers("bad name", "1")))
 		b := m.AppendChunk(nil, 3)
 		b = append(append(b, "abc"...), m.ChunkEnd()...)
 		b = m.AppendEnd(b)
@@ -310,9 +310,9 @@ func TestLoad(t *testing.T) {
 
 	t.Run("fields are validated once and nothing is kept on error", func(t *testing.T) {
 		m := newMessage()
-		require.Equal(t, httpspec.ErrInvalidHTTPToken, code(m.Load([]string{"A", "1", "B C", "2"})))
-		require.Equal(t, httpspec.ErrInvalidChar, code(m.Load([]string{"A", "1", "", "2\r\n"})))
-		require.Equal(t, httpspec.ErrInvalidArgValue, code(m.Load([]string{"A"})))
+		require.Equal(t, httpspec.CodeInvalidHTTPToken, code(m.Load([]string{"A", "1", "B C", "2"})))
+		require.Equal(t, httpspec.CodeInvalidChar, code(m.Load([]string{"A", "1", "", "2\r\n"})))
+		require.Equal(t, httpspec.CodeInvalidArgValue, code(m.Load([]string{"A"})))
 		require.Zero(t, m.Header.Len())
 	})
 }
@@ -322,5 +322,5 @@ func TestInformation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", string(b))
 	_, err = outgoing.AppendInformation(nil, 103, []string{"Link", "\n"})
-	require.Equal(t, httpspec.ErrInvalidChar, code(err))
+	require.Equal(t, httpspec.CodeInvalidChar, code(err))
 }

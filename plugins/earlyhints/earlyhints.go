@@ -52,7 +52,7 @@ func (e *EarlyHints) Configure(c *sdk.Config) error {
 	check := func(where string, links []string) error {
 		for _, l := range links {
 			if !validLink(l) {
-				return fmt.Errorf("%s: %q is not a Link value such as \"</style.css>; rel=preload; as=style\"", where, l)
+				return &sdk.ConfigError{Key: where, Reason: fmt.Sprintf("%q is not a Link value such as \"</style.css>; rel=preload; as=style\"", l)}
 			}
 		}
 		return nil
@@ -71,7 +71,7 @@ func (e *EarlyHints) Configure(c *sdk.Config) error {
 	if cfg.File != "" {
 		data, err := os.ReadFile(cfg.File)
 		if err != nil {
-			return fmt.Errorf("file: %w", err)
+			return &sdk.ConfigError{Key: "file", Reason: err.Error(), Err: err}
 		}
 		e.file = data
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/plugins/proxy"
 )
 
@@ -50,7 +51,7 @@ func startUpstream(t *testing.T, name, socketPath string) upstream {
 	if socketPath != "" {
 		args = append(args, socketPath)
 	}
-	ports := strings.Fields(hostdtest.StartNode(t, upstreamJS, args...))
+	ports := strings.Fields(testutil.StartNode(t, upstreamJS, args...))
 	require.Len(t, ports, 2)
 	u := upstream{statsAddr: "127.0.0.1:" + ports[1]}
 	if socketPath == "" {

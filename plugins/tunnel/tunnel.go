@@ -6,7 +6,6 @@ package tunnel
 import (
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -54,7 +53,7 @@ func (t *Tunnel) Configure(c *sdk.Config) error {
 		return err
 	}
 	if cfg.DialTimeout <= 0 {
-		return errors.New("dial_timeout must be positive")
+		return &sdk.ConfigError{Key: "dial_timeout", Reason: "must be positive"}
 	}
 	t.cfg = cfg
 	return nil

@@ -49,12 +49,11 @@ type AgentOptions struct {
 type Agent struct {
 	opts AgentOptions
 
-	mu        sync.Mutex
-	sockets   map[string][]*Socket        // in use (dialling included); guarded by mu
-	free      map[string][]*Socket        // idle, oldest first; guarded by mu
-	requests  map[string][]*ClientRequest // waiting; guarded by mu
-	total     int                         // sockets in use and free; guarded by mu
-	destroyed bool                        // guarded by mu
+	mu       sync.Mutex
+	sockets  map[string][]*Socket        // in use (dialling included); guarded by mu
+	free     map[string][]*Socket        // idle, oldest first; guarded by mu
+	requests map[string][]*ClientRequest // waiting; guarded by mu
+	total    int                         // sockets in use and free; guarded by mu
 }
 
 // DefaultAgent is Node v20's http.globalAgent: keep-alive, LIFO, a 5 s
@@ -123,11 +122,10 @@ func (a *Agent) view(src map[string][]*Socket) map[string][]net.Conn {
 }
 
 // Destroy closes every connection of the agent, in use or free, as
-// agent.destroy does. Requests still waiting fail when they are given a
-// connection: none will come, so they fail at once.
+// agent.destroy does: their requests fail, and the agent stays usable
+// (requests still waiting get new connections).
 func (a *Agent) Destroy() {
 	a.mu.Lock()
-	a.destroyed = true
 	var all []*Socket
 	for _, l := range a.sockets {
 		all = append(all, l...)
@@ -135,17 +133,9 @@ func (a *Agent) Destroy() {
 	for _, l := range a.free {
 		all = append(all, l...)
 	}
-	waiting := a.requests
-	a.requests = map[string][]*ClientRequest{}
-	a.sockets, a.free, a.total = map[string][]*Socket{}, map[string][]*Socket{}, 0
 	a.mu.Unlock()
 	for _, s := range all {
-		s.Close()
-	}
-	for _, q := range waiting {
-		for _, r := range q {
-			r.fail(ErrSocketHangUp)
-		}
+		a.remove(s)
 	}
 }
 
@@ -153,11 +143,6 @@ func (a *Agent) Destroy() {
 func (a *Agent) addRequest(r *ClientRequest) {
 	name := r.name
 	a.mu.Lock()
-	if a.destroyed {
-		a.mu.Unlock()
-		r.fail(ErrSocketHangUp)
-		return
-	}
 	if free := a.free[name]; len(free) > 0 {
 		var s *Socket
 		if a.opts.Scheduling == FIFO {
@@ -237,7 +222,7 @@ func (a *Agent) cancel(r *ClientRequest) {
 // (keepHint: the server's Keep-Alive header value, if any).
 func (a *Agent) release(s *Socket, reusable bool, keepHint string) {
 	a.mu.Lock()
-	if !reusable || a.destroyed || s.isClosed() {
+	if !reusable || s.isClosed() {
 		a.mu.Unlock()
 		a.remove(s)
 		return
@@ -326,11 +311,11 @@ func (a *Agent) watchIdle(s *Socket, timeout time.Duration) {
 	}()
 }
 
-// remove closes s and forgets it, then lets a waiting request have the
+// remove forgets s and closes it, and lets a waiting request have the
 // room it leaves.
 func (a *Agent) remove(s *Socket) {
-	s.Close()
 	a.detach(s)
+	s.Close()
 }
 
 // detach forgets s without closing it (an upgraded or CONNECT socket now

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -204,6 +206,130 @@ func TestAgentDestroyClosesFreeSockets(t *testing.T) {
 	require.Empty(t, agent.FreeSockets())
 	_, err = free[0].Write([]byte("x"))
 	require.Error(t, err)
-	_, err = client.Get(context.Background(), "http://"+addr+"/hello", &client.Options{Agent: agent})
+	t.Run("in use: its request fails", func(t *testing.T) {
+		res, err := client.Get(context.Background(), "http://"+addr+"/hold", &client.Options{Agent: agent})
+		require.NoError(t, err)
+		agent.Destroy()
+		_, err = io.ReadAll(res.Body)
+		require.ErrorIs(t, err, client.ErrAborted)
+	})
+	t.Run("the agent stays usable, as in Node", func(t *testing.T) {
+		res, err := client.Get(context.Background(), "http://"+addr+"/hello", &client.Options{Agent: agent})
+		require.NoError(t, err)
+		require.Equal(t, "hello", readAll(t, res))
+		require.False(t, res.Req.ReusedSocket())
+	})
+}
+
+// closingServer answers every request with answer and reports each
+// connection's end on closed.
+func closingServer(t *testing.T, answer string, closed chan<- struct{}) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { c.Close(); closed <- struct{}{} }()
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					_, _ = c.Write([]byte(answer))
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestIdleSocketsTimeOut(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer string
+		opts   client.AgentOptions
+	}{
+		{"the agent's timeout", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", client.AgentOptions{KeepAlive: true, Timeout: 50 * time.Millisecond}},
+		{"the server's Keep-Alive hint less a second", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=2\r\n\r\nok",
+			client.AgentOptions{KeepAlive: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			closed := make(chan struct{}, 1)
+			addr := closingServer(t, tc.answer, closed)
+			agent := newAgent(t, tc.opts)
+			res, err := client.Get(context.Background(), "http://"+addr+"/", &client.Options{Agent: agent})
+			require.NoError(t, err)
+			require.Equal(t, "ok", readAll(t, res))
+			require.Len(t, agent.FreeSockets()[addr+":"], 1)
+			recv(t, closed, "the idle socket to be closed by the agent")
+			require.Empty(t, agent.FreeSockets())
+		})
+	}
+}
+
+func TestMaxFreeSocketsAgainstNode(t *testing.T) {
+	addr := startNode(t)
+	agent := newAgent(t, client.AgentOptions{KeepAlive: true, MaxFreeSockets: 1})
+	var res [3]*client.IncomingMessage
+	for i := range res {
+		var err error
+		res[i], err = client.Get(context.Background(), "http://"+addr+"/hello", &client.Options{Agent: agent})
+		require.NoError(t, err)
+	}
+	require.Len(t, agent.Sockets()[addr+":"], 3, "three responses unread: three sockets in use")
+	for _, r := range res {
+		readAll(t, r)
+	}
+	require.Len(t, agent.FreeSockets()[addr+":"], 1)
+	require.Empty(t, agent.Sockets())
+}
+
+// Node's advice for ReusedSocket: a request that fails with ECONNRESET on
+// a reused socket (the server closed it as it was reused) may be retried.
+func TestReusedSocketLetsIdempotentRequestsRetry(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				_, _ = c.Read(buf) // the next request: closed unanswered
+			}()
+		}
+	}()
+	agent := newAgent(t, client.AgentOptions{KeepAlive: true})
+	url := "http://" + ln.Addr().String() + "/"
+	res, err := client.Get(context.Background(), url, &client.Options{Agent: agent})
+	require.NoError(t, err)
+	require.Equal(t, "ok", readAll(t, res))
+
+	get := func() (*client.ClientRequest, *client.IncomingMessage, error) {
+		req, err := client.NewRequest(context.Background(), client.Options{URL: url, Agent: agent})
+		require.NoError(t, err)
+		require.NoError(t, req.End(nil))
+		res, err := req.Response(context.Background())
+		return req, res, err
+	}
+	req, _, err := get()
 	require.ErrorIs(t, err, client.ErrSocketHangUp)
+	require.True(t, req.ReusedSocket(), "the failure came on a reused socket: a GET may be retried")
+	req, res, err = get()
+	require.NoError(t, err)
+	require.False(t, req.ReusedSocket())
+	require.Equal(t, "ok", readAll(t, res))
 }

@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,6 +70,22 @@ func TestRedirectsAgainstNode(t *testing.T) {
 		require.Equal(t, "abort", recv(t, events, "abort"))
 		require.Equal(t, "close", recv(t, events, "close"))
 	})
+	t.Run("credentials do not follow to another origin", func(t *testing.T) {
+		port := fmt.Sprint(portOf(t, addr))
+		for _, tc := range []struct {
+			to       string
+			keepAuth bool
+		}{{"http://127.0.0.1:" + port + "/echo", true}, {"http://localhost:" + port + "/echo", false}} {
+			res, err := client.Get(ctx, "http://"+addr+"/elsewhere?to="+tc.to, &client.Options{NoAgent: true, Redirect: client.RedirectFollow, Family: 4,
+				Headers: map[string][]string{"Authorization": {"Bearer secret"}, "Cookie": {"a=1"}, "X-Other": {"kept"}}})
+			require.NoError(t, err)
+			e := decodeEcho(t, res)
+			require.Contains(t, e.RawHeaders, "X-Other")
+			require.Equal(t, tc.keepAuth, slices.Contains(e.RawHeaders, "Authorization"), tc.to)
+			require.Equal(t, tc.keepAuth, slices.Contains(e.RawHeaders, "Cookie"), tc.to)
+			require.Contains(t, e.RawHeaders, strings.TrimSuffix(strings.TrimPrefix(tc.to, "http://"), "/echo"), "Host follows the redirect")
+		}
+	})
 	t.Run("mode error", func(t *testing.T) {
 		_, err := client.Get(ctx, url(1, 301), &client.Options{NoAgent: true, Redirect: client.RedirectError})
 		require.ErrorIs(t, err, &client.Error{Code: client.CodeRedirectMode})
@@ -105,6 +123,19 @@ func TestLoginAgainstNode(t *testing.T) {
 			require.Equal(t, "welcome", readAll(t, res))
 			require.Len(t, infos, 2, "a wrong password is asked again")
 			require.Equal(t, client.AuthInfo{IsProxy: proxy, Scheme: "basic", Host: "127.0.0.1", Port: portOf(t, addr), Realm: "hostd"}, infos[0])
+		})
+	}
+	for _, alg := range []string{"MD5", "SHA-256"} {
+		t.Run("digest "+alg+" is preferred to Basic", func(t *testing.T) {
+			var infos []client.AuthInfo
+			res, err := client.Get(ctx, "http://"+addr+"/digest?alg="+alg, &client.Options{NoAgent: true, Events: client.Events{
+				OnLogin: func(info *client.AuthInfo) (string, string, bool) {
+					infos = append(infos, *info)
+					return "user", "pw", len(infos) == 1
+				}}})
+			require.NoError(t, err)
+			require.Equal(t, "digest ok", readAll(t, res))
+			require.Equal(t, []client.AuthInfo{{Scheme: "digest", Host: "127.0.0.1", Port: portOf(t, addr), Realm: "hostd"}}, infos)
 		})
 	}
 	t.Run("giving up delivers the challenge", func(t *testing.T) {

@@ -56,7 +56,8 @@ type Events struct {
 	// FollowRedirect from the callback to follow it; otherwise the
 	// request is cancelled.
 	OnRedirect func(r *Redirect)
-	// OnLogin (Electron): a 401 or 407 challenge arrived. Return the
+	// OnLogin (Electron): a 401 or 407 challenge arrived (Digest, MD5 or
+	// SHA-256, is answered in preference to Basic). Return the
 	// credentials to retry with, or ok false to give up and receive the
 	// challenge as the response.
 	OnLogin func(info *AuthInfo) (username, password string, ok bool)

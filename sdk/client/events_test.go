@@ -2,9 +2,14 @@ package client_test
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/sdk/client"
 )
 
@@ -62,7 +68,9 @@ func (s *stage) req() *client.ClientRequest {
 
 // The event sequences of Node's documentation (the list under
 // http.request), one row per case it lists, plus the cases of a
-// context (Node's signal), a timeout and an upgrade nobody takes.
+// context (Node's signal), a timeout and an upgrade nobody takes; each
+// case Node's client can run on the same servers (testdata/order.js) is
+// checked against what Node v20 does too.
 func TestEventOrder(t *testing.T) {
 	addr := startNode(t)
 	refused := func() string { // a port nobody listens on
@@ -73,6 +81,8 @@ func TestEventOrder(t *testing.T) {
 		return a
 	}()
 	hello, cut, hold := "http://"+addr+"/hello", "http://"+addr+"/cut", "http://"+addr+"/hold"
+	hangUp := rawServer(t, "")
+	node := nodeEventOrder(t, addr, hangUp, refused)
 
 	for _, tc := range []struct {
 		name string // a case of Node's list
@@ -95,7 +105,7 @@ func TestEventOrder(t *testing.T) {
 			want: []string{"socket", "finish", "response", "res end", "close", "res close"}},
 		{name: "connection error", url: "http://" + refused + "/",
 			want: []string{"socket", "error ECONNREFUSED connect ECONNREFUSED " + refused, "close"}},
-		{name: "closed before the response", url: "http://" + rawServer(t, "") + "/",
+		{name: "closed before the response", url: "http://" + hangUp + "/",
 			want: []string{"socket", "finish", "error ECONNRESET socket hang up", "close"}},
 		{name: "closed after the response", url: cut,
 			onResponse: func(s *stage, res *client.IncomingMessage) { _, _ = io.Copy(io.Discard, res.Body) },
@@ -182,6 +192,9 @@ func TestEventOrder(t *testing.T) {
 				t.Fatalf("got %q, want %q", rec.list(), tc.want)
 			}
 			require.Equal(t, tc.want, rec.list())
+			if want, ok := node[tc.name]; ok {
+				require.Equal(t, want, rec.list(), "Node v20's own order")
+			}
 		})
 	}
 }
@@ -243,4 +256,43 @@ func TestQueuedRequestIsCountedInRequests(t *testing.T) {
 	require.Len(t, agent.Sockets()[addr+":"], 1)
 	req.Destroy(nil)
 	require.Empty(t, agent.Requests())
+}
+
+//go:embed testdata/order.js
+var orderJS []byte
+
+// nodeEventOrder runs testdata/order.js and returns its sequences by
+// case name, in our names: res 'aborted' and the res 'error' that follows
+// it are one OnAborted with that error.
+func nodeEventOrder(t *testing.T, addr, hangUp, refused string) map[string][]string {
+	bin := testutil.Node(t)
+	script := filepath.Join(t.TempDir(), "order.js")
+	require.NoError(t, os.WriteFile(script, orderJS, 0o600))
+	port := func(a string) string { _, p, _ := net.SplitHostPort(a); return p }
+	out, err := exec.Command(bin, script, port(addr), port(hangUp), port(refused)).Output()
+	require.NoError(t, err)
+	seqs := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var c struct {
+			Name   string   `json:"name"`
+			Events []string `json:"events"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &c))
+		var evs []string
+		aborted := -1
+		for _, e := range c.Events {
+			switch {
+			case e == "res aborted":
+				aborted = len(evs)
+				evs = append(evs, "aborted")
+			case strings.HasPrefix(e, "res error ") && aborted >= 0:
+				evs[aborted] += strings.TrimPrefix(e, "res error")
+			default:
+				evs = append(evs, e)
+			}
+		}
+		seqs[c.Name] = evs
+	}
+	require.Len(t, seqs, 10)
+	return seqs
 }

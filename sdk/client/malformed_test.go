@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/testutil"
 	"github.com/hostd/hostd/sdk/client"
 )
 
@@ -101,7 +102,7 @@ var malformed = []struct {
 // refuses it; the test checks Node's answer too, so the table cannot
 // drift from Node.
 func TestMalformedResponsesAgainstNode(t *testing.T) {
-	bin := requireNode(t)
+	bin := testutil.Node(t)
 	var ports []string
 	addrs := make([]string, len(malformed))
 	for i, tc := range malformed {

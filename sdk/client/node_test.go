@@ -12,42 +12,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 //go:embed testdata/server.js
 var serverJS []byte
 
-// requireNode returns the path of node v20. Without it the test is
-// skipped on a developer's machine and fails under CI.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("node")
-	if err == nil {
-		out, verr := exec.Command(bin, "--version").Output()
-		if verr == nil && strings.HasPrefix(string(out), "v20.") {
-			return bin
-		}
-		err = verr
-		if err == nil {
-			err = &versionError{string(out)}
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("node v20 is needed to compare with Node: %v", err)
-	}
-	t.Skipf("node v20 is needed to compare with Node: %v", err)
-	return ""
-}
-
-type versionError struct{ got string }
-
-func (e *versionError) Error() string { return "node is " + strings.TrimSpace(e.got) + ", not v20" }
-
 // startNode runs testdata/server.js and returns its address; the
 // process ends with the test.
 func startNode(t *testing.T) string {
 	t.Helper()
-	bin := requireNode(t)
+	bin := testutil.Node(t)
 	script := filepath.Join(t.TempDir(), "server.js")
 	require.NoError(t, os.WriteFile(script, serverJS, 0o600))
 	cmd := exec.Command(bin, script)

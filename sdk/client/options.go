@@ -65,7 +65,8 @@ type Options struct {
 	// dialling (Node's createConnection): for example a tunnel.
 	CreateConnection func(ctx context.Context) (net.Conn, error)
 	// TLSConfig is used for https: (nil: default settings, ServerName
-	// from Host).
+	// from Host). It is part of the agent's pool key, as Node's TLS
+	// options are: pass the same *tls.Config to share connections.
 	TLSConfig *tls.Config
 
 	// MaxHeaderSize limits the response head (default 16 KiB);
@@ -212,7 +213,7 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	if o.Method != "" {
 		if !httpspec.IsToken(o.Method) {
-			return nil, specError(httpspec.ErrInvalidHTTPToken, "Method must be a valid HTTP token [%q]", o.Method)
+			return nil, specError(httpspec.CodeInvalidHTTPToken, "Method must be a valid HTTP token [%q]", o.Method)
 		}
 		r.method = strings.ToUpper(o.Method)
 	}

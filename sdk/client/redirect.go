@@ -1,12 +1,11 @@
 package client
 
 import (
-	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // RedirectMode is Electron's redirect option. The zero value,
@@ -30,7 +29,7 @@ type Redirect struct {
 // AuthInfo is what OnLogin reports (Electron's 'login' event authInfo).
 type AuthInfo struct {
 	IsProxy bool
-	Scheme  string // lower case, "basic"
+	Scheme  string // lower case: "basic" or "digest"
 	Host    string
 	Port    int
 	Realm   string
@@ -148,11 +147,11 @@ func (r *ClientRequest) login(s *Socket, res *IncomingMessage) bool {
 	if proxy {
 		field = "proxy-authenticate"
 	}
-	scheme, realm, ok := parseChallenge(res.HeadersDistinct[field])
+	ch, ok := pickChallenge(res.HeadersDistinct[field])
 	if !ok {
 		return false
 	}
-	info := &AuthInfo{IsProxy: proxy, Scheme: scheme, Host: r.host, Port: r.port, Realm: realm}
+	info := &AuthInfo{IsProxy: proxy, Scheme: ch.scheme, Host: r.host, Port: r.port, Realm: ch.params["realm"]}
 	var user, pass string
 	done := make(chan struct{})
 	r.emit(func() {
@@ -174,25 +173,7 @@ func (r *ClientRequest) login(s *Socket, res *IncomingMessage) bool {
 	if p, err := url.Parse(r.path); err == nil {
 		cur.Path, cur.RawQuery = p.Path, p.RawQuery
 	}
-	return r.restart(s, &cur, r.method, name, "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-}
-
-// parseChallenge finds a Basic challenge and its realm.
-func parseChallenge(values []string) (scheme, realm string, ok bool) {
-	for _, v := range values {
-		s, params, _ := strings.Cut(strings.TrimSpace(v), " ")
-		if !httpspec.EqualFoldASCII(s, "basic") {
-			continue
-		}
-		for _, p := range strings.Split(params, ",") {
-			k, val, found := strings.Cut(strings.TrimSpace(p), "=")
-			if found && httpspec.EqualFoldASCII(strings.TrimSpace(k), "realm") {
-				realm = strings.Trim(strings.TrimSpace(val), `"`)
-			}
-		}
-		return "basic", realm, true
-	}
-	return "", "", false
+	return r.restart(s, &cur, r.method, name, ch.credentials(r.method, r.path, user, pass))
 }
 
 func (r *ClientRequest) hostPort() string {
@@ -221,26 +202,42 @@ func (r *ClientRequest) restart(s *Socket, u *url.URL, method, name, value strin
 		r.mu.Unlock()
 		return true
 	}
-	if rs.host != r.host || rs.port != r.port || rs.tls != r.tls {
-		r.headers.Remove("authorization")
-		r.headers.Remove("cookie")
-		r.headers.Remove("proxy-authorization")
+	// A new message with the same headers, changed as the new target
+	// needs: its head goes out again.
+	fields := make([]string, 0, 2*r.msg.Header.Len())
+	for i := 0; i < r.msg.Header.Len(); i++ {
+		n, v, cont := r.msg.Header.Field(i)
+		if cont {
+			n = ""
+		}
+		fields = append(fields, n, v)
 	}
-	if r.headers.Has("host") && !o.OmitHost {
-		_ = r.headers.Set(r.headers.RawNames()[indexOf(r.headers.Names(), "host")], rs.hostHeader)
+	strict := r.msg.StrictContentLength
+	r.msg = outgoing.Message{}
+	r.msg.Reset()
+	r.msg.SendDate, r.msg.KeepAlive, r.msg.StrictContentLength = false, r.shouldKeepAlive, strict
+	r.msg.ChunkedByDefault = chunkedByDefault(method)
+	_ = r.msg.Load(fields) // validated when they were set
+	if rs.host != r.host || rs.port != r.port || rs.tls != r.tls {
+		for _, h := range []string{"authorization", "cookie", "proxy-authorization"} {
+			_ = r.msg.RemoveHeader(h)
+		}
+	}
+	if r.msg.Header.Has("host") && !o.OmitHost {
+		_ = r.msg.SetHeader("Host", rs.hostHeader)
 	}
 	if name != "" {
-		_ = r.headers.Set(name, value)
+		_ = r.msg.SetHeader(name, value)
 	}
 	bodyBytes := r.replay
 	if method != r.method {
 		bodyBytes = nil
 		for _, h := range []string{"content-length", "content-type", "transfer-encoding"} {
-			r.headers.Remove(h)
+			_ = r.msg.RemoveHeader(h)
 		}
 	} else if len(bodyBytes) > 0 {
-		r.headers.Remove("transfer-encoding")
-		_ = r.headers.Set("Content-Length", strconv.Itoa(len(bodyBytes)))
+		_ = r.msg.RemoveHeader("transfer-encoding")
+		_ = r.msg.SetHeader("Content-Length", strconv.Itoa(len(bodyBytes)))
 	}
 	r.target, r.name, r.method, r.path, r.host = rs.target, rs.name(), method, rs.path, rs.host
 	if r.tls {
@@ -248,27 +245,27 @@ func (r *ClientRequest) restart(s *Socket, u *url.URL, method, name, value strin
 	} else {
 		r.protocol = "http:"
 	}
-	r.opts.RawHeaders = nil
-	r.pending, r.pendingBody, r.written, r.uploaded = nil, 0, 0, 0
-	r.fixHeadLocked(true, int64(len(bodyBytes)))
-	if len(bodyBytes) > 0 {
-		r.pending = append(r.pending, bodyBytes...)
-		r.pendingBody, r.written = int64(len(bodyBytes)), int64(len(bodyBytes))
-	} else if r.fr.chunked {
-		r.pending = appendLastChunk(r.pending, nil)
+	r.forceChunked = nil
+	r.pending, r.pendingBody, r.uploaded, r.replay = nil, 0, 0, nil
+	length := int64(-1)
+	if len(bodyBytes) > 0 || r.msg.ChunkedByDefault {
+		length = int64(len(bodyBytes))
 	}
+	if err := r.fixHeadLocked(length); err != nil {
+		r.mu.Unlock()
+		r.fail(err)
+		return true
+	}
+	if err := r.bodyLocked(bodyBytes, true); err != nil {
+		r.mu.Unlock()
+		r.fail(err)
+		return true
+	}
+	r.msg.Finish()
+	r.pending = r.msg.AppendEnd(r.pending)
 	r.stage, r.socket, r.connected, r.reused = stageQueued, nil, false, false
 	r.redirects++
 	r.mu.Unlock()
 	r.agent.addRequest(r)
 	return true
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }

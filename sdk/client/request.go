@@ -3,8 +3,8 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"math"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -36,7 +36,6 @@ type ClientRequest struct {
 	protocol string
 	host     string
 
-	ctx        context.Context
 	dialCtx    context.Context
 	dialCancel context.CancelFunc
 	stopCtx    func() bool
@@ -44,7 +43,7 @@ type ClientRequest struct {
 	maxHeaderSize   int
 	maxHeadersCount int
 	joinDuplicates  bool
-	unique          []string
+	unique          map[string]bool // lower-case names sent on one line
 	forceChunked    *bool
 
 	d dispatcher
@@ -56,20 +55,14 @@ type ClientRequest struct {
 	mu              sync.Mutex
 	stage           int              // guarded by mu
 	destroyed       bool             // guarded by mu
-	headers         outgoing.Header  // guarded by mu
-	headerSent      bool             // the head is fixed; guarded by mu
-	head            []byte           // the fixed head; guarded by mu
-	fr              framing          // guarded by mu
-	shouldKeepAlive bool             // guarded by mu
-	strict          bool             // StrictContentLength; guarded by mu
-	written         int64            // body bytes written; guarded by mu
-	trailers        []string         // guarded by mu
+	msg             outgoing.Message // headers, head and framing; guarded by mu
+	shouldKeepAlive bool             // the agent may reuse the connection; immutable
 	pending         []byte           // bytes not yet on the socket; guarded by mu
 	held            []byte           // the body kept until End (chunkedEncoding false); guarded by mu
 	replay          []byte           // the body as written, for a redirect or login; guarded by mu
 	keepReplay      bool             // immutable
 	corked          int              // guarded by mu
-	ended           bool             // End called; guarded by mu
+	ended           bool             // End called (writableEnded); guarded by mu
 	finished        bool             // everything written; guarded by mu
 	socket          *Socket          // guarded by mu
 	connected       bool             // the socket is connected and pending flushed; guarded by mu
@@ -86,8 +79,9 @@ type ClientRequest struct {
 	flushing        chan struct{}    // closed once the final flush reported 'finish'; guarded by mu
 	afterFinish     func()           // run once finished: the response ended first; guarded by mu
 
-	respReady chan struct{} // closed when the response head arrives or the request fails
-	respErr   error         // set before respReady is closed
+	respReady chan struct{}    // closed when the response head arrives or the request fails
+	respErr   error            // set before respReady is closed
+	respRes   *IncomingMessage // set before respReady is closed
 }
 
 // NewRequest starts a request, as http.request does: it validates the
@@ -105,13 +99,19 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		target: rs.target, ev: opts.Events, opts: opts,
 		method: rs.method, path: rs.path, host: rs.host,
 		maxHeaderSize: opts.MaxHeaderSize, maxHeadersCount: opts.MaxHeadersCount,
-		joinDuplicates: opts.JoinDuplicateHeaders, unique: opts.UniqueHeaders,
-		forceChunked: opts.ChunkedEncoding, timeout: opts.Timeout,
+		joinDuplicates: opts.JoinDuplicateHeaders,
+		forceChunked:   opts.ChunkedEncoding, timeout: opts.Timeout,
 		respReady: make(chan struct{}),
 	}
 	r.protocol = "http:"
 	if r.tls {
 		r.protocol = "https:"
+	}
+	for _, u := range opts.UniqueHeaders {
+		if r.unique == nil {
+			r.unique = map[string]bool{}
+		}
+		r.unique[httpspec.ToLower(u)] = true
 	}
 	if r.maxHeadersCount <= 0 {
 		r.maxHeadersCount = 2000
@@ -128,38 +128,37 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 	// Node: keep-alive is asked for only if the agent can reuse the
 	// connection, that is if it keeps free sockets or limits them.
 	ao := r.agent.Options()
-	r.shouldKeepAlive = ao.KeepAlive || ao.MaxSockets != int(^uint(0)>>1)
+	r.shouldKeepAlive = ao.KeepAlive || ao.MaxSockets != math.MaxInt
 	r.keepReplay = opts.Redirect == RedirectFollow || opts.Events.OnRedirect != nil || opts.Events.OnLogin != nil
 
+	r.msg.Reset()
+	r.msg.SendDate = false
+	r.msg.KeepAlive = r.shouldKeepAlive
+	r.msg.ChunkedByDefault = chunkedByDefault(r.method)
 	if opts.RawHeaders != nil {
-		if len(opts.RawHeaders)%2 != 0 {
-			return nil, specError(httpspec.ErrInvalidArgValue, "The argument 'options.headers' is invalid")
-		}
+		// Node's array form: sent as given, and the head is fixed at once.
 		for i := 0; i < len(opts.RawHeaders); i += 2 {
-			if err := httpspec.Validate(opts.RawHeaders[i], opts.RawHeaders[i:i+1]); err != nil {
+			if err := httpspec.ValidateHeaderName(opts.RawHeaders[i]); err != nil {
 				return nil, fromSpec(err)
 			}
-			if err := httpspec.ValidateHeaderValue(opts.RawHeaders[i], opts.RawHeaders[i+1]); err != nil {
-				return nil, fromSpec(err)
-			}
+		}
+		if err := r.msg.Load(opts.RawHeaders); err != nil {
+			return nil, fromSpec(err)
 		}
 	} else {
-		for _, name := range sortedNames(opts.Headers) {
-			if err := r.headers.Set(name, opts.Headers[name]...); err != nil {
-				return nil, fromSpec(err)
-			}
+		if err := r.msg.SetHeaders(opts.Headers); err != nil {
+			return nil, fromSpec(err)
 		}
-		if !opts.OmitHost && !r.headers.Has("host") {
-			_ = r.headers.Set("Host", rs.hostHeader)
+		if !opts.OmitHost && !r.msg.Header.Has("host") {
+			_ = r.msg.SetHeader("Host", rs.hostHeader)
 		}
-		if rs.auth != "" && !r.headers.Has("authorization") {
-			_ = r.headers.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rs.auth)))
+		if rs.auth != "" && !r.msg.Header.Has("authorization") {
+			_ = r.msg.SetHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rs.auth)))
 		}
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r.ctx = ctx
 	r.dialCtx, r.dialCancel = context.WithCancel(context.Background())
 	if ctx.Done() != nil {
 		if ctx.Err() != nil {
@@ -168,17 +167,19 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		}
 		r.stopCtx = context.AfterFunc(ctx, func() { r.Destroy(abortError(ctx)) })
 	}
-	switch {
-	case opts.RawHeaders != nil:
+	if opts.RawHeaders != nil || r.msg.Header.Has("expect") {
+		// Node sends the head at once for the array form and with an
+		// Expect header, so that the server can answer 100 before the body.
 		r.mu.Lock()
-		r.fixHeadLocked(false, 0)
+		err := r.fixHeadLocked(-1)
 		r.mu.Unlock()
-	case r.headers.Has("expect"):
-		// Node sends the head at once when there is an Expect header, so
-		// that the server can answer 100 before the body.
-		r.mu.Lock()
-		r.fixHeadLocked(false, 0)
-		r.mu.Unlock()
+		if err != nil {
+			r.dialCancel()
+			if r.stopCtx != nil {
+				r.stopCtx()
+			}
+			return nil, err
+		}
 	}
 	r.agent.addRequest(r)
 	return r, nil
@@ -416,12 +417,15 @@ func (r *ClientRequest) setResponse(res *IncomingMessage, err error) {
 		}
 		r.respErr = err
 	}
+	r.respRes = res
 	close(r.respReady)
 }
 
 // Response waits for the final response head and returns it; the caller
-// reads res.Body to its end or closes it. It returns the request's error
-// if the request failed first, or ctx's.
+// reads res.Body to its end or closes it. After an upgrade or CONNECT it
+// is the 101 or CONNECT answer, whose connection went to OnUpgrade or
+// OnConnect. It returns the request's error if the request failed first,
+// or ctx's.
 func (r *ClientRequest) Response(ctx context.Context) (*IncomingMessage, error) {
 	select {
 	case <-r.respReady:
@@ -433,7 +437,7 @@ func (r *ClientRequest) Response(ctx context.Context) (*IncomingMessage, error) 
 	if r.respErr != nil {
 		return nil, r.respErr
 	}
-	return r.res, nil
+	return r.respRes, nil
 }
 
 // Destroy ends the request (req.destroy): the connection is closed and
@@ -496,6 +500,3 @@ func orHangUp(err error) error {
 	}
 	return err
 }
-
-// strconvItoa keeps strconv in one place for the messages below.
-func strconvItoa(n int64) string { return strconv.FormatInt(n, 10) }

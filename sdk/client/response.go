@@ -9,6 +9,7 @@ import (
 
 	"github.com/hostd/hostd/internal/http1"
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
 
 // IncomingMessage is a response (Node's http.IncomingMessage on the
@@ -164,6 +165,11 @@ func (r *ClientRequest) readResponse(s *Socket) {
 		}
 		b := &body{r: r, res: res, s: s, h: hi.h, kind: hi.h.ResponseBody(r.method), remaining: hi.h.ContentLength}
 		res.Body = b
+		if b.kind == http1.BodyNone {
+			// Complete before anyone can read it; the connection is
+			// released after 'response'.
+			b.end()
+		}
 		if r.electron(s, res, b) {
 			return
 		}
@@ -185,7 +191,7 @@ func (r *ClientRequest) readResponse(s *Socket) {
 			}
 		})
 		if b.kind == http1.BodyNone {
-			b.complete(hi.h.KeepAlive)
+			r.responseDone(s, hi.h.KeepAlive && s.r == s.w, res.Headers.Get("keep-alive"))
 		}
 		return
 	}
@@ -205,6 +211,8 @@ func (r *ClientRequest) handOver(s *Socket, res *IncomingMessage, cb func(*Incom
 	head := append([]byte(nil), s.buf[s.r:s.w]...)
 	s.r, s.w = 0, 0
 	r.agent.detach(s)
+	res.Body = noBody{}
+	r.setResponse(res, nil)
 	if cb == nil {
 		s.Close()
 	} else {
@@ -305,6 +313,14 @@ func (b *body) stop(err error) error {
 // complete ends the body normally: trailers are filled, and the
 // connection goes back to the agent if the exchange allows it.
 func (b *body) complete(keepAlive bool) {
+	if b.end() {
+		b.r.responseDone(b.s, keepAlive && b.s.r == b.s.w, b.res.Headers.Get("keep-alive"))
+	}
+}
+
+// end marks the body received, with its trailers; it reports false if
+// the body had been aborted meanwhile.
+func (b *body) end() bool {
 	res := b.res
 	if b.kind == http1.BodyChunked {
 		for _, f := range b.dec.Trailers() {
@@ -317,12 +333,12 @@ func (b *body) complete(keepAlive bool) {
 	if res.aborted {
 		res.mu.Unlock()
 		b.stop(res.err)
-		return
+		return false
 	}
 	res.complete = true
 	res.mu.Unlock()
 	b.stop(io.EOF)
-	b.r.responseDone(b.s, keepAlive && b.s.r == b.s.w, res.Headers.Get("keep-alive"))
+	return true
 }
 
 // abort ends the body early because the connection failed: 'aborted'
@@ -405,7 +421,11 @@ func (r *ClientRequest) responseDone(s *Socket, keepAlive bool, hint string) {
 
 func (r *ClientRequest) releaseAndClose(s *Socket, keepAlive bool, hint string) {
 	r.mu.Lock()
-	reusable := keepAlive && r.shouldKeepAlive && !r.fr.last && r.finished && !r.destroyed
+	// The message's Last also marks a request without framing (a GET
+	// without a body): harmless when no body byte went out unframed.
+	conn, _ := r.msg.Header.First("connection")
+	reusable := keepAlive && r.msg.KeepAlive && (!r.msg.Last() || r.msg.Written() == 0) &&
+		!outgoing.ContainsWord(conn, "close") && r.finished && !r.destroyed
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
@@ -414,3 +434,9 @@ func (r *ClientRequest) releaseAndClose(s *Socket, keepAlive bool, hint string) 
 	r.agent.release(s, reusable, hint)
 	r.close(nil)
 }
+
+// noBody is the body of a response whose connection was handed over.
+type noBody struct{}
+
+func (noBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (noBody) Close() error             { return nil }

@@ -1,9 +1,22 @@
 package client
 
 import (
-	"github.com/hostd/hostd/internal/http1"
+	"strconv"
+
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/internal/outgoing"
 )
+
+// chunkedByDefault is Node's useChunkedEncodingByDefault for a request: a
+// body written without a Content-Length is chunked, except for these
+// methods, whose bodies are rare.
+func chunkedByDefault(method string) bool {
+	switch method {
+	case "GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT":
+		return false
+	}
+	return true
+}
 
 // SetHeader sets a header (req.setHeader), keeping the name's casing;
 // several values are sent as several lines. It fails with Node's codes:
@@ -12,78 +25,69 @@ import (
 func (r *ClientRequest) SetHeader(name string, values ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headerSent {
-		return fromSpec(httpspec.HeadersSentError("set"))
-	}
-	return fromSpec(r.headers.Set(name, values...))
+	return fromSpec(r.msg.SetHeader(name, values...))
 }
 
 // AppendHeader adds values to a header (req.appendHeader).
 func (r *ClientRequest) AppendHeader(name string, values ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headerSent {
-		return fromSpec(httpspec.HeadersSentError("append"))
-	}
-	return fromSpec(r.headers.Append(name, values...))
+	return fromSpec(r.msg.AppendHeader(name, values...))
 }
 
 // GetHeader returns the values of a header (any case), or nil.
 func (r *ClientRequest) GetHeader(name string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.headers.Get(name)...)
+	return r.msg.Header.Get(name)
 }
 
 // GetHeaders returns the headers by lower-case name.
 func (r *ClientRequest) GetHeaders() map[string][]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.headers.Map()
+	return r.msg.Header.Map()
 }
 
 // GetHeaderNames returns the header names in lower case, in order.
 func (r *ClientRequest) GetHeaderNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.headers.Names()
+	return r.msg.Header.Names()
 }
 
 // GetRawHeaderNames returns the header names as set, in order.
 func (r *ClientRequest) GetRawHeaderNames() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.headers.RawNames()
+	return r.msg.Header.RawNames()
 }
 
 // HasHeader reports whether a header is set (any case).
 func (r *ClientRequest) HasHeader(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.headers.Has(name)
+	return r.msg.Header.Has(name)
 }
 
 // RemoveHeader removes a header; ERR_HTTP_HEADERS_SENT once the head is
-// fixed.
+// fixed. Removing Connection, Content-Length or Transfer-Encoding stops
+// the request from getting its own.
 func (r *ClientRequest) RemoveHeader(name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headerSent {
-		return fromSpec(httpspec.HeadersSentError("remove"))
-	}
-	r.headers.Remove(name)
-	return nil
+	return fromSpec(r.msg.RemoveHeader(name))
 }
 
 // HeadersSent reports whether the head is fixed (req.headersSent).
-func (r *ClientRequest) HeadersSent() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.headerSent }
+func (r *ClientRequest) HeadersSent() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.msg.Fixed() }
 
 // SetStrictContentLength makes the body length be checked against the
 // Content-Length header (req.strictContentLength): a Write past it or an
 // End short of it fails with ERR_HTTP_CONTENT_LENGTH_MISMATCH.
 func (r *ClientRequest) SetStrictContentLength(strict bool) {
 	r.mu.Lock()
-	r.strict = strict
+	r.msg.StrictContentLength = strict
 	r.mu.Unlock()
 }
 
@@ -94,7 +98,7 @@ func (r *ClientRequest) SetStrictContentLength(strict bool) {
 func (r *ClientRequest) SetChunkedEncoding(chunked bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headerSent || r.written > 0 || len(r.held) > 0 {
+	if r.msg.Fixed() || len(r.held) > 0 {
 		return fromSpec(httpspec.HeadersSentError("set"))
 	}
 	r.forceChunked = &chunked
@@ -105,34 +109,22 @@ func (r *ClientRequest) SetChunkedEncoding(chunked bool) error {
 func (r *ClientRequest) ChunkedEncoding() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.headerSent {
-		return r.fr.chunked
+	if r.msg.Fixed() {
+		return r.msg.Chunked()
 	}
 	if r.forceChunked != nil {
 		return *r.forceChunked
 	}
-	return chunkedByDefault(r.method) && !r.headers.Has("content-length")
+	return chunkedByDefault(r.method) && !r.msg.Header.Has("content-length") && !r.msg.Header.Has("transfer-encoding")
 }
 
-// AddTrailers sets trailer fields (req.addTrailers), a flat name, value
-// list sent after a chunked body; they are dropped when the body is not
-// chunked, as in Node.
+// AddTrailers sets the trailer fields (req.addTrailers), a flat name,
+// value list sent after a chunked body, replacing those set before; they
+// are dropped when the body is not chunked, as in Node.
 func (r *ClientRequest) AddTrailers(pairs ...string) error {
-	if len(pairs)%2 != 0 {
-		return specError(httpspec.ErrInvalidArgValue, "The argument 'headers' is invalid")
-	}
-	for i := 0; i < len(pairs); i += 2 {
-		if !httpspec.IsToken(pairs[i]) {
-			return specError(httpspec.ErrInvalidHTTPToken, "Trailer name must be a valid HTTP token [%q]", pairs[i])
-		}
-		if !httpspec.ValidFieldValue(pairs[i+1]) {
-			return specError(httpspec.ErrInvalidChar, "Invalid character in trailer content [%q]", pairs[i])
-		}
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.trailers = append(r.trailers, pairs...)
-	return nil
+	return fromSpec(r.msg.AddTrailers(pairs...))
 }
 
 // WritableEnded reports whether End was called; WritableFinished whether
@@ -156,23 +148,32 @@ func (r *ClientRequest) GetUploadProgress() UploadProgress {
 	if !p.Active {
 		return p
 	}
-	p.Started = r.connected && r.headerSent
+	p.Started = r.connected && r.msg.Fixed()
 	if p.Started {
-		p.Current, p.Total = r.uploaded, r.fr.contentLength
+		p.Current, p.Total = r.uploaded, -1
+		if v, ok := r.msg.Header.First("content-length"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				p.Total = n
+			}
+		}
 	}
 	return p
 }
 
 // FlushHeaders fixes the head and sends it without waiting for the body
-// (req.flushHeaders).
-func (r *ClientRequest) FlushHeaders() {
+// (req.flushHeaders). It fails only if the head is invalid (a bad
+// Content-Length value, a Trailer header on a body that is not chunked).
+func (r *ClientRequest) FlushHeaders() error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	r.mu.Lock()
-	if !r.headerSent && r.stage != stageDone {
-		r.fixHeadLocked(false, 0)
+	if !r.msg.Fixed() && r.stage != stageDone {
+		if err := r.fixHeadLocked(-1); err != nil {
+			r.mu.Unlock()
+			return err
+		}
 	}
-	r.flushLocked()
+	return r.flushLocked()
 }
 
 // Cork keeps writes in memory until as many Uncork calls (or End).
@@ -189,19 +190,23 @@ func (r *ClientRequest) Uncork() {
 	r.flushLocked()
 }
 
-// fixHeadLocked builds the head from the headers. Caller holds mu.
-func (r *ClientRequest) fixHeadLocked(final bool, bodyLen int64) {
-	fields := r.opts.RawHeaders
-	if fields == nil {
-		fields = storeFields(&r.headers, r.unique)
+// fixHeadLocked fixes and serialises the head, given the body's length
+// when End comes before it (-1 otherwise). Caller holds mu.
+func (r *ClientRequest) fixHeadLocked(length int64) error {
+	if r.forceChunked != nil {
+		r.msg.ChunkedByDefault = *r.forceChunked
 	}
-	r.head, r.fr = buildHead(fields, headSpec{
-		method: r.method, path: r.path, shouldKeepAlive: r.shouldKeepAlive,
-		final: final, bodyLen: bodyLen, forceChunked: r.forceChunked,
-		hasTrailers: len(r.trailers) > 0, unique: r.unique,
-	})
-	r.headerSent = true
-	r.pending = append(r.pending, r.head...)
+	r.msg.Length = length
+	head := append(make([]byte, 0, 256), r.method...)
+	head = append(head, ' ')
+	head = append(head, r.path...)
+	head = append(head, " HTTP/1.1\r\n"...)
+	head, err := r.msg.AppendHead(head, &outgoing.Conn{Agent: true, Unique: r.unique})
+	if err != nil {
+		return fromSpec(err)
+	}
+	r.pending = append(r.pending, head...)
+	return nil
 }
 
 // Write sends a piece of the body (req.write); the first Write fixes the
@@ -217,7 +222,12 @@ func (r *ClientRequest) Write(p []byte) error {
 		r.mu.Unlock()
 		return err
 	}
-	if err := r.bodyLocked(p); err != nil {
+	if r.holding() {
+		r.held = append(r.held, p...)
+		r.mu.Unlock()
+		return nil
+	}
+	if err := r.bodyLocked(p, false); err != nil {
 		r.mu.Unlock()
 		return err
 	}
@@ -225,92 +235,98 @@ func (r *ClientRequest) Write(p []byte) error {
 }
 
 // End sends the last piece of the body (possibly none) and ends the
-// request (req.end). Before the head is fixed, a method whose body is
-// chunked by default gets a Content-Length of the whole body instead.
+// request (req.end). Before the head is fixed the whole body is known:
+// a method whose body is chunked by default, or any body that is not
+// empty, gets a Content-Length instead of chunks.
 func (r *ClientRequest) End(p []byte) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	r.mu.Lock()
 	if r.ended {
 		r.mu.Unlock()
-		return specError(httpspec.ErrStreamAlreadyFinished, "Cannot call end after a stream was finished")
+		return fromSpec(r.msg.CheckEnd())
 	}
 	if err := r.writableLocked(); err != nil {
 		r.mu.Unlock()
 		return err
 	}
-	if !r.headerSent {
-		if r.forceChunked != nil && !*r.forceChunked {
-			p = append(r.held, p...)
-			r.held = nil
+	if r.holding() {
+		p = append(r.held, p...)
+		r.held = nil
+	}
+	if !r.msg.Fixed() {
+		length := int64(-1)
+		if len(p) > 0 || r.msg.ChunkedByDefault || r.forceChunked != nil && !*r.forceChunked {
+			length = int64(len(p))
 		}
-		r.fixHeadLocked(true, int64(len(p)))
+		if r.forceChunked != nil && *r.forceChunked {
+			length = -1
+		}
+		if err := r.fixHeadLocked(length); err != nil {
+			r.mu.Unlock()
+			return err
+		}
 	}
-	if r.strict && r.fr.contentLength >= 0 && r.written+int64(len(p)) != r.fr.contentLength {
-		err := mismatch(r.written+int64(len(p)), r.fr.contentLength)
+	if err := r.bodyLocked(p, true); err != nil {
 		r.mu.Unlock()
 		return err
 	}
-	if err := r.bodyLocked(p); err != nil {
+	if err := r.msg.CheckEnd(); err != nil {
 		r.mu.Unlock()
-		return err
+		return fromSpec(err)
 	}
-	if r.fr.chunked {
-		r.pending = appendLastChunk(r.pending, r.trailers)
-	}
+	r.msg.Finish()
+	r.pending = r.msg.AppendEnd(r.pending)
 	r.ended = true
 	r.corked = 0
 	return r.flushLocked()
 }
 
+// holding reports whether the body is kept until End (Electron's
+// chunkedEncoding false). Caller holds mu.
+func (r *ClientRequest) holding() bool {
+	return !r.msg.Fixed() && r.forceChunked != nil && !*r.forceChunked
+}
+
 func (r *ClientRequest) writableLocked() error {
 	switch {
 	case r.ended:
-		return specError(httpspec.ErrStreamWriteAfterEnd, "write after end")
+		return specError(httpspec.CodeStreamWriteAfterEnd, "write after end")
 	case r.destroyed || r.stage == stageDone:
-		return specError(httpspec.ErrStreamDestroyed, "Cannot call write after a stream was destroyed")
+		return specError(httpspec.CodeStreamDestroyed, "Cannot call write after a stream was destroyed")
 	}
 	return nil
 }
 
-// bodyLocked frames p and adds it to pending. Caller holds mu.
-func (r *ClientRequest) bodyLocked(p []byte) error {
-	if !r.headerSent {
-		if r.forceChunked != nil && !*r.forceChunked {
-			r.held = append(r.held, p...)
-			return nil
+// bodyLocked accounts for p, frames it and adds it to pending. Caller
+// holds mu.
+func (r *ClientRequest) bodyLocked(p []byte, end bool) error {
+	if !r.msg.Fixed() {
+		if err := r.fixHeadLocked(-1); err != nil {
+			return err
 		}
-		r.fixHeadLocked(false, 0)
 	}
-	if len(p) == 0 {
+	keep, err := r.msg.Body(len(p), end)
+	if err != nil {
+		return fromSpec(err)
+	}
+	if keep == 0 {
 		return nil
 	}
-	if r.strict && r.fr.contentLength >= 0 && r.written+int64(len(p)) > r.fr.contentLength {
-		return mismatch(r.written+int64(len(p)), r.fr.contentLength)
-	}
-	r.written += int64(len(p))
-	r.pendingBody += int64(len(p))
+	p = p[:keep]
+	r.pendingBody += int64(keep)
 	if r.keepReplay {
 		r.replay = append(r.replay, p...)
 	}
-	if r.fr.chunked {
-		r.pending = http1.AppendChunkHeader(r.pending, len(p))
-		r.pending = append(r.pending, p...)
-		r.pending = append(r.pending, "\r\n"...)
-	} else {
-		r.pending = append(r.pending, p...)
-	}
+	r.pending = r.msg.AppendChunk(r.pending, keep)
+	r.pending = append(r.pending, p...)
+	r.pending = append(r.pending, r.msg.ChunkEnd()...)
 	return nil
 }
 
 // smallWrite is the size of a write that a connection's send buffer takes
 // without waiting for the peer.
 const smallWrite = 64 << 10
-
-func mismatch(got, want int64) error {
-	return specError(httpspec.ErrContentLengthMismatch,
-		"Request body length does not match content-length header: %d bytes written, %d declared", got, want)
-}
 
 // flushLocked writes pending to the connection when it is connected and
 // not corked, and reports 'finish' once everything is written. Caller

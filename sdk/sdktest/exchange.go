@@ -9,16 +9,18 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/protocol"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 )
 
-// Event is the event a request is sent as.
-type Event uint8
+// Event is the event a request is sent as: the protocol's one event
+// type, Node's event names.
+type Event = protocol.Event
 
-// Events of Request.Event; the zero value is EventRequest.
+// Events of Request.Event; the zero Event also sends a request event.
 const (
-	EventRequest          Event = 0
-	EventCheckContinue    Event = Event(protocol.EvCheckContinue)
-	EventCheckExpectation Event = Event(protocol.EvCheckExpectation)
+	EventRequest          = protocol.EventRequest
+	EventCheckContinue    = protocol.EventCheckContinue
+	EventCheckExpectation = protocol.EventCheckExpectation
 )
 
 // Request is a request as hostd hands it to a plugin.
@@ -60,12 +62,6 @@ type Recorder struct {
 	// Headers holds the response header fields, names as set and values
 	// alternating, in order; a name repeats for each of its values.
 	Headers []string
-	// HeadFlags are the protocol.Head* flags of the head, such as
-	// protocol.HeadExplicit after WriteHead or protocol.HeadNoDate.
-	HeadFlags uint8
-	// Length is the body length the head announced for a body given
-	// whole to End but too big for one frame, or -1.
-	Length int64
 	// Body is the response body.
 	Body []byte
 	// Trailers holds the trailer fields, names and values alternating.
@@ -83,21 +79,16 @@ type Recorder struct {
 	ResetMessage string
 	// Aborted reports that the test aborted the exchange.
 	Aborted bool
-	// Frames lists every frame the plugin sent on the stream, in order,
-	// flow-control credit included.
-	Frames []Frame
+
+	// wire is what the SDK's own tests check of the protocol
+	// (sdk/internal/wiretest).
+	wire wiretest.Recording
 }
 
 // Informational is a 1xx response.
 type Informational struct {
 	Status  int
 	Headers []string
-}
-
-// Frame is one frame the plugin sent; Payload is a copy.
-type Frame struct {
-	Type    protocol.Type
-	Payload []byte
 }
 
 // Header returns the first value of the response header name, compared
@@ -120,16 +111,6 @@ func (r *Recorder) Trailer(name string) string {
 	return ""
 }
 
-// FrameTypes lists the types of Frames, for assertions on the shape of
-// an answer.
-func (r *Recorder) FrameTypes() []protocol.Type {
-	out := make([]protocol.Type, len(r.Frames))
-	for i, f := range r.Frames {
-		out[i] = f.Type
-	}
-	return out
-}
-
 func values(fields []string, name string) []string {
 	var out []string
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -150,7 +131,7 @@ func (h *Host) Do(req Request) *Recorder {
 }
 
 // Exchange is one request in progress, for tests that act while the
-// handler runs: abort it, fire its timeout, watch its flow control.
+// handler runs: abort it, fire its timeout, read what it sent so far.
 type Exchange struct {
 	h           *Host
 	id          uint32
@@ -190,7 +171,7 @@ func (req Request) withDefaults() Request {
 
 // requestHead fills req's defaults and returns it with its head for
 // event, without a body.
-func (h *Host) requestHead(req Request, event uint8) (Request, protocol.RequestHead) {
+func (h *Host) requestHead(req Request, event protocol.Event) (Request, protocol.RequestHead) {
 	req = req.withDefaults()
 	major, minor, err := parseVersion(req.HTTPVersion)
 	if err != nil {
@@ -213,7 +194,7 @@ func (h *Host) Start(req Request) *Exchange {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	req, rh := h.requestHead(req, protocol.EvRequest)
+	req, rh := h.requestHead(req, protocol.EventRequest)
 	if len(req.Headers)%2 != 0 || len(req.Trailers)%2 != 0 {
 		h.fatalf("sdktest: Request.Headers and Request.Trailers alternate names and values; got an odd count")
 	}
@@ -223,10 +204,10 @@ func (h *Host) Start(req Request) *Exchange {
 		done:       make(chan struct{}),
 		creditWake: make(chan struct{}, 1),
 		respCredit: protocol.Window,
-		rec:        Recorder{Length: -1},
+		rec:        Recorder{wire: wiretest.Recording{Length: -1}},
 	}
-	if req.Event != EventRequest {
-		rh.Event = uint8(req.Event)
+	if req.Event != 0 {
+		rh.Event = req.Event
 	}
 	awaitCredit := req.Event == EventCheckContinue || len(values(req.Headers, "expect")) > 0
 	pump := false
@@ -300,7 +281,7 @@ func (x *Exchange) Wait() *Recorder {
 	case <-t.C:
 		x.finish(nil)
 		x.h.fatalf("sdktest: %s %s: the handler did not end its response within %v (does it call End?); it sent %v",
-			x.req.Method, x.req.URL, x.h.opts.timeout, x.Recorder().FrameTypes())
+			x.req.Method, x.req.URL, x.h.opts.timeout, x.Recorder().wire.FrameTypes())
 	}
 	x.mu.Lock()
 	err := x.err
@@ -321,7 +302,7 @@ func (x *Exchange) Recorder() *Recorder {
 	rec.Trailers = append([]string(nil), rec.Trailers...)
 	rec.Informational = append([]Informational(nil), rec.Informational...)
 	rec.Timeouts = append([]time.Duration(nil), rec.Timeouts...)
-	rec.Frames = append([]Frame(nil), rec.Frames...)
+	rec.wire.Frames = append([]wiretest.Frame(nil), rec.wire.Frames...)
 	return &rec
 }
 
@@ -339,21 +320,26 @@ func (x *Exchange) Abort() {
 // Response.SetTimeout passed.
 func (x *Exchange) Timeout() { _ = x.h.send(x.id, protocol.TypeTimeout, nil) }
 
-// BodySent returns how many request body bytes have been sent to the
-// plugin so far.
-func (x *Exchange) BodySent() int64 {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.sent
+// flow gives the SDK's own tests the request body's flow control
+// (wiretest.FlowOf).
+type flow struct{ x *Exchange }
+
+func (f flow) BodySent() int64 {
+	f.x.mu.Lock()
+	defer f.x.mu.Unlock()
+	return f.x.sent
 }
 
-// Credited returns how much request body credit the plugin has granted
-// so far, beyond the initial window: the SDK grants it as the handler
-// reads.
-func (x *Exchange) Credited() int64 {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.credited
+func (f flow) Credited() int64 {
+	f.x.mu.Lock()
+	defer f.x.mu.Unlock()
+	return f.x.credited
+}
+
+func init() {
+	wiretest.Register(
+		func(rec any) *wiretest.Recording { return &rec.(*Recorder).wire },
+		func(x any) wiretest.Flow { return flow{x.(*Exchange)} })
 }
 
 // finish ends the exchange, with err if it failed.
@@ -385,7 +371,7 @@ func signal(c chan struct{}) {
 // deliver applies a frame of the plugin; called by the read loop.
 func (x *Exchange) deliver(f protocol.Frame) error {
 	x.mu.Lock()
-	x.rec.Frames = append(x.rec.Frames, Frame{Type: f.Type, Payload: append([]byte(nil), f.Payload...)})
+	x.rec.wire.Frames = append(x.rec.wire.Frames, wiretest.Frame{Type: f.Type, Payload: append([]byte(nil), f.Payload...)})
 	x.mu.Unlock()
 	switch f.Type {
 	case protocol.TypeCredit:
@@ -514,8 +500,8 @@ func (x *Exchange) applyHead(h *protocol.ResponseHead) {
 	x.rec.Status = int(h.Status)
 	x.rec.StatusMessage = string(h.Reason)
 	x.rec.Headers = headerFields(h.Fields)
-	x.rec.HeadFlags = h.Flags
-	x.rec.Length = h.Length
+	x.rec.wire.HeadFlags = h.Flags
+	x.rec.wire.Length = h.Length
 }
 
 // headerFields converts a response head's fields, where a header's

@@ -21,7 +21,8 @@
 // handler has used its whole window, so that Write's flow control is
 // exercised, and it checks that request-body credit follows the
 // handler's reads. Start returns an Exchange for tests that act while the
-// handler runs (Abort, Timeout) or watch the body's flow control.
+// handler runs (Abort, Timeout). The frames behind an answer are the
+// SDK's own business: its tests read them through sdk/internal/wiretest.
 //
 // Upgrade and CONNECT handlers get a socket connected to the net.Conn that
 // Dial returns; clientError handlers are run by ClientError.
@@ -37,14 +38,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -203,7 +203,7 @@ func start(t testing.TB, p any, opts []Option) (*Host, error) {
 
 // startServe starts a Host whose plugin end is served by serve.
 func startServe(t testing.TB, o options, serve func(*net.UnixConn) error) (*Host, error) {
-	hostEnd, pluginEnd, err := socketPair()
+	hostEnd, pluginEnd, err := socketpair.Conns()
 	if err != nil {
 		return nil, err
 	}
@@ -461,33 +461,4 @@ func (h *Host) deadErr() error {
 func (h *Host) send(id uint32, t protocol.Type, payload []byte) error {
 	frame := protocol.AppendHeader(make([]byte, 0, protocol.HeaderSize+len(payload)), id, t, len(payload))
 	return h.w.Write(append(frame, payload...))
-}
-
-// socketPair returns the two ends of a Unix stream socketpair.
-func socketPair() (*net.UnixConn, *net.UnixConn, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	a, err := fileConn(fds[0])
-	if err != nil {
-		syscall.Close(fds[1])
-		return nil, nil, err
-	}
-	b, err := fileConn(fds[1])
-	if err != nil {
-		a.Close()
-		return nil, nil, err
-	}
-	return a, b, nil
-}
-
-func fileConn(fd int) (*net.UnixConn, error) {
-	f := os.NewFile(uintptr(fd), "sdktest")
-	defer f.Close()
-	c, err := net.FileConn(f)
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.UnixConn), nil
 }

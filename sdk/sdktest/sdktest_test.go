@@ -17,6 +17,7 @@ import (
 
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
+	"github.com/hostd/hostd/sdk/internal/wiretest"
 	"github.com/hostd/hostd/sdk/sdktest"
 )
 
@@ -195,7 +196,7 @@ func TestHostFailsTheTest(t *testing.T) {
 			sdktest.New(tb, &configured{}, sdktest.WithConfig(`{"greeting": 3}`))
 		})
 		require.Len(t, got, 1)
-		require.Contains(t, got[0], "Configure: plugin test: config: json: cannot unmarshal number")
+		require.Contains(t, got[0], "Configure: plugin test: config.greeting: a number where string is expected")
 	})
 	t.Run("when a Request is malformed", func(t *testing.T) {
 		got := failures(t, func(tb testing.TB) {
@@ -250,7 +251,7 @@ func TestConfig(t *testing.T) {
 	})
 	t.Run("the plugin's name is passed", func(t *testing.T) {
 		err := sdktest.Configure(&configured{}, sdktest.WithName("greeter"), sdktest.WithConfig(`{"typo": 1}`))
-		require.ErrorContains(t, err, `plugin greeter: config: json: unknown field "typo"`)
+		require.ErrorContains(t, err, `plugin greeter: config.typo: unknown key`)
 	})
 	t.Run("a config that cannot be marshalled is refused", func(t *testing.T) {
 		require.ErrorContains(t, sdktest.Configure(&configured{}, sdktest.WithConfig(func() {})), "WithConfig")
@@ -297,10 +298,10 @@ func TestExchange(t *testing.T) {
 			_ = res.End()
 		}))
 		x := h.Start(sdktest.Request{})
-		require.Eventually(t, func() bool { return len(x.Recorder().Frames) == 1 }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return len(wiretest.Of(x.Recorder()).Frames) == 1 }, 5*time.Second, time.Millisecond)
 		rec := x.Recorder()
 		require.Equal(t, 200, rec.Status)
-		require.Equal(t, protocol.HeadFlush, rec.HeadFlags&protocol.HeadFlush)
+		require.Equal(t, protocol.HeadFlush, wiretest.Of(rec).HeadFlags&protocol.HeadFlush)
 		require.False(t, rec.Ended)
 		close(release)
 		require.True(t, x.Wait().Ended)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostd/hostd/internal/socketpair"
 	"github.com/hostd/hostd/protocol"
 	"github.com/hostd/hostd/sdk"
 )
@@ -26,15 +27,15 @@ func (h *Host) Dial(req Request) net.Conn {
 	if h.t != nil {
 		h.t.Helper()
 	}
-	req, rh := h.requestHead(req, protocol.EvUpgrade)
+	req, rh := h.requestHead(req, protocol.EventUpgrade)
 	rh.Data = req.Head
 	if req.Method == "CONNECT" {
-		rh.Event = protocol.EvConnect
+		rh.Event = protocol.EventConnect
 	}
 	if err := h.deadErr(); err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
-	client, server, err := socketPair()
+	client, server, err := socketpair.Conns()
 	if err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
@@ -253,7 +254,7 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	s := &clientErr{h: h, done: make(chan struct{})}
 	s.id = h.open(s)
 	rh := protocol.RequestHead{
-		Event:       protocol.EvClientError,
+		Event:       protocol.EventClientError,
 		Flags:       protocol.ReqSocketRelay,
 		RemoteAddr:  []byte(ce.RemoteAddr),
 		LocalAddr:   []byte("127.0.0.1:8080"),

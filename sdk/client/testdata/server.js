@@ -49,6 +49,10 @@ const server = http.createServer((req, res) => {
         }
         return;
       }
+      case '/elsewhere':
+        res.writeHead(302, { Location: u.searchParams.get('to') });
+        res.end();
+        return;
       case '/auth': {
         const want = 'Basic ' + Buffer.from('user:pw').toString('base64');
         const proxy = u.searchParams.get('proxy') === '1';
@@ -59,6 +63,24 @@ const server = http.createServer((req, res) => {
           return;
         }
         res.end('welcome');
+        return;
+      }
+      case '/digest': {
+        // RFC 7616 Digest with qop=auth, checked with Node's crypto.
+        const alg = u.searchParams.get('alg') || 'MD5';
+        const hash = (x) => require('node:crypto').createHash(alg === 'SHA-256' ? 'sha256' : 'md5').update(x).digest('hex');
+        const got = req.headers.authorization || '';
+        const p = {};
+        for (const m of got.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) p[m[1]] = m[2] !== undefined ? m[2] : m[3];
+        const ha1 = hash('user:hostd:pw'), ha2 = hash(req.method + ':' + p.uri);
+        const ok = got.startsWith('Digest ') && p.nonce === 'n0nce' && p.opaque === 'op' && p.uri === req.url &&
+          p.response === hash([ha1, p.nonce, p.nc, p.cnonce, 'auth', ha2].join(':'));
+        if (!ok) {
+          res.writeHead(401, { 'WWW-Authenticate': ['Basic realm="hostd"', 'Digest realm="hostd", qop="auth", nonce="n0nce", opaque="op", algorithm=' + alg] });
+          res.end('digest please');
+          return;
+        }
+        res.end('digest ok');
         return;
       }
       case '/cut':
