@@ -71,7 +71,14 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 		go st.pumpBody(req)
 	}
 
-	ended := in.relayResponse(st, res)
+	if !in.relayResponse(st, res) {
+		// Answer a failed stream at once: the client may be waiting to
+		// send the rest of its body until it hears from us.
+		st.mu.Lock()
+		err := st.err
+		st.mu.Unlock()
+		in.failed(st, res, err)
+	}
 	if st.pumpDone != nil {
 		st.stopPump()
 		select {
@@ -82,12 +89,6 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 			_ = res.Flush()
 			<-st.pumpDone
 		}
-	}
-	if !ended {
-		st.mu.Lock()
-		err := st.err
-		st.mu.Unlock()
-		in.failed(st, res, err)
 	}
 }
 
@@ -134,6 +135,9 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 	case protocol.TypeInfo:
 		if err := protocol.DecodeInfo(p, &st.info); err != nil {
 			return false, err
+		}
+		if s := st.info.Status; s != 100 && s != 102 && s != 103 {
+			return false, errInfoStatus
 		}
 		return false, ignoreGone(writeInfo(res, &st.info))
 	case protocol.TypeBody:
@@ -259,11 +263,15 @@ func writeInfo(res *server.ServerResponse, i *protocol.Info) error {
 		return res.WriteContinue()
 	case 102:
 		return res.WriteProcessing()
-	case 103:
+	default: // 103
 		return res.WriteEarlyHints(strs(i.Fields)...)
 	}
-	return errors.New("unsupported informational status")
 }
+
+// errInfoStatus refuses an Info frame whose status the host does not
+// relay: 101 belongs to upgrades, and 1xx codes without a meaning are not
+// sent.
+var errInfoStatus = errors.New("pluginhost: an informational status other than 100, 102 or 103")
 
 // failed answers for a stream that ended without a response.
 func (in *Instance) failed(st *stream, res *server.ServerResponse, err error) {

@@ -41,6 +41,18 @@ type Instance struct {
 	dead     chan struct{} // closed when the data plane ends
 	deadErr  error         // set before dead is closed
 	onDeath  func(*Instance, error)
+
+	hooks *testHooks // nil but in tests; immutable
+}
+
+// testHooks let a test pause readLoop where it races with the goroutines
+// serving the streams.
+type testHooks struct {
+	// frame runs between the lookup of a frame's stream and its delivery;
+	// found tells whether the stream was open.
+	frame func(f protocol.Frame, found bool)
+	// death runs once the data plane has ended, before its streams fail.
+	death func()
 }
 
 func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
@@ -85,8 +97,11 @@ func (in *Instance) readLoop() {
 		in.mu.Lock()
 		st := in.streams[f.Stream]
 		in.mu.Unlock()
+		if in.hooks != nil && in.hooks.frame != nil {
+			in.hooks.frame(f, st != nil)
+		}
 		if st != nil {
-			st.deliver(f)
+			st.deliver(in, f)
 		}
 	}
 	in.r.Close()
@@ -99,13 +114,16 @@ func (in *Instance) readLoop() {
 		in.onDeath(in, err)
 	}
 	in.mu.Lock()
-	list := make([]*stream, 0, len(in.streams))
-	for _, st := range in.streams {
-		list = append(list, st)
+	list := make(map[uint32]*stream, len(in.streams))
+	for id, st := range in.streams {
+		list[id] = st
 	}
 	in.mu.Unlock()
-	for _, st := range list {
-		st.fail(errPluginGone)
+	if in.hooks != nil && in.hooks.death != nil {
+		in.hooks.death()
+	}
+	for id, st := range list {
+		st.failIf(in, id, errPluginGone)
 	}
 }
 
@@ -156,7 +174,9 @@ func (in *Instance) close(st *stream) {
 	in.mu.Lock()
 	delete(in.streams, st.id)
 	in.mu.Unlock()
-	st.in = nil
+	st.mu.Lock()
+	st.in = nil // the reader may still hold st: it must drop what it has
+	st.mu.Unlock()
 	streamPool.Put(st)
 }
 

@@ -65,19 +65,24 @@ func signal(c chan struct{}) {
 	}
 }
 
-// deliver queues a frame from the plugin. Called by the reader goroutine.
-func (st *stream) deliver(f protocol.Frame) {
+// deliver queues a frame of in's plugin, unless the stream no longer
+// serves it: the reader looks a stream up before delivering, and a stream
+// that ends in between goes back to the pool, maybe to serve another
+// request already. Called by the reader goroutine.
+func (st *stream) deliver(in *Instance, f protocol.Frame) {
+	st.mu.Lock()
+	if !st.serves(in, f.Stream) {
+		st.mu.Unlock()
+		return
+	}
 	if f.Type == protocol.TypeCredit {
-		n, err := protocol.DecodeUint32(f.Payload)
-		st.mu.Lock()
-		if err == nil {
+		if n, err := protocol.DecodeUint32(f.Payload); err == nil {
 			st.credit += int(n)
 		}
 		st.mu.Unlock()
 		signal(st.creditWake)
 		return
 	}
-	st.mu.Lock()
 	if st.err == nil {
 		if len(st.inbox)+len(f.Payload) > maxInbox {
 			st.err = errFlowControl
@@ -91,6 +96,9 @@ func (st *stream) deliver(f protocol.Frame) {
 	signal(st.wake)
 }
 
+// serves reports whether st is stream id of in. Called with mu held.
+func (st *stream) serves(in *Instance, id uint32) bool { return st.in == in && st.id == id }
+
 // fail ends the stream early with err, waking its goroutines.
 func (st *stream) fail(err error) {
 	st.mu.Lock()
@@ -100,6 +108,21 @@ func (st *stream) fail(err error) {
 	st.mu.Unlock()
 	signal(st.wake)
 	signal(st.creditWake)
+}
+
+// failIf is fail for a stream that may have ended and been reused since
+// the caller found it: it fails st only while st is stream id of in.
+func (st *stream) failIf(in *Instance, id uint32, err error) {
+	st.mu.Lock()
+	serves := st.serves(in, id)
+	if serves && st.err == nil {
+		st.err = err
+	}
+	st.mu.Unlock()
+	if serves {
+		signal(st.wake)
+		signal(st.creditWake)
+	}
 }
 
 // clientGone is the request's OnAborted callback.
@@ -157,8 +180,11 @@ func (st *stream) send(t protocol.Type, payload []byte) error {
 	return st.in.w.Write(st.frame)
 }
 
-// reset prepares a pooled stream for a new id.
+// reset prepares a pooled stream for a new id. The reader goroutine may
+// still hold it from its previous use: what it checks is set under mu.
 func (st *stream) reset(in *Instance, id uint32) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	st.in, st.id = in, id
 	st.inbox, st.spare = st.inbox[:0], st.spare[:0]
 	st.err = nil
