@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,9 @@ type exchange struct {
 // attempt is one upstream request of an exchange (a retry makes another).
 type attempt struct {
 	creq     *client.ClientRequest
-	done     chan outcome // receives the first of the answer, an error, the end
+	done     chan outcome  // receives the first of the answer, an error, the end
+	socket   chan net.Conn // receives the connection once assigned
+	over     chan struct{} // closed at the attempt's last event
 	once     sync.Once
 	bodyOnce sync.Once
 }
@@ -57,6 +60,7 @@ func (px *Proxy) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	p := px.st.Load() // hostd configures a plugin before its first event
 	x := &exchange{p: p, req: req, res: res, out: p.fields(req, false), wd: newWatchdog(p.timeout)}
 	defer x.wd.stop()
+	req.OnAborted(func() { x.wd.end(errClientGone) })
 	var (
 		up  *client.IncomingMessage
 		err error
@@ -84,13 +88,14 @@ func (px *Proxy) HandleRequest(req *sdk.Request, res *sdk.Response) {
 
 // send starts an attempt.
 func (x *exchange) send() (*attempt, error) {
-	a := &attempt{done: make(chan outcome, 1)}
+	a := &attempt{done: make(chan outcome, 1), socket: make(chan net.Conn, 1), over: make(chan struct{})}
 	ev := client.Events{
+		OnSocket:      func(s net.Conn) { a.socket <- s },
 		OnInformation: x.information,
 		OnContinue:    func() { x.wd.kick(); x.startBody(a) },
 		OnResponse:    func(r *client.IncomingMessage) { x.wd.kick(); a.deliver(outcome{res: r}) },
 		OnError:       func(err error) { a.deliver(outcome{err: err}) },
-		OnClose:       func() { a.deliver(outcome{err: errNoAnswer}) },
+		OnClose:       func() { a.deliver(outcome{err: errNoAnswer}); close(a.over) },
 	}
 	creq, err := client.NewRequest(context.Background(), x.p.options(x.req.Method(), x.req.URL(), x.out.fields, ev))
 	if err != nil {
@@ -129,14 +134,22 @@ func (x *exchange) startBody(a *attempt) {
 			_ = a.creq.End(nil) // an error here is the attempt's: its outcome says it
 			return
 		}
-		go x.upload(a.creq)
+		go x.upload(a)
 	})
 }
 
 // upload copies the client's body to the upstream, piece by piece: each
 // Write returns once its bytes are on the upstream connection, so a slow
-// upstream slows the client's upload.
-func (x *exchange) upload(creq *client.ClientRequest) {
+// upstream slows the client's upload. It starts once the connection is
+// made: before, the client keeps what is written in memory, all of it.
+func (x *exchange) upload(a *attempt) {
+	select {
+	case s := <-a.socket:
+		_ = s.LocalAddr() // returns once the connection is made, or failed
+	case <-a.over:
+		return
+	}
+	creq := a.creq
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
 	buf := *bp
@@ -275,6 +288,10 @@ func (x *exchange) ended(err error) {
 // connection is cut instead, so that a broken answer is never taken for
 // a complete one.
 func (x *exchange) fail(err error) {
+	if errors.Is(err, errClientGone) {
+		x.p.log.Debug("the client went away; upstream request abandoned", "method", x.req.Method(), "url", x.req.URL())
+		return
+	}
 	code, text := 502, "Bad Gateway\n"
 	if errors.Is(err, errTimeout) {
 		code, text = 504, "Gateway Timeout\n"

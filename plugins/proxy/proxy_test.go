@@ -88,6 +88,13 @@ func TestProxyForwardsMethodTargetAndFieldsAsTheyCame(t *testing.T) {
 	require.Equal(t, []string{"keep-alive"}, res.header("connection"), "hostd's own Connection")
 	require.Equal(t, []string{"timeout=5"}, res.header("keep-alive"), "hostd's own Keep-Alive, not the upstream's")
 
+	t.Run("a redirect reaches the client as it came, not followed", func(t *testing.T) {
+		res, _, _ := exchange(t, h, "GET /app/redirect HTTP/1.1\r\nHost: h\r\n\r\n", "GET")
+		require.Equal(t, "HTTP/1.1 302 Found", res.status)
+		require.Equal(t, []string{"/elsewhere"}, res.header("location"))
+		require.Equal(t, "moved", res.body)
+	})
+
 	t.Run("a PUT body with its method", func(t *testing.T) {
 		res, _, _ := exchange(t, h, "PUT /app/echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello, body", "PUT")
 		e := decode[echoed](t, res.body)
@@ -311,4 +318,16 @@ func TestProxyClientGoingAwayClosesTheUpstreamConnection(t *testing.T) {
 	// The answer cannot be finished: its upstream connection is closed,
 	// not pooled with a body still coming.
 	require.Eventually(t, func() bool { return up.stats(t).Open == 0 }, 10*time.Second, 10*time.Millisecond)
+}
+
+func TestProxyClientGoingAwayBeforeTheAnswerClosesTheUpstreamConnection(t *testing.T) {
+	up := startUpstream(t, "node", "")
+	h := start(t, "http://"+up.addr, "") // the default timeout: 30 s
+	c := h.Dial(t)
+	_, err := io.WriteString(c, "GET /app/silent HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return up.stats(t).Open == 1 }, 10*time.Second, 10*time.Millisecond)
+	c.Close()
+	require.Eventually(t, func() bool { return up.stats(t).Open == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the upstream request is abandoned with its client")
 }

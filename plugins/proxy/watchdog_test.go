@@ -14,7 +14,7 @@ import (
 func (w *watchdog) hasFired() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.fired
+	return w.cause == errTimeout
 }
 
 func TestWatchdogFiresAfterTheTimeoutWithoutProgress(t *testing.T) {

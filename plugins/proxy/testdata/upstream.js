@@ -85,6 +85,10 @@ const server = http.createServer((req, res) => {
         res.end();
       });
       return;
+    case 'redirect':
+      res.writeHead(302, { Location: '/elsewhere', 'WWW-Authenticate': 'Basic realm="r"' });
+      res.end('moved');
+      return;
     case 'silent':
       return; // never answers
     case 'cut':
