@@ -30,7 +30,8 @@ type exchange struct {
 
 // attempt is one upstream request of an exchange (a retry makes another).
 type attempt struct {
-	creq     *client.ClientRequest
+	creq     *client.ClientRequest // set before ready is closed
+	ready    chan struct{}
 	done     chan outcome  // receives the first of the answer, an error, the end
 	socket   chan net.Conn // receives the connection once assigned
 	over     chan struct{} // closed at the attempt's last event
@@ -88,7 +89,7 @@ func (px *Proxy) HandleRequest(req *sdk.Request, res *sdk.Response) {
 
 // send starts an attempt.
 func (x *exchange) send() (*attempt, error) {
-	a := &attempt{done: make(chan outcome, 1), socket: make(chan net.Conn, 1), over: make(chan struct{})}
+	a := &attempt{done: make(chan outcome, 1), ready: make(chan struct{}), socket: make(chan net.Conn, 1), over: make(chan struct{})}
 	ev := client.Events{
 		OnSocket:      func(s net.Conn) { a.socket <- s },
 		OnInformation: x.information,
@@ -102,6 +103,7 @@ func (x *exchange) send() (*attempt, error) {
 		return nil, err
 	}
 	a.creq = creq
+	close(a.ready)
 	x.wd.watch(creq)
 	if !x.out.expect {
 		x.startBody(a)
@@ -130,6 +132,7 @@ func (x *exchange) information(info *client.Information) {
 // startBody sends the client's body upstream, once per attempt.
 func (x *exchange) startBody(a *attempt) {
 	a.bodyOnce.Do(func() {
+		<-a.ready // OnContinue may come before NewRequest has returned
 		if !x.out.body {
 			_ = a.creq.End(nil) // an error here is the attempt's: its outcome says it
 			return
