@@ -197,11 +197,14 @@ func (r *results) proxyMarkdown() string {
 	fmt.Fprintf(&w, "\n| reverse proxy (upstream: Go net/http hello world) | req/s, median (min–max) | p50 | p99 | proxy CPU µs/req | hostd+proxy vs it, req/s | CPU/req |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range r.proxies {
 		rs := perRound(r.proxy, valueOf(s, rps))
+		vsRPS, vsCPU := "–", "–"
+		if s != pxHostd {
+			vsRPS, vsCPU = spread(perRound(r.proxy, ratioOf(pxHostd, s, rps))), spread(perRound(r.proxy, ratioOf(pxHostd, s, cpu)))
+		}
 		fmt.Fprintf(&w, "| %s | %s (%s–%s) | %s | %s | %s | %s | %s |\n", describeProxy[s],
 			fmtRPS(median(rs)), fmtRPS(minOf(rs)), fmtRPS(maxOf(rs)),
 			fmtLat(median(perRound(r.proxy, valueOf(s, p50)))), fmtLat(median(perRound(r.proxy, valueOf(s, p99)))),
-			fmtF(median(perRound(r.proxy, valueOf(s, cpu))), "%.1f"),
-			spread(perRound(r.proxy, ratioOf(pxHostd, s, rps))), spread(perRound(r.proxy, ratioOf(pxHostd, s, cpu))))
+			fmtF(median(perRound(r.proxy, valueOf(s, cpu))), "%.1f"), vsRPS, vsCPU)
 	}
 	fmt.Fprintf(&w, "\nProxy CPU counts hostd and its proxy plugin, not the upstream. Issue 11's target, ahead of Node and of httputil.ReverseProxy in req/s: ")
 	var verdicts []string
