@@ -95,10 +95,11 @@ func TestParseUpstream(t *testing.T) {
 		want upstream
 		err  string
 	}{
-		{in: "http://127.0.0.1:9000", want: upstream{name: "http://127.0.0.1:9000", protocol: "http:", host: "127.0.0.1", port: 9000, hostHeader: "127.0.0.1:9000"}},
-		{in: "http://[::1]", want: upstream{name: "http://[::1]", protocol: "http:", host: "::1", port: 80, hostHeader: "[::1]"}},
-		{in: "https://example.com/", want: upstream{name: "https://example.com/", protocol: "https:", host: "example.com", port: 443, hostHeader: "example.com"}},
-		{in: "unix:/run/app.sock", want: upstream{name: "unix:/run/app.sock", protocol: "http:", socketPath: "/run/app.sock", hostHeader: "localhost"}},
+		{in: "http://127.0.0.1:9000", want: upstream{name: "http://127.0.0.1:9000", host: "127.0.0.1", port: 9000, hostHeader: "127.0.0.1:9000"}},
+		{in: "http://[::1]", want: upstream{name: "http://[::1]", host: "::1", port: 80, hostHeader: "[::1]"}},
+		{in: "http://example.com/", want: upstream{name: "http://example.com/", host: "example.com", port: 80, hostHeader: "example.com"}},
+		{in: "https://example.com", err: "want http://host:port or unix:/path"},
+		{in: "unix:/run/app.sock", want: upstream{name: "unix:/run/app.sock", socketPath: "/run/app.sock", hostHeader: "localhost"}},
 		{in: "unix:", err: "needs a socket path"},
 		{in: "ftp://h", err: "want http://host:port or unix:/path"},
 		{in: "http://h/base", err: "without path"},
