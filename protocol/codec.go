@@ -23,6 +23,10 @@ const (
 	// TypeCredit, because reading it sends "100 Continue" to a client that
 	// asked for it; the SDK grants a window when the body is first read.
 	ReqAwaitCredit
+	// ReqHeadersSent, on a client error: the response to the request in
+	// flight has begun, so no answer may be written (the host drops the
+	// socket's bytes). A plugin built before this flag ignores it.
+	ReqHeadersSent
 )
 
 // RequestHead is the payload of TypeRequest.
@@ -333,27 +337,35 @@ func DecodeFields(p []byte) ([][]byte, error) {
 }
 
 // SetTimeout is the payload of TypeSetTimeout: the socket inactivity
-// timeout in milliseconds (0 turns it off) and whether the plugin has a
-// callback for it. Without one, as in Node, the timeout closes the
-// connection.
+// timeout in milliseconds (0 turns it off) and which callbacks the plugin
+// has for it. Callback: the response's, which hear every timeout;
+// RequestCallback: the request's, which hear it only while the request
+// is still arriving (Node's req 'timeout'). A timeout that no callback
+// hears closes the connection, as in Node. The flags are bits of the
+// last byte (1 and 2); a host built before RequestCallback refuses it.
 type SetTimeout struct {
-	Millis   uint32
-	Callback bool
+	Millis          uint32
+	Callback        bool
+	RequestCallback bool
 }
 
 // AppendSetTimeout appends the encoding of s.
 func AppendSetTimeout(dst []byte, s SetTimeout) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, s.Millis)
+	var flags byte
 	if s.Callback {
-		return append(dst, 1)
+		flags |= 1
 	}
-	return append(dst, 0)
+	if s.RequestCallback {
+		flags |= 2
+	}
+	return append(dst, flags)
 }
 
 // DecodeSetTimeout decodes a TypeSetTimeout payload.
 func DecodeSetTimeout(p []byte) (SetTimeout, error) {
-	if len(p) != 5 || p[4] > 1 {
+	if len(p) != 5 || p[4] > 3 {
 		return SetTimeout{}, fmt.Errorf("%w: bad SetTimeout payload", ErrFrame)
 	}
-	return SetTimeout{Millis: binary.BigEndian.Uint32(p), Callback: p[4] == 1}, nil
+	return SetTimeout{Millis: binary.BigEndian.Uint32(p), Callback: p[4]&1 != 0, RequestCallback: p[4]&2 != 0}, nil
 }

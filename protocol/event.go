@@ -21,6 +21,7 @@ const (
 	EventUpgrade                           // "upgrade"
 	EventConnect                           // "connect"
 	EventClientError                       // "clientError"
+	EventDropRequest                       // "dropRequest"
 )
 
 // eventNames are Node's names of the events, as in configuration files and
@@ -32,6 +33,7 @@ var eventNames = [...]string{
 	EventUpgrade:          "upgrade",
 	EventConnect:          "connect",
 	EventClientError:      "clientError",
+	EventDropRequest:      "dropRequest",
 }
 
 // ErrUnknownEvent is returned, wrapped, by ParseEvent for a name that is

@@ -22,6 +22,7 @@ func TestEventsKeepTheirNamesAndWireValues(t *testing.T) {
 		{protocol.EventUpgrade, "upgrade", 4},
 		{protocol.EventConnect, "connect", 5},
 		{protocol.EventClientError, "clientError", 6},
+		{protocol.EventDropRequest, "dropRequest", 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.name, tc.event.String())
@@ -51,7 +52,7 @@ func TestParseEventRefusesWhatIsNotAnEvent(t *testing.T) {
 }
 
 func TestEventOutsideTheListIsNamedByNumber(t *testing.T) {
-	for _, e := range []protocol.Event{0, 7, 255} {
+	for _, e := range []protocol.Event{0, 8, 255} {
 		require.False(t, e.Valid())
 		require.Regexp(t, `^Event\(\d+\)$`, e.String())
 		_, err := protocol.ParseEvent(e.String())
@@ -69,7 +70,7 @@ func TestEventSet(t *testing.T) {
 	require.Equal(t, []string{"request", "upgrade"}, s.Names())
 	require.Equal(t, "request|upgrade", s.String())
 
-	require.Zero(t, protocol.EventSetOf(0, 7), "values that are not events add nothing")
+	require.Zero(t, protocol.EventSetOf(0, 8), "values that are not events add nothing")
 	require.Empty(t, protocol.EventSet(0).Names())
 
 	all := protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation,

@@ -39,8 +39,11 @@ type ConfigureRequest struct {
 	// reject_non_standard_body_writes mirrors the server option: a body
 	// write to a HEAD, 204 or 304 response fails instead of being dropped.
 	RejectNonStandardBodyWrites bool `protobuf:"varint,5,opt,name=reject_non_standard_body_writes,json=rejectNonStandardBodyWrites,proto3" json:"reject_non_standard_body_writes,omitempty"`
-	unknownFields               protoimpl.UnknownFields
-	sizeCache                   protoimpl.SizeCache
+	// join_duplicate_headers mirrors the server option: the plugin's
+	// Request.Headers joins repeated fields that Node otherwise keeps first.
+	JoinDuplicateHeaders bool `protobuf:"varint,6,opt,name=join_duplicate_headers,json=joinDuplicateHeaders,proto3" json:"join_duplicate_headers,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -104,6 +107,13 @@ func (x *ConfigureRequest) GetRelaySockets() bool {
 func (x *ConfigureRequest) GetRejectNonStandardBodyWrites() bool {
 	if x != nil {
 		return x.RejectNonStandardBodyWrites
+	}
+	return false
+}
+
+func (x *ConfigureRequest) GetJoinDuplicateHeaders() bool {
+	if x != nil {
+		return x.JoinDuplicateHeaders
 	}
 	return false
 }
@@ -434,14 +444,15 @@ var File_hostd_proto protoreflect.FileDescriptor
 
 const file_hostd_proto_rawDesc = "" +
 	"\n" +
-	"\vhostd.proto\x12\bhostd.v1\"\xdd\x01\n" +
+	"\vhostd.proto\x12\bhostd.v1\"\x93\x02\n" +
 	"\x10ConfigureRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x03 \x01(\fR\n" +
 	"configJson\x12#\n" +
 	"\rrelay_sockets\x18\x04 \x01(\bR\frelaySockets\x12D\n" +
-	"\x1freject_non_standard_body_writes\x18\x05 \x01(\bR\x1brejectNonStandardBodyWrites\"{\n" +
+	"\x1freject_non_standard_body_writes\x18\x05 \x01(\bR\x1brejectNonStandardBodyWrites\x124\n" +
+	"\x16join_duplicate_headers\x18\x06 \x01(\bR\x14joinDuplicateHeaders\"{\n" +
 	"\x11ConfigureResponse\x12\x16\n" +
 	"\x06events\x18\x01 \x03(\tR\x06events\x12#\n" +
 	"\rrelay_sockets\x18\x02 \x01(\bR\frelaySockets\x12)\n" +

@@ -64,6 +64,16 @@ type ClientError struct {
 	RawPacket []byte
 	// RemoteAddr is the client's address.
 	RemoteAddr string
+	// HeadersSent reports that the response to the request in flight had
+	// begun (Node: socket._httpMessage.headersSent), so that no answer can
+	// be written: the socket's writes then fail with ErrResponseBegun, and
+	// hostd destroys the connection once the handler returns, as Node's
+	// default handler does.
+	HeadersSent bool
 }
+
+// ErrResponseBegun is what a clientError handler's socket returns from
+// Write when ClientError.HeadersSent is set.
+var ErrResponseBegun = errors.New("sdk: the response to the request in flight has begun: a client error cannot be answered")
 
 func (e *ClientError) Error() string { return "client error " + e.Code }

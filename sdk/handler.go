@@ -48,6 +48,15 @@ type ClientErrorHandler interface {
 	HandleClientError(err *ClientError, socket net.Conn)
 }
 
+// DropRequestHandler hears of a request hostd refuses with 503 because
+// its connection reached max_requests_per_socket (Node's dropRequest
+// event, raised before the 503 is written). It is told, not asked: hostd
+// answers without waiting for it, and the client's socket stays with
+// hostd. A route names it with events = ["dropRequest"].
+type DropRequestHandler interface {
+	HandleDropRequest(req *Request)
+}
+
 // SocketRelayer is implemented by a plugin that wants the sockets of
 // upgrade and CONNECT relayed through hostd as frames rather than passed
 // as the client's own descriptor, as the relay_sockets key asks from the
@@ -94,6 +103,8 @@ func events(p any) protocol.EventSet {
 	add(ok, protocol.EventConnect)
 	_, ok = p.(ClientErrorHandler)
 	add(ok, protocol.EventClientError)
+	_, ok = p.(DropRequestHandler)
+	add(ok, protocol.EventDropRequest)
 	return s
 }
 

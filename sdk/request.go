@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
 )
@@ -20,10 +21,6 @@ type Request struct {
 	distinctOnce sync.Once
 	distinct     map[string][]string
 }
-
-// Headers is Node's message.headers: lower-case names, repeated fields
-// folded by Node's rules, set-cookie always a list.
-type Headers = httpspec.Headers
 
 // Method returns the request method, for example "GET".
 func (r *Request) Method() string {
@@ -75,9 +72,10 @@ func (r *Request) RawHeaders() []string {
 }
 
 // Headers returns Node's message.headers. With hostd's
-// join_duplicate_headers the keep-first fields were already joined.
+// join_duplicate_headers (Node's joinDuplicateHeaders) repeated fields
+// that Node keeps the first of are joined with ", " instead.
 func (r *Request) Headers() Headers {
-	r.headersOnce.Do(func() { r.headers = httpspec.BuildHeaders(r.RawHeaders(), false, 0) })
+	r.headersOnce.Do(func() { r.headers = buildHeaders(r.RawHeaders(), r.joinDuplicates()) })
 	return r.headers
 }
 
@@ -104,7 +102,11 @@ func (r *Request) RawTrailers() []string {
 }
 
 // Trailers returns the trailers folded like Headers.
-func (r *Request) Trailers() Headers { return httpspec.BuildHeaders(r.RawTrailers(), false, 0) }
+func (r *Request) Trailers() Headers {
+	return buildHeaders(r.RawTrailers(), r.joinDuplicates())
+}
+
+func (r *Request) joinDuplicates() bool { return r.st.rt.settings.Load().joinDuplicates }
 
 // TrailersDistinct is HeadersDistinct for the trailers.
 func (r *Request) TrailersDistinct() map[string][]string {
@@ -170,6 +172,21 @@ func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
 
 // LocalAddr returns the address the request arrived on.
 func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
+
+// SetTimeout is Node's request.setTimeout: it sets the client socket's
+// inactivity timeout to d, the one Response.SetTimeout sets (d of 0 turns
+// it off), and registers f, if not nil, to run when the timeout passes
+// while the request is still arriving. A timeout that neither a request's
+// callback nor a response's hears closes the connection, as in Node.
+func (r *Request) SetTimeout(d time.Duration, f func()) error {
+	st := r.st
+	if f != nil {
+		st.mu.Lock()
+		st.onReqTimeout = append(st.onReqTimeout, f)
+		st.mu.Unlock()
+	}
+	return st.res.SetTimeout(d, nil)
+}
 
 // Read reads the request body. It returns io.EOF at its end, ErrAborted
 // if the request was aborted first, and io.ErrUnexpectedEOF once the

@@ -373,3 +373,30 @@ func TestRequestAbort(t *testing.T) {
 	require.True(t, o.late, "an OnAborted registered after the abort runs too")
 	require.True(t, x.Recorder().Aborted)
 }
+
+func TestRequestSetTimeout(t *testing.T) {
+	t.Run("it sets the socket timeout that Response.SetTimeout sets", func(t *testing.T) {
+		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) {
+			assert.NoError(t, req.SetTimeout(3*time.Second, nil))
+			assert.NoError(t, res.End())
+		})
+		require.Equal(t, []time.Duration{3 * time.Second}, rec.Timeouts)
+	})
+	t.Run("its callback hears a timeout while the body is arriving", func(t *testing.T) {
+		set := make(chan struct{})
+		h := sdktest.New(t, sdk.HandlerFunc(func(req *sdk.Request, res *sdk.Response) {
+			heard := make(chan struct{})
+			assert.NoError(t, req.SetTimeout(time.Second, func() { close(heard) }))
+			close(set)
+			<-heard
+			assert.False(t, req.Complete())
+			assert.NoError(t, res.EndString("heard"))
+		}))
+		body, w := io.Pipe()
+		defer w.Close()
+		x := h.Start(sdktest.Request{Method: "POST", Body: body})
+		<-set
+		x.Timeout()
+		require.Equal(t, "heard", string(x.Wait().Body))
+	})
+}

@@ -656,13 +656,13 @@ func (r *Response) SetTimeout(d time.Duration, f func()) error {
 	if f != nil {
 		st.onTimeout = append(st.onTimeout, f)
 	}
-	callback := len(st.onTimeout) > 0
+	callback, reqCallback := len(st.onTimeout) > 0, len(st.onReqTimeout) > 0
 	st.mu.Unlock()
 	ms := uint32(0)
 	if d > 0 {
 		ms = uint32(min(max(d.Milliseconds(), 1), 1<<31))
 	}
-	return st.send(protocol.TypeSetTimeout, protocol.AppendSetTimeout(nil, protocol.SetTimeout{Millis: ms, Callback: callback}))
+	return st.send(protocol.TypeSetTimeout, protocol.AppendSetTimeout(nil, protocol.SetTimeout{Millis: ms, Callback: callback, RequestCallback: reqCallback}))
 }
 
 // OnFinish registers f to run when hostd has written the whole response

@@ -45,9 +45,10 @@ type runtime struct {
 // growth and goroutine start that otherwise dominate a small handler.
 const maxIdleWorkers = 256
 
-// settings are what Configure decided.
+// settings are the server options hostd passes to Configure.
 type settings struct {
-	rejectBody bool
+	rejectBody     bool // rejectNonStandardBodyWrites
+	joinDuplicates bool // joinDuplicateHeaders
 }
 
 // newRuntime returns a runtime for p. A plugin process (Serve) releases
@@ -63,13 +64,13 @@ func newRuntime(p any, log hclog.Logger, releaseWhenIdle bool) *runtime {
 	return rt
 }
 
-func (rt *runtime) configure(name string, cfg []byte, reject bool) error {
+func (rt *runtime) configure(name string, cfg []byte, s settings) error {
 	if c, ok := rt.p.(Configurer); ok {
 		if err := c.Configure(&Config{Name: name, raw: cfg}); err != nil {
 			return err
 		}
 	}
-	rt.settings.Store(&settings{rejectBody: reject})
+	rt.settings.Store(&s)
 	return nil
 }
 
@@ -79,7 +80,8 @@ func (rt *runtime) Configure(_ context.Context, req *protocol.ConfigureRequest) 
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"hostd speaks protocol version %d and this plugin version %d: rebuild the plugin against hostd's sdk", req.ProtocolVersion, protocol.Version)
 	}
-	if err := rt.configure(req.Name, req.ConfigJson, req.RejectNonStandardBodyWrites); err != nil {
+	s := settings{rejectBody: req.RejectNonStandardBodyWrites, joinDuplicates: req.JoinDuplicateHeaders}
+	if err := rt.configure(req.Name, req.ConfigJson, s); err != nil {
 		var ce *ConfigError
 		if errors.As(err, &ce) {
 			return nil, protocol.ConfigRefused(err.Error(), ce.Key, ce.Reason)
@@ -183,7 +185,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			st.streamed = true
 		}
 	case protocol.EventClientError:
-		st.sock = &relayConn{st: st, writeOnly: true}
+		st.sock = &relayConn{st: st, writeOnly: true, begun: st.head.Flags&protocol.ReqHeadersSent != 0}
 		st.bodyDone = true
 	default:
 		st.bodyDone = true
@@ -270,6 +272,11 @@ func (rt *runtime) run(st *stream) {
 		rt.runSocket(st)
 	case protocol.EventClientError:
 		rt.runClientError(st)
+	case protocol.EventDropRequest:
+		// Nothing goes back to hostd: the exchange is over when the
+		// handler returns (or panics).
+		defer func() { st.end(); rt.forget(st) }()
+		p.(DropRequestHandler).HandleDropRequest(&st.req)
 	default:
 		st.reset(fmt.Sprintf("unknown event %d", st.head.Event))
 	}

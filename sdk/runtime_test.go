@@ -39,6 +39,28 @@ func TestServeConnOptions(t *testing.T) {
 			sdktest.WithRejectNonStandardBodyWrites(), sdktest.WithConfig(`{}`))
 		require.Equal(t, "ERR_HTTP_BODY_NOT_ALLOWED", codeOf(err))
 	})
+	for _, tc := range []struct {
+		name string
+		opts []sdktest.Option
+		want string
+	}{
+		{name: "without JoinDuplicateHeaders the first User-Agent is kept", want: "u1"},
+		{name: "JoinDuplicateHeaders joins User-Agent", opts: []sdktest.Option{sdktest.WithJoinDuplicateHeaders()}, want: "u1, u2"},
+		{name: "JoinDuplicateHeaders applies with a config", opts: []sdktest.Option{sdktest.WithJoinDuplicateHeaders(), sdktest.WithConfig(`{}`)}, want: "u1, u2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var headers, trailers string
+			req := sdktest.Request{Method: "POST", Headers: []string{"User-Agent", "u1", "User-Agent", "u2"},
+				Body: strings.NewReader("x"), Trailers: []string{"User-Agent", "u1", "user-agent", "u2"}}
+			serve(t, req, func(req *sdk.Request, res *sdk.Response) {
+				_, _ = io.Copy(io.Discard, req)
+				headers, trailers = req.Header("user-agent"), req.Trailers().Get("user-agent")
+				_ = res.End()
+			}, tc.opts...)
+			require.Equal(t, tc.want, headers)
+			require.Equal(t, tc.want, trailers)
+		})
+	}
 	t.Run("without the option the write is dropped", func(t *testing.T) {
 		var err error
 		rec := serve(t, sdktest.Request{}, func(req *sdk.Request, res *sdk.Response) { err = write204(req, res) })

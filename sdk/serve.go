@@ -83,13 +83,14 @@ func dataPlane() (*net.UnixConn, error) {
 // what sdktest uses, and is handy for embedding; plugins call Serve.
 func ServeConn(c *net.UnixConn, p any, opts ConnOptions) error {
 	rt := newRuntime(p, opts.Logger, false)
+	s := settings{rejectBody: opts.RejectNonStandardBodyWrites, joinDuplicates: opts.JoinDuplicateHeaders}
 	if opts.Config != nil {
-		if err := rt.configure(opts.Name, opts.Config, opts.RejectNonStandardBodyWrites); err != nil {
+		if err := rt.configure(opts.Name, opts.Config, s); err != nil {
 			c.Close()
 			return err
 		}
 	} else {
-		rt.settings.Store(&settings{rejectBody: opts.RejectNonStandardBodyWrites})
+		rt.settings.Store(&s)
 	}
 	return rt.serveConn(c)
 }
@@ -100,8 +101,10 @@ type ConnOptions struct {
 	// Config skips Configure.
 	Name   string
 	Config []byte
-	// RejectNonStandardBodyWrites mirrors the server option.
+	// RejectNonStandardBodyWrites and JoinDuplicateHeaders mirror the
+	// server options.
 	RejectNonStandardBodyWrites bool
+	JoinDuplicateHeaders        bool
 	// Logger receives diagnostics; nil means none.
 	Logger hclog.Logger
 }

@@ -49,6 +49,7 @@ func (rt *runtime) runClientError(st *stream) {
 		BytesParsed: int(st.head.BytesParsed),
 		RawPacket:   st.head.Data,
 		RemoteAddr:  string(st.head.RemoteAddr),
+		HeadersSent: st.head.Flags&protocol.ReqHeadersSent != 0,
 	}
 	rt.p.(ClientErrorHandler).HandleClientError(err, st.sock)
 	st.sock.Close()
@@ -60,6 +61,8 @@ func (rt *runtime) runClientError(st *stream) {
 type relayConn struct {
 	st        *stream
 	writeOnly bool
+	// begun: a clientError socket whose response had begun refuses writes.
+	begun bool
 
 	mu            sync.Mutex
 	closed        bool
@@ -127,6 +130,9 @@ func (c *relayConn) Read(p []byte) (int, error) {
 }
 
 func (c *relayConn) Write(p []byte) (int, error) {
+	if c.begun {
+		return 0, ErrResponseBegun
+	}
 	c.mu.Lock()
 	closed, dl := c.closed || c.wroteEnd, c.writeDeadline
 	c.mu.Unlock()

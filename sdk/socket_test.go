@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -307,3 +308,26 @@ func TestClientErrorSocketOnlyWrites(t *testing.T) {
 type clientErrorFunc func(*sdk.ClientError, net.Conn)
 
 func (f clientErrorFunc) HandleClientError(ce *sdk.ClientError, socket net.Conn) { f(ce, socket) }
+
+func TestClientErrorAfterTheResponseBegan(t *testing.T) {
+	for _, sent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("HeadersSent %v", sent), func(t *testing.T) {
+			got := make(chan error, 1)
+			var seen bool
+			out := sdktest.ClientError(t, clientErrorFunc(func(ce *sdk.ClientError, socket net.Conn) {
+				seen = ce.HeadersSent
+				_, err := io.WriteString(socket, "HTTP/1.1 408 Request Timeout\r\n\r\n")
+				got <- err
+			}), sdk.ClientError{Code: "ERR_HTTP_REQUEST_TIMEOUT", HeadersSent: sent})
+			require.Equal(t, sent, seen)
+			err := <-got
+			if sent {
+				require.ErrorIs(t, err, sdk.ErrResponseBegun)
+				require.Empty(t, out, "nothing reaches hostd")
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, "HTTP/1.1 408 Request Timeout\r\n\r\n", string(out))
+			}
+		})
+	}
+}

@@ -44,7 +44,10 @@ type stream struct {
 	asked     bool // the first read sent the credit an awaiting host waits for
 	ended     bool
 	onTimeout []func()
-	sock      *relayConn
+	// onReqTimeout: Request.SetTimeout's callbacks, which hear a timeout
+	// only while the request body is still arriving.
+	onReqTimeout []func()
+	sock         *relayConn
 
 	fields [][]byte // field list scratch for encoding; guarded by res.mu
 
@@ -111,7 +114,11 @@ func (st *stream) deliver(f protocol.Frame) error {
 		st.wakeSend()
 	case protocol.TypeTimeout:
 		st.mu.Lock()
-		fs := append([]func(){}, st.onTimeout...)
+		var fs []func()
+		if !st.bodyDone { // as Node emits the request's timeout first
+			fs = append(fs, st.onReqTimeout...)
+		}
+		fs = append(fs, st.onTimeout...)
 		st.mu.Unlock()
 		for _, fn := range fs {
 			go fn()

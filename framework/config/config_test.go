@@ -110,7 +110,7 @@ func TestRefusalsNameTheFileTheKeyAndTheReason(t *testing.T) {
 		{"a bad sha256", "[plugins.p]\nbuiltin = \"echo\"\nsha256 = \"abc\"\n", "t.toml: plugins.p.sha256: must be 64 hexadecimal digits"},
 		{"a route to no plugin", "[[routes]]\npath = \"/\"\nplugin = \"p\"\n", "t.toml: routes[0].plugin: \"p\" is not a configured plugin"},
 		{"a route without a plugin", "[[routes]]\npath = \"/\"\n", "t.toml: routes[0].plugin: every route needs a plugin"},
-		{"an unknown event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"data\"]\n", "t.toml: routes[0].events[0]: \"data\" is not an event (request, checkContinue, checkExpectation, upgrade, connect)"},
+		{"an unknown event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"data\"]\n", "t.toml: routes[0].events[0]: \"data\" is not an event (request, checkContinue, checkExpectation, upgrade, connect, dropRequest)"},
 		{"an event named in the wrong case", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"request\", \"Upgrade\"]\n", "t.toml: routes[0].events[1]: \"Upgrade\" is not an event"},
 		{"clientError as a route event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"clientError\"]\n", "t.toml: routes[0].events[0]: clientError is not a route event: name its plugin in server.client_error"},
 		{"a connect route without authority", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"connect\"]\n", "t.toml: routes[0].authority: a connect route needs authority"},

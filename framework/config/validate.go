@@ -20,7 +20,7 @@ import (
 // routeEvents are the events a route may take, named in the error for one
 // it may not; clientError is not routed but set in [server].
 var routeEvents = protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue,
-	protocol.EventCheckExpectation, protocol.EventUpgrade, protocol.EventConnect).Names()
+	protocol.EventCheckExpectation, protocol.EventUpgrade, protocol.EventConnect, protocol.EventDropRequest).Names()
 
 // keysOf lists the koanf keys of a struct type.
 func keysOf(v any) []string {

@@ -173,4 +173,7 @@ plugin = "p"
 	t.Run("with a callback the plugin answers", func(t *testing.T) {
 		h.Get(t, "/?timeout=200ms&callback").RequireStatus(200).RequireBody("timed out")
 	})
+	t.Run("with two callbacks each runs once", func(t *testing.T) {
+		h.Get(t, "/?timeout=200ms&callback=twice").RequireStatus(200).RequireBody("timed out")
+	})
 }

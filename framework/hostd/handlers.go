@@ -27,6 +27,7 @@ func (h *Host) handlers() server.Handlers {
 		Upgrade:          h.onUpgrade,
 		Connect:          h.onConnect,
 		ClientError:      h.onClientError,
+		DropRequest:      h.onDropRequest,
 	}
 }
 
@@ -61,6 +62,26 @@ func (h *Host) onRequest(req *server.IncomingMessage, res *server.ServerResponse
 	}
 	gen := h.forward(t.plugin, protocol.EventRequest, req, res)
 	rt.done(t, protocol.EventRequest, gen, req, res, start)
+}
+
+// onDropRequest tells the plugin whose route takes dropRequest of a
+// request refused for max_requests_per_socket; the engine answers 503
+// without waiting for it.
+func (h *Host) onDropRequest(req *server.IncomingMessage, _ net.Conn) {
+	t := h.routing.Load().lookup(protocol.EventDropRequest, req)
+	if t == nil {
+		return
+	}
+	in, _, err := t.plugin.Acquire()
+	if err != nil {
+		return // down or busy: a notification is not worth a wait
+	}
+	if !in.Handles(protocol.EventDropRequest) {
+		in.Release()
+		h.log.Warn("a route sends an event the plugin does not handle", "plugin", t.plugin.Name(), "event", protocol.EventDropRequest)
+		return
+	}
+	in.Notify(protocol.EventDropRequest, req)
 }
 
 // onCheckExpectation sends an unknown Expect to a plugin that takes
@@ -128,11 +149,18 @@ func (h *Host) onUpgrade(req *server.IncomingMessage, conn net.Conn, head []byte
 }
 
 // onConnect sends a CONNECT to the plugin whose authority glob matches
-// its target; one that no route takes gets 404, and one to hostd's own
-// listeners 403 (selfconnect.go).
+// its target. Without connect routes the socket is closed unanswered, as
+// Node closes it when nothing listens for 'connect'; with some, a target
+// that none takes gets 404, and one to hostd's own listeners 403
+// (selfconnect.go).
 func (h *Host) onConnect(req *server.IncomingMessage, conn net.Conn, head []byte) {
 	rt := h.routing.Load()
 	start := rt.start()
+	if !rt.table.HasConnect() {
+		conn.Close()
+		rt.doneSocket(nil, protocol.EventConnect, 0, req, 0, start) // no answer
+		return
+	}
 	authority := string(req.Head().Target)
 	if h.isOwnListener(context.Background(), authority) {
 		h.log.Warn("CONNECT to hostd's own listener refused", "target", authority, "client", conn.RemoteAddr().String())

@@ -27,6 +27,7 @@ func (h *Host) spec(cfg *config.Config, name string, pc config.Plugin) pluginhos
 		MaxConcurrent:               pc.MaxConcurrent,
 		RelaySockets:                pc.RelaySockets,
 		RejectNonStandardBodyWrites: cfg.Server.RejectNonStandardBodyWrites,
+		JoinDuplicateHeaders:        cfg.Server.JoinDuplicateHeaders,
 		StartTimeout:                pc.StartTimeout,
 		DrainTimeout:                pc.DrainTimeout,
 	}

@@ -134,8 +134,8 @@ func (m *Metrics) ClientError(code string) {
 }
 
 // eventSlots sizes the arrays indexed by protocol.Event, whose last
-// value is EventClientError. An event's label value is its String.
-const eventSlots = int(protocol.EventClientError) + 1
+// value is EventDropRequest. An event's label value is its String.
+const eventSlots = int(protocol.EventDropRequest) + 1
 
 // seconds converts for Observe.
 func seconds(d time.Duration) float64 { return d.Seconds() }

@@ -63,12 +63,10 @@ func TestABadFrameCostsOnlyItsStream(t *testing.T) {
 	}
 }
 
-// An informational status the host cannot send is a bad frame too. Today
-// the host drops the frame and relays the rest of the answer: writeInfo's
-// "unsupported informational status" is a plain error, which ignoreGone
-// takes for a client gone.
+// An informational status the host cannot send is a bad frame too: the
+// stream fails (502), rather than the frame being dropped and the rest of
+// the answer relayed.
 func TestAnUnsupportedInformationalStatusCostsItsStream(t *testing.T) {
-	t.Skip("fails: an Info frame with status 150 is ignored instead of refused; lead: forward.go")
 	h := newHost(t)
 	_, p := h.attach(t, "bad", pluginhost.Spec{})
 	c := h.dial(t)

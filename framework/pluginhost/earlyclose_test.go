@@ -124,12 +124,10 @@ func requireCut(body string) func(t *testing.T, c *client) {
 }
 
 // A plugin that dies while the client is still sending the request body:
-// the client learns it at once, without having to send more. Today the
-// 502 waits until the client sends its next bytes: ServeHTTP waits for the
-// body pump, blocked reading the client, before it writes the answer of a
-// failed stream (it flushes first, but nothing is written yet then).
+// the client learns it at once, without having to send more: the failed
+// stream is answered before ServeHTTP waits for the body pump, which is
+// blocked reading the client.
 func TestAPluginThatClosesWhileTheRequestBodyArrives(t *testing.T) {
-	t.Skip("fails: the 502 waits for the client's next body bytes; lead: forward.go (ServeHTTP calls failed only after <-st.pumpDone)")
 	h := newHost(t)
 	_, p := h.attach(t, "bad", pluginhost.Spec{})
 	c := h.dial(t)

@@ -31,7 +31,10 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 	defer req.SetAbortHook(nil) // before the stream goes back to the pool
 	var timer *time.Timer
 	if d := in.spec.RequestTimeout; d > 0 {
-		timer = time.AfterFunc(d, func() { st.fail(errTimeout) })
+		// The timer may fire as the stream goes back to the pool: it fails
+		// the stream only while it still serves this request.
+		id := st.id
+		timer = time.AfterFunc(d, func() { st.failIf(in, id, errTimeout) })
 		defer timer.Stop()
 	}
 
@@ -54,7 +57,9 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 			// The client waits for "100 Continue", which reading the body
 			// sends: read only once the plugin asks for the body.
 			rh.Flags |= protocol.ReqAwaitCredit
-			st.credit = 0
+			st.mu.Lock()
+			st.credit = 0 // the stream is registered: a Credit frame may race this
+			st.mu.Unlock()
 		}
 	}
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
@@ -181,9 +186,13 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		if err != nil {
 			return false, err
 		}
+		st.timeoutHeard.Store(s.Callback)
+		st.timeoutHeardReq.Store(s.RequestCallback)
 		var f func()
-		if s.Callback {
-			f = st.sendTimeout
+		if (s.Callback || s.RequestCallback) && !st.timeoutSet {
+			st.timeoutSet = true // once: the engine keeps every callback
+			req := res.Req()
+			f = func() { st.timeout(req, res) }
 		}
 		res.SetTimeout(time.Duration(s.Millis)*time.Millisecond, f)
 	default:
@@ -217,11 +226,20 @@ func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
 	})
 }
 
-// sendTimeout tells the plugin its SetTimeout passed.
-func (st *stream) sendTimeout() {
-	if in := st.in; in != nil {
-		_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
+// timeout tells the plugin its SetTimeout passed, when one of its
+// callbacks hears it: a response's always, a request's only while the
+// request is still arriving. Otherwise the socket is destroyed, as Node
+// destroys it when no listener hears the timeout.
+func (st *stream) timeout(req *server.IncomingMessage, res *server.ServerResponse) {
+	in := st.in
+	if in == nil {
+		return
 	}
+	if !st.timeoutHeard.Load() && !(st.timeoutHeardReq.Load() && !req.Received()) {
+		res.Destroy()
+		return
+	}
+	_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
 }
 
 // serverHead views a plugin's response head as the engine's, without

@@ -87,6 +87,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 		ConfigJson:                  spec.Config,
 		RelaySockets:                spec.RelaySockets,
 		RejectNonStandardBodyWrites: spec.RejectNonStandardBodyWrites,
+		JoinDuplicateHeaders:        spec.JoinDuplicateHeaders,
 	})
 	if err != nil {
 		return fail(configureError(err))

@@ -146,6 +146,10 @@ func (in *Instance) ServeClientError(ce *server.ClientError, conn net.Conn) {
 		ErrCode:     []byte(ce.Code),
 		BytesParsed: uint32(ce.BytesParsed),
 	}
+	if ce.HeadersSent {
+		// The engine's socket refuses writes then; this tells the plugin.
+		rh.Flags |= protocol.ReqHeadersSent
+	}
 	frame, off := protocol.Begin(st.frame[:0], st.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	st.frame = frame

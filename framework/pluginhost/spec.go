@@ -28,6 +28,8 @@ type Spec struct {
 	RelaySockets bool
 	// RejectNonStandardBodyWrites mirrors the server option.
 	RejectNonStandardBodyWrites bool
+	// JoinDuplicateHeaders mirrors the server option.
+	JoinDuplicateHeaders bool
 	// StartTimeout bounds launching, handshake and configuration. Zero
 	// means 10 s.
 	StartTimeout time.Duration

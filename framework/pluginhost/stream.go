@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hostd/hostd/protocol"
@@ -50,6 +51,11 @@ type stream struct {
 	// pumpStopped: the response ended, the pump sends nothing more.
 	// Guarded by mu.
 	pumpStopped bool
+	// The plugin's SetTimeout callbacks: whether it has a response's and a
+	// request's (read by the engine's timeout), and whether the engine has
+	// the callback that tells it (serving goroutine only).
+	timeoutHeard, timeoutHeardReq atomic.Bool
+	timeoutSet                    bool
 }
 
 var streamPool = sync.Pool{New: func() any {
@@ -192,6 +198,9 @@ func (st *stream) reset(in *Instance, id uint32) {
 	st.unacked = 0
 	st.pumpDone = nil
 	st.pumpStopped = false
+	st.timeoutHeard.Store(false)
+	st.timeoutHeardReq.Store(false)
+	st.timeoutSet = false
 	select {
 	case <-st.wake:
 	default:

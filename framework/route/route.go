@@ -75,6 +75,9 @@ func (t *Table) Lookup(ev protocol.Event, host, target []byte, method string) *R
 	return nil
 }
 
+// HasConnect reports whether any route takes the connect event.
+func (t *Table) HasConnect() bool { return len(t.connect) > 0 }
+
 // LookupConnect returns the route for a CONNECT to authority, or nil.
 func (t *Table) LookupConnect(authority string) *Route {
 	for _, r := range t.connect {

@@ -59,6 +59,10 @@ func TestLookup(t *testing.T) {
 		require.Equal(t, "local-tunnel", table.LookupConnect("127.0.0.1:443").Target)
 		require.Equal(t, "any-tunnel", table.LookupConnect("example.com:443").Target)
 	})
+	t.Run("HasConnect tells whether any route takes CONNECT", func(t *testing.T) {
+		require.True(t, table.HasConnect())
+		require.False(t, route.New([]route.Route{{Path: "/", Events: protocol.EventSetOf(protocol.EventRequest, protocol.EventUpgrade), Target: "x"}}).HasConnect())
+	})
 }
 
 func TestLookupAllocatesNothing(t *testing.T) {

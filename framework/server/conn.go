@@ -356,6 +356,13 @@ func (c *conn) rawRead(fd uintptr) bool {
 		c.ex = acquireExchange()
 	}
 	ex := c.ex
+	if ex.r == ex.w {
+		// Everything read was consumed: read from the start of the
+		// buffer. A buffer that the last request filled to its end would
+		// otherwise offer no room, and the read of nothing would look
+		// like the client's end of stream.
+		ex.r, ex.w = 0, 0
+	}
 	for {
 		n, err := syscall.Read(int(fd), ex.rbuf[ex.w:cap(ex.rbuf)])
 		switch {
@@ -403,7 +410,14 @@ func (c *conn) clientError(err error) {
 // run on the sweeper's goroutine for timeouts.
 func (c *conn) answerClientError(ce *ClientError) {
 	if h := c.srv.cfg.Handlers.ClientError; h != nil {
-		h(ce, c.nc)
+		socket := c.nc
+		if ce.HeadersSent {
+			// Node hands its listener the socket regardless, and what it
+			// writes lands in the middle of the response; here it is
+			// refused, so that a client never reads a second status line.
+			socket = begunConn{c.nc}
+		}
+		h(ce, socket)
 		c.destroy()
 		return
 	}
@@ -414,6 +428,32 @@ func (c *conn) answerClientError(ce *ClientError) {
 	}
 	c.closeLocked()
 }
+
+// claimForClientError settles, under mu, which answer the client gets when
+// a client error strikes a request whose handler is running: if its
+// response has begun, none (ce.HeadersSent); otherwise the error's, and
+// the response can no longer begin, so that nothing follows that answer.
+func (c *conn) claimForClientError(ce *ClientError) {
+	c.mu.Lock()
+	if ex := c.inflight; ex != nil {
+		if ex.res.headerSent {
+			ce.HeadersSent = true
+		} else {
+			ex.res.destroyed = true
+		}
+	}
+	c.mu.Unlock()
+}
+
+// ErrResponseBegun is what writing to the socket a ClientError handler gets
+// returns when ClientError.HeadersSent is set.
+var ErrResponseBegun = errors.New("server: the response to the request in flight has begun: a client error cannot be answered")
+
+// begunConn is a connection whose response has begun, for a ClientError
+// handler: its writes are refused.
+type begunConn struct{ net.Conn }
+
+func (begunConn) Write([]byte) (int, error) { return 0, ErrResponseBegun }
 
 func errorCode(err error) string {
 	var pe *http1.ParseError
@@ -447,8 +487,10 @@ func (c *conn) readError(err error) error {
 		// compaction kept. pe.Offset counts from the body's start.
 		ex := c.ex
 		start := ex.keep - ex.head.Size
-		c.answerClientError(&ClientError{Err: pe, Code: pe.Code, BytesParsed: ex.head.Size + pe.Offset - ex.dropped,
-			RawPacket: append([]byte(nil), ex.rbuf[start:ex.w]...), HeadersSent: ex.res.headerSent})
+		ce := &ClientError{Err: pe, Code: pe.Code, BytesParsed: ex.head.Size + pe.Offset - ex.dropped,
+			RawPacket: append([]byte(nil), ex.rbuf[start:ex.w]...)}
+		c.claimForClientError(ce)
+		c.answerClientError(ce)
 		return pe
 	}
 	return ErrAborted

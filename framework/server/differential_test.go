@@ -1,15 +1,10 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,40 +105,7 @@ func latin1All(list []string) []string {
 
 // startNode runs the Node v20 script src and returns the address it
 // listens on. The process ends with the test.
-func startNode(t *testing.T, src string) string {
-	t.Helper()
-	bin := testutil.Node(t)
-	script := filepath.Join(t.TempDir(), "echo.js")
-	require.NoError(t, os.WriteFile(script, []byte(src), 0o600))
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, script)
-	stdin, err := cmd.StdinPipe() // closing it ends the process
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cancel()
-			<-done
-		}
-		cancel()
-	})
-	port := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		port <- strings.TrimSpace(line)
-	}()
-	p := recv(t, port, "node to listen")
-	require.NotEmpty(t, p, "node did not print its port")
-	return net.JoinHostPort("127.0.0.1", p)
-}
+func startNode(t *testing.T, src string) string { return testutil.StartNode(t, src) }
 
 // exchangeRaw sends raw to addr and returns every byte the server sends
 // until it closes the connection, or stays quiet for quiet after its
@@ -311,6 +273,12 @@ var differentialCases = []diffCase{
 	{name: "another Expect value gets 417", raw: "GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n"},
 	{name: "an Expect value on HTTP/1.0 is ignored", raw: "GET / HTTP/1.0\r\nExpect: something\r\n\r\n", note: noteLength, adjust: declaredLength(-1, false)},
 	{name: "an unknown method", raw: "FOO / HTTP/1.1\r\nHost: a\r\n\r\n"},
+	{name: "SOURCE with ICE/1.0 is an HTTP/1.0 request", raw: "SOURCE /mount ICE/1.0\r\nContent-Length: 3\r\n\r\nabc", note: noteLength, adjust: declaredLength(-1, false)},
+	{name: "OPTIONS with RTSP/1.0 is an HTTP/1.0 request", raw: "OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n", note: noteLength, adjust: declaredLength(-1, false)},
+	{name: "GET with RTSP/1.1 keeps the connection", raw: "GET /1 RTSP/1.1\r\nHost: a\r\n\r\nGET /2 RTSP/1.1\r\nHost: a\r\n\r\n"},
+	{name: "an RTSP method with RTSP/1.0", raw: "DESCRIBE rtsp://h/s RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+		note: "llhttp takes RTSP's own methods, which are not in http.METHODS; hostd refuses them (internal/http1's stricter reasons)",
+		want: "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"},
 	{name: "a lower-case method", raw: "get / HTTP/1.1\r\nHost: a\r\n\r\n"},
 	{name: "the HTTP/2 preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
 	{name: "an unsupported version", raw: "GET / HTTP/1.2\r\nHost: a\r\n\r\n"},

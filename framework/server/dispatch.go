@@ -246,10 +246,9 @@ func (c *conn) expire(err *httpspec.Error) {
 		c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: true})
 		return
 	}
-	c.mu.Lock()
-	sent := c.inflight != nil && c.inflight.res.headerSent
-	c.mu.Unlock()
-	c.answerClientError(&ClientError{Err: err, Code: err.Code, HeadersSent: sent})
+	ce := &ClientError{Err: err, Code: err.Code}
+	c.claimForClientError(ce)
+	c.answerClientError(ce)
 }
 
 // inactive raises the timeout event after Options.Timeout or SetTimeout

@@ -50,6 +50,8 @@ type Handlers struct {
 	// must write any answer before it returns; the server closes socket
 	// afterwards. Without it the client gets 400, 431, 413 or 408, unless
 	// a response was already started, in which case the socket is closed.
+	// Unlike Node, a handler cannot write after a response has begun
+	// (ClientError.HeadersSent).
 	ClientError func(err *ClientError, socket net.Conn)
 
 	// DropRequest is raised for a request beyond MaxRequestsPerSocket,
@@ -84,7 +86,10 @@ type ClientError struct {
 	// (of a long body, only the part still buffered).
 	RawPacket []byte
 	// HeadersSent reports that a response to the current request was
-	// already started, so no error response can be written.
+	// already started, so no error response can be written: the
+	// ClientError handler's socket then refuses writes (ErrResponseBegun)
+	// and the connection is destroyed after it, as Node's default handler
+	// does. Otherwise the response can no longer begin.
 	HeadersSent bool
 }
 

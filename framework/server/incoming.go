@@ -175,6 +175,11 @@ func (m *IncomingMessage) RawTrailers() []string {
 // received.
 func (m *IncomingMessage) Complete() bool { return m.body.done }
 
+// Received reports whether the whole request has arrived. Unlike Complete
+// it may be called from any goroutine, such as a SetTimeout callback,
+// while the response to m is in flight.
+func (m *IncomingMessage) Received() bool { return m.c.complete.Load() }
+
 // Aborted reports whether the client went away before the request was
 // complete or its response finished.
 func (m *IncomingMessage) Aborted() bool {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,6 +70,32 @@ func TestKeepAlive(t *testing.T) {
 		require.NotContains(t, r.header, "connection")
 		require.Equal(t, "bye", r.body)
 		c.expectClosed()
+	})
+
+	t.Run("a request that ends exactly at the end of the read buffer keeps the connection", func(t *testing.T) {
+		// Issue 12 item 3: once a request's bytes had filled the read
+		// buffer to its end and were all consumed, the wait for the next
+		// request read into no room, took that for the client's end and
+		// closed a connection it had just announced as keep-alive. The
+		// sizes cover the 4 KiB buffer's end whatever the head's length.
+		_, addr := start(t, server.Options{Handlers: server.Handlers{Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+			body, err := readBody(req)
+			if err == nil {
+				_ = res.EndString(strconv.Itoa(len(body)))
+			}
+		}}})
+		for total := 4080; total <= 4110; total++ {
+			c := dial(t, addr)
+			head := "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000\r\n\r\n"
+			n := total - len(head)
+			req := fmt.Sprintf("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %04d\r\n\r\n%s", n, strings.Repeat("b", n))
+			for i := range 2 {
+				c.send(req)
+				r := c.read()
+				require.Equal(t, strconv.Itoa(n), r.body, "request %d of %d bytes", i+1, total)
+				require.Equal(t, "keep-alive", r.get("connection"))
+			}
+		}
 	})
 
 	t.Run("an unread small body is discarded and the connection kept", func(t *testing.T) {

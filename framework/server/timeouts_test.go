@@ -223,6 +223,47 @@ func TestRequestTimeout(t *testing.T) {
 		require.True(t, err.HeadersSent, "the event says the response had begun")
 	})
 
+	t.Run("a ClientError handler cannot write into a response that has begun", func(t *testing.T) {
+		// Issue 12 item 2: Node hands its clientError listener the socket
+		// even then, and a listener that answers 408 writes it into the
+		// middle of the chunked body; the socket it gets here refuses.
+		writeErr := make(chan error, 1)
+		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				_, _ = res.WriteString("start;")
+				_, _ = readBody(req)
+			},
+			ClientError: func(err *server.ClientError, socket net.Conn) {
+				_, werr := socket.Write([]byte(requestTimeout408))
+				writeErr <- werr
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		require.Equal(t, 200, c.readHead().status)
+		require.Equal(t, "6\r\nstart;\r\n", c.readAll(), "the body so far, then the end: no second status line")
+		require.ErrorIs(t, recv(t, writeErr, "the ClientError handler's write"), server.ErrResponseBegun)
+	})
+
+	t.Run("once a timeout is answered the response can no longer begin", func(t *testing.T) {
+		answered, writeErr := make(chan struct{}), make(chan error, 1)
+		_, addr := start(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{
+			Request: func(req *server.IncomingMessage, res *server.ServerResponse) {
+				<-answered // the body never completes; the timeout strikes first
+				_, err := res.WriteString("too late")
+				writeErr <- err
+			},
+			ClientError: func(err *server.ClientError, socket net.Conn) {
+				_, _ = socket.Write([]byte(requestTimeout408))
+				close(answered)
+			},
+		}})
+		c := dial(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		require.Equal(t, requestTimeout408, c.readAll())
+		require.ErrorIs(t, recv(t, writeErr, "the handler's write"), errDestroyedCheck)
+	})
+
 	t.Run("a slow handler is not limited once the request is complete", func(t *testing.T) {
 		entered, proceed := make(chan struct{}), make(chan struct{})
 		_, addr, clock := startManual(t, server.Options{RequestTimeout: longTimeout, Handlers: server.Handlers{

@@ -52,6 +52,8 @@ var Builtins = map[string]func() any{
 	"gen":         func() any { return &gen{} },
 	"expect":      func() any { return expect{} },
 	"clienterror": func() any { return clientError{} },
+	"duplex":      func() any { return duplex{} },
+	"drops":       func() any { return &drops{last: make(chan string, 1)} },
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
 	"lifecycle":   func() any { return &lifecycle{} },
@@ -71,7 +73,8 @@ func BuiltinNames(extra ...string) []string {
 // ?sleep=DURATION answers after that long (or when aborted), ?panic
 // panics, ?framing=both sets both Content-Length and Transfer-Encoding,
 // ?framing=overlong declares 5 bytes and writes 42, ?destroy writes part
-// of a body and destroys the response, ?env=NAME answers the variable's
+// of a body and destroys the response, ?reqtimeout=DURATION answers from
+// a Request.SetTimeout callback, ?env=NAME answers the variable's
 // value, ?spawn starts a child process (sleep 300) and answers its pid,
 // ?print=TEXT prints TEXT on stdout and stderr; otherwise it answers "ok"
 // with its process id in X-Pid. Its
@@ -138,13 +141,34 @@ func (*misbehave) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	case q.Get("timeout") != "":
 		// SetTimeout: with ?callback the callback answers; without, hostd
 		// must close the connection once the socket is idle that long.
+		// ?callback=twice sets a second callback with a second SetTimeout;
+		// a callback that ran twice would panic.
 		d, _ := time.ParseDuration(q.Get("timeout"))
 		var cb func()
 		done := make(chan struct{})
 		if q.Has("callback") {
 			cb = func() { _ = res.End([]byte("timed out")); close(done) }
 		}
+		if q.Get("callback") == "twice" {
+			second := make(chan struct{})
+			_ = res.SetTimeout(d, func() { close(second) })
+			first := cb
+			cb = func() { <-second; first() }
+		}
 		_ = res.SetTimeout(d, cb)
+		select {
+		case <-done:
+		case <-req.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		return
+	case q.Get("reqtimeout") != "":
+		// Request.SetTimeout: the callback answers if the timeout passes
+		// while the body is still arriving; otherwise hostd closes the
+		// connection, as Node does.
+		d, _ := time.ParseDuration(q.Get("reqtimeout"))
+		done := make(chan struct{})
+		_ = req.SetTimeout(d, func() { _ = res.End([]byte("request timed out")); close(done) })
 		select {
 		case <-done:
 		case <-req.Context().Done():
@@ -240,12 +264,65 @@ func (expect) HandleRequest(req *sdk.Request, res *sdk.Response) {
 }
 
 // clientError answers malformed requests with its own 400, naming the
-// error code and how much was parsed.
+// error code and how much was parsed. It logs each error, and answers even
+// when the response had begun (HeadersSent), when neither the SDK nor
+// hostd may let the answer through.
 type clientError struct{}
 
 func (clientError) HandleClientError(err *sdk.ClientError, socket net.Conn) {
+	sdk.Logger().Info("client error", "code", err.Code, "headers_sent", err.HeadersSent)
 	_, _ = fmt.Fprintf(socket, "HTTP/1.1 400 Bad Request\r\nX-Code: %s\r\nX-Bytes-Parsed: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 		err.Code, err.BytesParsed)
+}
+
+// drops hears of the requests hostd drops (dropRequest) and answers /last
+// with the URL of the latest, once there is one; other requests get "ok".
+type drops struct{ last chan string }
+
+func (d *drops) HandleDropRequest(req *sdk.Request) {
+	select {
+	case d.last <- req.URL():
+	default:
+	}
+}
+
+func (d *drops) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	if req.URL() != "/last" {
+		_ = res.End([]byte("ok"))
+		return
+	}
+	select {
+	case u := <-d.last:
+		_ = res.End([]byte(u))
+	case <-time.After(10 * time.Second):
+		_ = res.End([]byte("none"))
+	}
+}
+
+// duplex answers as the body arrives: "start;", then each piece of the
+// body as it is read, then "end".
+type duplex struct{}
+
+func (duplex) HandleRequest(req *sdk.Request, res *sdk.Response) {
+	if _, err := res.Write([]byte("start;")); err != nil {
+		return
+	}
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := req.Read(buf)
+		if n > 0 {
+			if _, werr := res.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			_ = res.End([]byte("end"))
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func query(req *sdk.Request) url.Values {

@@ -72,9 +72,11 @@ const (
 	// line, so it takes any amount of them, but hostd keeps a head in its
 	// buffer until it is complete and must bound it.
 	reasonHeadTooLarge = "Head too large"
-	// RTSP/x.y and ICE/x.y requests, and HTTP/0.9 requests whose method
-	// is not in http.METHODS (RTSP methods, PRI): llhttp takes them, but
-	// they are not HTTP and no handler could tell them apart.
+	// RTSP/x.y requests with RTSP's own methods (DESCRIBE, PLAY, ...),
+	// and HTTP/0.9 requests whose method is not in http.METHODS (RTSP
+	// methods, PRI): llhttp takes them, but they are not HTTP and no
+	// handler could tell them apart. (RTSP and ICE requests with a method
+	// of http.METHODS are taken, as llhttp does.)
 	reasonNotHTTP       = "Expected HTTP/"
 	reasonNotHTTPMethod = "Method not in http.METHODS"
 	// An empty authority-form target ("CONNECT \r\n"), which llhttp takes

@@ -390,15 +390,21 @@ func (p *Parser) protocol(c byte, i int) *ParseError {
 		if !m.http {
 			return fail(ErrInvalidConstant, "Invalid method for HTTP/x.x request", i+1)
 		}
+		return nil
 	case 1:
 		if !m.rtsp {
 			return fail(ErrInvalidConstant, "Invalid method for RTSP/x.x request", i+1)
 		}
-		return fail(ErrInvalidConstant, reasonNotHTTP, i+1)
 	case 2:
 		if !m.ice {
 			return fail(ErrInvalidConstant, "Expected SOURCE method for ICE/x.x request", i+1)
 		}
+	}
+	// As llhttp, an RTSP or ICE request with a method of http.METHODS
+	// (OPTIONS / RTSP/1.0, SOURCE / ICE/1.0) is taken, by its version, as
+	// an HTTP one; Node's server cannot tell it apart either. RTSP's own
+	// methods are not HTTP.
+	if !m.node {
 		return fail(ErrInvalidConstant, reasonNotHTTP, i+1)
 	}
 	return nil

@@ -4,9 +4,9 @@
 package echo
 
 import (
-	"encoding/json"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/hostd/hostd/sdk"
 )
@@ -44,7 +44,11 @@ func (e *Echo) Configure(c *sdk.Config) error {
 }
 
 // Answer is the JSON the plugin answers with; its fields are the
-// request's, named as Node names them.
+// request's, named as Node names them, and its strings are what a Node
+// handler sees: header values (and every string but the body) read as
+// latin1, the body decoded as UTF-8 with WHATWG replacement (one U+FFFD
+// per ill-formed subpart). HandleRequest encodes it by hand, with the
+// bytes encoding/json would write for it.
 type Answer struct {
 	Method      string      `json:"method"`
 	URL         string      `json:"url"`
@@ -57,16 +61,18 @@ type Answer struct {
 	BodyLength  int64       `json:"bodyLength"`
 }
 
-// HandleRequest answers with the request's own fields. The body is read
-// as a stream: only MaxBody bytes of it are kept.
+// HandleRequest answers with the request as a Node handler sees it: the
+// JSON of Answer. The body is read as a stream: only MaxBody bytes of it
+// are kept.
 func (e *Echo) HandleRequest(req *sdk.Request, res *sdk.Response) {
-	var kept []byte
+	s := scratchPool.Get().(*scratch)
+	defer s.release()
+	q := &s.req
 	var n int64
-	buf := make([]byte, 32<<10)
 	for {
-		m, err := req.Read(buf)
-		if room := e.cfg.MaxBody - int64(len(kept)); room > 0 {
-			kept = append(kept, buf[:min(int64(m), room)]...)
+		m, err := req.Read(s.read)
+		if room := e.cfg.MaxBody - int64(len(q.body)); room > 0 {
+			q.body = append(q.body, s.read[:min(int64(m), room)]...)
 		}
 		n += int64(m)
 		if err == io.EOF {
@@ -76,25 +82,36 @@ func (e *Echo) HandleRequest(req *sdk.Request, res *sdk.Response) {
 			return // the client went away: nobody to answer
 		}
 	}
-	a := Answer{
-		Method:      req.Method(),
-		URL:         req.URL(),
-		HTTPVersion: req.HTTPVersion(),
-		Headers:     req.Headers(),
-		RawHeaders:  req.RawHeaders(),
-		Trailers:    req.Trailers(),
-		RawTrailers: req.RawTrailers(),
-		Body:        string(kept),
-		BodyLength:  n,
-	}
-	out, err := json.Marshal(a)
-	if err != nil {
-		res.WriteHead(500)
-		_ = res.End()
+	q.method, q.url, q.httpVersion = req.Method(), req.URL(), req.HTTPVersion()
+	q.headers, q.rawHeaders = req.Headers(), req.RawHeaders()
+	q.trailers, q.rawTrailers = req.Trailers(), req.RawTrailers()
+	q.bodyLength = n
+	s.out, s.keys = appendAnswer(s.out[:0], q, s.keys)
+	res.SetHeader("Content-Type", "application/json")
+	_ = res.End(s.out) // End copies what it sends
+}
+
+// scratch is the memory of one request, reused across requests.
+type scratch struct {
+	read []byte // body reads
+	req  request
+	out  []byte // the answer
+	keys []string
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{read: make([]byte, 32<<10)} }}
+
+// maxPooled: buffers grown past this by a large body or answer are left
+// to the collector rather than kept in the pool.
+const maxPooled = 256 << 10
+
+func (s *scratch) release() {
+	body := s.req.body[:0]
+	s.req = request{body: body} // drop the request's strings and maps
+	if cap(body) > maxPooled || cap(s.out) > maxPooled {
 		return
 	}
-	res.SetHeader("Content-Type", "application/json")
-	_ = res.End(out)
+	scratchPool.Put(s)
 }
 
 // HandleUpgrade is the server half of the upgrade example in Node's

@@ -317,7 +317,7 @@ func (x *Exchange) Abort() {
 }
 
 // Timeout tells the plugin that the timeout its handler set with
-// Response.SetTimeout passed.
+// Response.SetTimeout or Request.SetTimeout passed.
 func (x *Exchange) Timeout() { _ = x.h.send(x.id, protocol.TypeTimeout, nil) }
 
 // flow gives the SDK's own tests the request body's flow control

@@ -62,6 +62,7 @@ type options struct {
 	cfgErr  error
 	relay   bool
 	reject  bool
+	join    bool
 	timeout time.Duration
 	logger  hclog.Logger
 }
@@ -97,6 +98,10 @@ func WithRelaySockets() Option { return func(o *options) { o.relay = true } }
 // WithRejectNonStandardBodyWrites turns on the server option of that name:
 // writing a body to a HEAD, 204 or 304 response is an error.
 func WithRejectNonStandardBodyWrites() Option { return func(o *options) { o.reject = true } }
+
+// WithJoinDuplicateHeaders turns on the server option of that name:
+// Request.Headers joins repeated fields that Node keeps the first of.
+func WithJoinDuplicateHeaders() Option { return func(o *options) { o.join = true } }
 
 // WithTimeout sets how long the harness waits for the handler.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
@@ -196,6 +201,7 @@ func start(t testing.TB, p any, opts []Option) (*Host, error) {
 			Name:                        o.name,
 			Config:                      o.config,
 			RejectNonStandardBodyWrites: o.reject,
+			JoinDuplicateHeaders:        o.join,
 			Logger:                      o.logger,
 		})
 	})

@@ -262,6 +262,9 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 		ErrCode:     []byte(ce.Code),
 		BytesParsed: uint32(ce.BytesParsed),
 	}
+	if ce.HeadersSent {
+		rh.Flags |= protocol.ReqHeadersSent
+	}
 	frame, off := protocol.Begin(nil, s.id, protocol.TypeRequest)
 	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
 	if err := h.w.Write(frame); err != nil {
