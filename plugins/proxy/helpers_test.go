@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,23 +41,20 @@ var upstreamJS string
 
 // upstream is a Node v20 server started by a test.
 type upstream struct {
-	addr      string // host:port, or "" on a Unix socket
-	statsAddr string
+	addr  string // host:port, or "" on a Unix socket
+	stats func(t *testing.T) connStats
 }
 
 // startUpstream runs testdata/upstream.js, named name, on 127.0.0.1 or on
 // socketPath when it is set.
 func startUpstream(t *testing.T, name, socketPath string) upstream {
 	t.Helper()
-	args := []string{name}
-	if socketPath != "" {
-		args = append(args, socketPath)
-	}
-	ports := strings.Fields(testutil.StartNode(t, upstreamJS, args...))
-	require.Len(t, ports, 2)
-	u := upstream{statsAddr: "127.0.0.1:" + ports[1]}
+	statsPath := filepath.Join(t.TempDir(), "stats.sock")
+	src := fmt.Sprintf("'use strict';\nconst name = %q, socketPath = %q, statsPath = %q;\n", name, socketPath, statsPath) + upstreamJS
+	addr := testutil.StartNode(t, src)
+	u := upstream{stats: func(t *testing.T) connStats { return readStats(t, statsPath) }}
 	if socketPath == "" {
-		u.addr = "127.0.0.1:" + ports[0]
+		u.addr = addr
 	}
 	return u
 }
@@ -63,9 +62,12 @@ func startUpstream(t *testing.T, name, socketPath string) upstream {
 // connStats are the upstream's connections as it counted them.
 type connStats struct{ Open, Max, Total int }
 
-func (u upstream) stats(t *testing.T) connStats {
+func readStats(t *testing.T, path string) connStats {
 	t.Helper()
-	res, err := http.Get("http://" + u.statsAddr + "/")
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	res, err := c.Get("http://upstream/")
 	require.NoError(t, err)
 	defer res.Body.Close()
 	var s connStats

@@ -1,12 +1,9 @@
-// The Node v20 upstream of the proxy's tests. It listens on 127.0.0.1:0,
-// or on the Unix socket given as the second argument, and prints its
-// port (or "unix"). The first argument names it in its answers. The last
-// path segment of a request picks what it does.
-'use strict';
+// The Node v20 upstream of the proxy's tests. The test puts before it
+// the constants name (how it names itself in its answers), socketPath
+// (a Unix socket to listen on, or "" for 127.0.0.1:0) and statsPath (the
+// Unix socket of its connection counts). It prints its port (or "0" on a
+// Unix socket). The last path segment of a request picks what it does.
 const http = require('node:http');
-
-const name = process.argv[2] || 'node';
-const socketPath = process.argv[3];
 
 // Connections, counted as the server sees them.
 let open = 0, max = 0, total = 0;
@@ -149,14 +146,11 @@ server.on('connection', (s) => {
   s.on('close', () => open--);
 });
 
-// GET /stats on a second server, out of the counted one's way.
+// The counts, on a second server, out of the counted one's way.
 const stats = http.createServer((req, res) => res.end(JSON.stringify({ open, max, total })));
 
 const ready = () => {
-  stats.listen(0, '127.0.0.1', () => {
-    const port = socketPath ? 'unix' : server.address().port;
-    process.stdout.write(port + ' ' + stats.address().port + '\n');
-  });
+  stats.listen(statsPath, () => process.stdout.write((socketPath ? 0 : server.address().port) + '\n'));
 };
 if (socketPath) server.listen(socketPath, ready); else server.listen(0, '127.0.0.1', ready);
 process.stdin.resume();
