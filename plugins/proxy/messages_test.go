@@ -20,10 +20,12 @@ import (
 	"github.com/hostd/hostd/internal/hostdtest"
 )
 
-func TestProxyRelaysEarlyHintsBeforeTheAnswer(t *testing.T) {
+func TestProxyRelaysProcessingAndEarlyHintsBeforeTheAnswer(t *testing.T) {
 	up := startUpstream(t, "node", "")
 	h := start(t, "http://"+up.addr, "")
-	hints, br, _ := exchange(t, h, "GET /app/hints HTTP/1.1\r\nHost: h\r\n\r\n", "GET")
+	processing, br, _ := exchange(t, h, "GET /app/hints HTTP/1.1\r\nHost: h\r\n\r\n", "GET")
+	require.Equal(t, "HTTP/1.1 102 Processing", processing.status)
+	hints := readRaw(t, br, "GET")
 	require.Equal(t, "HTTP/1.1 103 Early Hints", hints.status)
 	require.Equal(t, []string{"</style.css>; rel=preload; as=style"}, hints.header("link"))
 	require.Equal(t, []string{"h"}, hints.header("x-hint"))

@@ -71,6 +71,7 @@ const server = http.createServer((req, res) => {
       return;
     }
     case 'hints':
+      res.writeProcessing();
       res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style', 'x-hint': 'h' });
       res.end('after hints');
       return;
