@@ -60,7 +60,13 @@ func startUpstream(t *testing.T, name, socketPath string) upstream {
 }
 
 // connStats are the upstream's connections as it counted them.
-type connStats struct{ Open, Max, Total int }
+type connStats struct {
+	Open, Max, Total int
+	Download         struct {
+		Sent    int64
+		Stalled bool
+	}
+}
 
 func readStats(t *testing.T, path string) connStats {
 	t.Helper()

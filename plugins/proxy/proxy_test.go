@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,6 +173,33 @@ func TestProxyStreamsBodiesBothWaysWithBoundedMemory(t *testing.T) {
 		t.Logf("plugin peak RSS %.1f MiB", float64(rss)/(1<<20))
 		require.Less(t, rss, uint64(bound), "plugin peak RSS")
 	})
+}
+
+func TestProxySlowClientSlowsTheUpstream(t *testing.T) {
+	const size = 100 << 20
+	up := startUpstream(t, "node", "")
+	h := hostdtest.Start(t, strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+up.addr)),
+		`builtin = "proxy"`, fmt.Sprintf("cmd = %q", filepath.Join(bin, "proxy")), 1))
+	c := h.Dial(t)
+	_, err := io.WriteString(c, "GET /app/download?bytes="+strconv.Itoa(size)+" HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	_, err = io.ReadFull(res.Body, make([]byte, 1<<20))
+	require.NoError(t, err)
+	// The client reads no more: the upstream ends up waiting for it,
+	// with most of the body not sent.
+	require.Eventually(t, func() bool { return up.stats(t).Download.Stalled }, 10*time.Second, 10*time.Millisecond)
+	s := up.stats(t)
+	require.Less(t, s.Download.Sent, int64(size/2), "the upstream sent past what the pipes hold")
+	rss := peakRSS(t, h.Plugin("proxy").Current().Pid())
+	t.Logf("upstream stalled after %.1f MiB; plugin peak RSS %.1f MiB", float64(s.Download.Sent)/(1<<20), float64(rss)/(1<<20))
+	require.Less(t, rss, uint64(48<<20))
+	// Reading again lets the rest come.
+	n, err := io.Copy(io.Discard, res.Body)
+	require.NoError(t, err)
+	require.EqualValues(t, size-(1<<20), n)
 }
 
 // peakRSS reads a process's peak resident set size.

@@ -9,6 +9,9 @@ const http = require('node:http');
 let open = 0, max = 0, total = 0;
 // Requests held by /hold until n of them are in flight together.
 let held = [];
+// The last download: bytes handed to the socket, and whether it waits
+// for the reader (the socket's buffer is full).
+const download = { sent: 0, stalled: false };
 
 function pattern(i) { return 97 + (i % 26); }
 
@@ -58,12 +61,18 @@ const server = http.createServer((req, res) => {
       const piece = Buffer.alloc(1 << 16);
       for (let i = 0; i < piece.length; i++) piece[i] = pattern(i);
       let sent = 0;
+      download.sent = 0;
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       const more = () => {
+        download.stalled = false;
         while (sent < total) {
           const n = Math.min(piece.length, total - sent);
           sent += n;
-          if (!res.write(n === piece.length ? piece : piece.subarray(0, n))) return res.once('drain', more);
+          download.sent = sent;
+          if (!res.write(n === piece.length ? piece : piece.subarray(0, n))) {
+            download.stalled = true;
+            return res.once('drain', more);
+          }
         }
         res.end();
       };
@@ -148,7 +157,7 @@ server.on('connection', (s) => {
 });
 
 // The counts, on a second server, out of the counted one's way.
-const stats = http.createServer((req, res) => res.end(JSON.stringify({ open, max, total })));
+const stats = http.createServer((req, res) => res.end(JSON.stringify({ open, max, total, download })));
 
 const ready = () => {
   stats.listen(statsPath, () => process.stdout.write((socketPath ? 0 : server.address().port) + '\n'));
