@@ -86,6 +86,7 @@ func TestProxyForwardsMethodTargetAndFieldsAsTheyCame(t *testing.T) {
 		"Set-Cookie: a=1", "X-A: 1", "Set-Cookie: b=2", "x-a: 2",
 		"X-MiXeD: m",
 	}, kept, "the answer's fields as the upstream sent them, less Connection, X-Hop, Keep-Alive, Proxy-Connection, TE, Upgrade")
+	require.Len(t, res.header("date"), 1, "the upstream's Date, not a second one")
 	require.Equal(t, []string{"keep-alive"}, res.header("connection"), "hostd's own Connection")
 	require.Equal(t, []string{"timeout=5"}, res.header("keep-alive"), "hostd's own Keep-Alive, not the upstream's")
 
