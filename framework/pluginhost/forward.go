@@ -191,8 +191,8 @@ func (in *Instance) apply(st *stream, res *server.ServerResponse, t protocol.Typ
 		var f func()
 		if (s.Callback || s.RequestCallback) && !st.timeoutSet {
 			st.timeoutSet = true // once: the engine keeps every callback
-			req := res.Req()
-			f = func() { st.timeout(req, res) }
+			req, in, id := res.Req(), st.in, st.id
+			f = func() { st.timeout(in, id, req, res) }
 		}
 		res.SetTimeout(time.Duration(s.Millis)*time.Millisecond, f)
 	default:
@@ -230,16 +230,20 @@ func (in *Instance) tellFinished(id uint32, res *server.ServerResponse) {
 // callbacks hears it: a response's always, a request's only while the
 // request is still arriving. Otherwise the socket is destroyed, as Node
 // destroys it when no listener hears the timeout.
-func (st *stream) timeout(req *server.IncomingMessage, res *server.ServerResponse) {
-	in := st.in
-	if in == nil {
+func (st *stream) timeout(in *Instance, id uint32, req *server.IncomingMessage, res *server.ServerResponse) {
+	// The sweeper may call this as the exchange ends and the stream goes
+	// back to the pool: it acts only while the stream serves this request.
+	st.mu.Lock()
+	serves := st.serves(in, id)
+	st.mu.Unlock()
+	if !serves {
 		return
 	}
 	if !st.timeoutHeard.Load() && !(st.timeoutHeardReq.Load() && !req.Received()) {
 		res.Destroy()
 		return
 	}
-	_ = in.w.Write(protocol.AppendHeader(nil, st.id, protocol.TypeTimeout, 0))
+	_ = in.w.Write(protocol.AppendHeader(nil, id, protocol.TypeTimeout, 0))
 }
 
 // serverHead views a plugin's response head as the engine's, without
