@@ -16,7 +16,7 @@ import (
 // Node, each in its own process so that its CPU time and memory can be
 // read apart from the load generator's. envHelper selects the mode.
 const (
-	envHelper = "HOSTD_BENCH_HELPER" // engine, nethttp, echo or forward
+	envHelper = "HOSTD_BENCH_HELPER" // engine, nethttp, echo, forward or revproxy
 	envAddr   = "HOSTD_BENCH_ADDR"   // where the helper listens
 	envTarget = "HOSTD_BENCH_TARGET" // where forward connects to
 )
@@ -61,6 +61,8 @@ func serveHelper(mode string) error {
 			_, _ = io.Copy(c, c)
 			_ = c.CloseWrite()
 		})
+	case "revproxy":
+		return serveReverseProxy(addr, os.Getenv(envTarget))
 	case "forward":
 		// A plain TCP forwarder: the baseline for the CONNECT tunnel,
 		// copying both ways as the tunnel plugin does.

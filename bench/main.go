@@ -3,8 +3,9 @@
 // Go's net/http and Node's http.createServer answering the same hello
 // world, in interleaved rounds; then the plugin hop at one connection, the
 // memory of idle keep-alive connections, CONNECT and upgrade throughput
-// against plain loopback copies, and 1 GiB streamed each way through a
-// plugin. It ends with a Markdown table of the figures next to the issue's
+// against plain loopback copies, 1 GiB streamed each way through a
+// plugin, and (issue 11) hostd with the proxy plugin against Node's and
+// Go's reverse proxies in front of one upstream. It ends with a Markdown table of the figures next to the issue's
 // targets.
 //
 //	go run ./bench          # about 4 minutes
@@ -71,7 +72,7 @@ type options struct {
 }
 
 // sectionNames are the parts of a run, in order, as -only names them.
-var sectionNames = []string{"hello", "idle", "pipes", "transfers", "client"}
+var sectionNames = []string{"hello", "idle", "pipes", "transfers", "client", "proxy"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -204,6 +205,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		{"pipes", "tunnel and upgrade", b.runPipes},
 		{"transfers", "upload and download", b.runTransfers},
 		{"client", "client", b.runClients},
+		{"proxy", "reverse proxies", b.runProxy},
 	}
 	for _, s := range sections {
 		if b.opts.only != nil && !b.opts.only[s.key] {

@@ -29,6 +29,8 @@ type results struct {
 	upgrade     pipeResult
 	upload      transfer
 	download    transfer
+	proxies     []string // the proxies compared, in first-round order
+	proxy       []round  // c=-connections, one per round
 
 	failures []string
 	warnings []string
@@ -223,6 +225,7 @@ func (r *results) details(b *bench) string {
 			}
 		}
 	}
+	w.WriteString(r.proxyDetails(b))
 	return w.String()
 }
 
@@ -380,6 +383,7 @@ func (r *results) markdown(b *bench) string {
 		fmt.Fprintf(&w, "\nStreams moved %s each, not the 1 GiB of the issue (-stream-mib).\n", fmtSize(b.opts.streamMiB))
 	}
 	w.WriteString(r.clientTable())
+	w.WriteString(r.proxyMarkdown())
 	for _, f := range r.failures {
 		fmt.Fprintf(&w, "\nFAILED: %s\n", f)
 	}

@@ -41,7 +41,7 @@ type server struct {
 func build(ctx context.Context, root, dir string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator),
 		"./cmd/hostd", "./plugins/echo/cmd/echo", "./plugins/tunnel/cmd/tunnel",
-		"./examples/hello", "./bench/plugins/stream")
+		"./plugins/proxy/cmd/proxy", "./examples/hello", "./bench/plugins/stream")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

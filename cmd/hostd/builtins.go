@@ -7,6 +7,7 @@ import (
 
 	"github.com/hostd/hostd/plugins/earlyhints"
 	"github.com/hostd/hostd/plugins/echo"
+	"github.com/hostd/hostd/plugins/proxy"
 	"github.com/hostd/hostd/plugins/tunnel"
 	"github.com/hostd/hostd/sdk"
 )
@@ -18,6 +19,7 @@ var builtins = map[string]func() any{
 	"echo":       func() any { return echo.New() },
 	"earlyhints": func() any { return earlyhints.New() },
 	"tunnel":     func() any { return tunnel.New() },
+	"proxy":      func() any { return proxy.New() },
 }
 
 func builtinNames() []string {

@@ -173,6 +173,20 @@ func (s *Socket) Close() error {
 	return nil
 }
 
+// CloseWrite shuts the writing side of the connection (a half-close), so
+// that the peer reads its end while it may still send: for a tunnel once
+// an upgrade or CONNECT handed the connection over.
+func (s *Socket) CloseWrite() error {
+	nc, err := s.conn()
+	if err != nil {
+		return err
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return s.Close()
+}
+
 func (s *Socket) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
