@@ -59,6 +59,9 @@ func startDaemon(t *testing.T, max int) *daemon {
 	d := &daemon{file: filepath.Join(t.TempDir(), "hostd.toml"), lines: make(chan string, 1000)}
 	d.write(t, max)
 	d.cmd = exec.Command(filepath.Join(bin, "hostd"), "-config", d.file, "-watch=false")
+	// hostd killed outright cannot remove its plugins' socket folders:
+	// they go in the test's own.
+	d.cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	stderr, err := d.cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, d.cmd.Start())

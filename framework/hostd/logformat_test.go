@@ -29,6 +29,7 @@ path = "/echo"
 plugin = "echo"
 `)), 0o644))
 	cmd := exec.Command(filepath.Join(bin, "hostd"), "-config", file, "-watch=false", "-log-format", "json")
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // for what a killed hostd leaves
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
