@@ -5,7 +5,7 @@
 // memory of idle keep-alive connections, CONNECT and upgrade throughput
 // against plain loopback copies, 1 GiB streamed each way through a
 // plugin, and (issue 11) hostd with the proxy plugin against Node's and
-// Go's reverse proxies in front of one upstream. It ends with a Markdown table of the figures next to the issue's
+// Go's reverse proxies and nginx in front of one upstream. It ends with a Markdown table of the figures next to the issue's
 // targets.
 //
 //	go run ./bench          # about 4 minutes
@@ -67,6 +67,7 @@ type options struct {
 	pipeMiB    int64  // each tunnel and upgrade run
 	loadgen    string // auto, wrk or go
 	node       string
+	nginx      string
 	markdown   string          // also write the final table here
 	only       map[string]bool // sections to run; nil runs all
 }
@@ -88,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.pipeMiB, "pipe-mib", 4096, "MiB moved by each tunnel and upgrade run (a few seconds each)")
 	fs.StringVar(&o.loadgen, "loadgen", "auto", "load generator: wrk, go (internal/loadgen) or auto (wrk when installed)")
 	fs.StringVar(&o.node, "node", "node", "Node.js executable; empty to leave Node out")
+	fs.StringVar(&o.nginx, "nginx", "nginx", "nginx executable for the proxy section; empty to leave nginx out")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the final Markdown table to this `file`")
 	only := fs.String("only", "", "run only these `sections`, comma-separated: "+strings.Join(sectionNames, ", "))
 	quick := fs.Bool("quick", false, "a run of about a minute: shorter load runs, 256 MiB streams, 512 MiB pipes")
@@ -142,6 +144,7 @@ type bench struct {
 	bin   string // temporary: the binaries built
 	self  string // this executable, re-executed for the helper servers
 	node  string // "" when Node is left out
+	nginx string // "" when nginx is left out
 	wrk   string // "" when the Go load generator is used
 	procs *procSet
 	out   io.Writer // progress
@@ -235,7 +238,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	return nil
 }
 
-// findTools looks for wrk and node as the flags ask.
+// findTools looks for wrk, node and nginx as the flags ask.
 func (b *bench) findTools() error {
 	if b.opts.loadgen != "go" {
 		path, err := exec.LookPath("wrk")
@@ -252,6 +255,17 @@ func (b *bench) findTools() error {
 			fmt.Fprintf(b.out, "bench: %v: Node is left out\n", err)
 		}
 		b.node = path
+	}
+	if b.opts.nginx != "" && (b.opts.only == nil || b.opts.only["proxy"]) {
+		path, err := exec.LookPath(b.opts.nginx)
+		if err != nil && b.opts.nginx == "nginx" {
+			// Packages install it in /usr/sbin, often not on a user's PATH.
+			path, err = exec.LookPath("/usr/sbin/nginx")
+		}
+		if err != nil {
+			fmt.Fprintf(b.out, "bench: %v: nginx is left out of the proxy section\n", err)
+		}
+		b.nginx = path
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,12 +20,14 @@ const (
 	pxHostd = "hostd+proxy"
 	pxNode  = "node"
 	pxGo    = "ReverseProxy"
+	pxNginx = "nginx"
 )
 
 var describeProxy = map[string]string{
 	pxHostd: "hostd + proxy plugin",
 	pxNode:  "Node.js http.request proxy",
 	pxGo:    "Go httputil.ReverseProxy",
+	pxNginx: "nginx proxy_pass, 1 worker",
 }
 
 // nodeProxy is the Node.js reverse proxy: http.request with a keep-alive
@@ -70,6 +73,50 @@ func serveReverseProxy(addr, target string) error {
 	return s.Serve(l)
 }
 
+// nginxConfig is nginx as a reverse proxy to upstream: one worker, a pool
+// of 64 keep-alive connections as the others have, everything it writes in
+// dir. master_process off keeps it one process running as the bench's
+// user, so that it can use dir whoever runs the bench.
+func nginxConfig(dir, addr, upstream string) string {
+	return fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+error_log %[1]s/nginx-error.log warn;
+pid %[1]s/nginx.pid;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+    client_body_temp_path %[1]s/nginx-body;
+    proxy_temp_path %[1]s/nginx-proxy;
+    fastcgi_temp_path %[1]s/nginx-fastcgi;
+    uwsgi_temp_path %[1]s/nginx-uwsgi;
+    scgi_temp_path %[1]s/nginx-scgi;
+    keepalive_timeout 600s;
+    keepalive_requests 100000000;
+
+    upstream hello {
+        server %[3]s;
+        keepalive 64;
+        keepalive_requests 100000000;
+        keepalive_timeout 600s;
+    }
+
+    server {
+        listen %[2]s;
+        location / {
+            proxy_pass http://hello;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`, dir, addr, upstream)
+}
+
 // proxyConfig is hostd with the proxy plugin in front of upstream.
 func (b *bench) proxyConfig(addr, upstream string) string {
 	return fmt.Sprintf(`[server]
@@ -98,6 +145,9 @@ func (b *bench) runProxy(ctx context.Context, res *results) error {
 	names := []string{pxHostd, pxGo}
 	if b.node != "" {
 		names = append(names, pxNode)
+	}
+	if b.nginx != "" {
+		names = append(names, pxNginx)
 	}
 	srv := make(map[string]*server)
 	for _, name := range names {
@@ -155,6 +205,14 @@ func (b *bench) startProxy(ctx context.Context, name, upstream string) (*server,
 		host, port, _ := net.SplitHostPort(addr)
 		upHost, upPort, _ := net.SplitHostPort(upstream)
 		p, err = b.procs.start("node-proxy", nil, b.node, script, host, port, upHost, upPort)
+	case pxNginx:
+		conf := filepath.Join(b.dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(nginxConfig(b.dir, addr, upstream)), 0o644); err != nil {
+			return nil, err
+		}
+		// -e: the error log before the configuration is read, which would
+		// otherwise be the packaged path (/var/log/nginx), maybe not writable.
+		p, err = b.procs.start("nginx", nil, b.nginx, "-p", b.dir, "-c", conf, "-e", filepath.Join(b.dir, "nginx-error.log"))
 	default:
 		return nil, fmt.Errorf("unknown proxy %q", name)
 	}
@@ -206,11 +264,15 @@ func (r *results) proxyMarkdown() string {
 			fmtLat(median(perRound(r.proxy, valueOf(s, p50)))), fmtLat(median(perRound(r.proxy, valueOf(s, p99)))),
 			fmtF(median(perRound(r.proxy, valueOf(s, cpu))), "%.1f"), vsRPS, vsCPU)
 	}
-	fmt.Fprintf(&w, "\nProxy CPU counts hostd and its proxy plugin, not the upstream. Issue 11's target, ahead of Node and of httputil.ReverseProxy in req/s: ")
+	fmt.Fprintf(&w, "\nProxy CPU counts hostd and its proxy plugin, not the upstream.")
+	if !slices.Contains(r.proxies, pxNginx) {
+		fmt.Fprintf(&w, " nginx is left out: not installed.")
+	}
+	fmt.Fprintf(&w, " Issue 11's target, ahead of Node and of httputil.ReverseProxy in req/s: ")
 	var verdicts []string
 	for _, s := range r.proxies {
-		if s == pxHostd {
-			continue
+		if s == pxHostd || s == pxNginx {
+			continue // nginx is for reference, not a target
 		}
 		x := median(perRound(r.proxy, ratioOf(pxHostd, s, rps)))
 		verdicts = append(verdicts, fmt.Sprintf("vs %s %s (%s)", describeProxy[s], fmtX(x), verdict(x, x > 1)))
