@@ -266,7 +266,7 @@ func (r *results) proxyMarkdown() string {
 	}
 	fmt.Fprintf(&w, "\nProxy CPU counts hostd and its proxy plugin, not the upstream.")
 	if !slices.Contains(r.proxies, pxNginx) {
-		fmt.Fprintf(&w, " nginx is left out: not installed.")
+		fmt.Fprintf(&w, " nginx is left out (not found, or -nginx \"\").")
 	}
 	fmt.Fprintf(&w, " Issue 11's target, ahead of Node and of httputil.ReverseProxy in req/s: ")
 	var verdicts []string

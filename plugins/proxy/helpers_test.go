@@ -11,11 +11,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,4 +308,68 @@ func (p *pattern) Read(b []byte) (int, error) {
 	}
 	p.n += int64(len(b))
 	return len(b), nil
+}
+
+// hostdProcess is the hostd binary run by a test, listening on a Unix
+// socket.
+type hostdProcess struct {
+	pid    int
+	client *http.Client // any URL goes to hostd
+}
+
+// startHostdProcess runs bin/hostd with config, its listen address
+// replaced by a Unix socket, and waits until it listens, which hostd
+// does once its plugins have started.
+func startHostdProcess(t *testing.T, config string) *hostdProcess {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hostd.sock")
+	file := filepath.Join(dir, "hostd.toml")
+	config = strings.Replace(config, `listen = ["127.0.0.1:0"]`, fmt.Sprintf("listen = [%q]", "unix:"+sock), 1)
+	require.NoError(t, os.WriteFile(file, []byte(config), 0o600))
+	cmd := exec.Command(filepath.Join(bin, "hostd"), "-config", file, "-watch=false", "-log-level", "warn")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	p := &hostdProcess{pid: cmd.Process.Pid, client: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}}
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 20*time.Second, 20*time.Millisecond, "hostd listening on %s", sock)
+	return p
+}
+
+// pluginPid is the process id of hostd's child whose executable is named
+// name.
+func (p *hostdProcess) pluginPid(t *testing.T, name string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, in parentheses: state ppid …
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(p.pid) {
+			continue
+		}
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && filepath.Base(exe) == name {
+			return pid
+		}
+	}
+	t.Fatalf("no process %q under hostd (%d)", name, p.pid)
+	return 0
 }

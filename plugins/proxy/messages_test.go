@@ -2,16 +2,10 @@ package proxy_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -184,28 +178,12 @@ plugin = "back"
 
 func TestHostdShipsTheProxyAsABuiltin(t *testing.T) {
 	upstream := rawUpstream(t)
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "hostd.sock")
-	file := filepath.Join(dir, "hostd.toml")
-	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+upstream)),
-		`listen = ["127.0.0.1:0"]`, fmt.Sprintf("listen = [%q]", "unix:"+sock), 1)), 0o600))
-	cmd := exec.Command(filepath.Join(bin, "hostd"), "-config", file, "-watch=false")
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	var body string
-	require.Eventually(t, func() bool {
-		res, err := client.Get("http://hostd/app/ok")
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		body = string(b)
-		return res.StatusCode == 200
-	}, 20*time.Second, 20*time.Millisecond)
-	require.Equal(t, "conn=1", body)
+	hd := startHostdProcess(t, proxyTOML(fmt.Sprintf("upstream = %q", "http://"+upstream)))
+	res, err := hd.client.Get("http://hostd/app/ok")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "conn=1", string(body))
 }

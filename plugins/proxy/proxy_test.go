@@ -122,36 +122,66 @@ func TestProxyPreserveHostSendsTheClientsHost(t *testing.T) {
 	require.Contains(t, strings.Join(e.RawHeaders, "|"), "X-Forwarded-Host|front.example:8080")
 }
 
+// streamSize is what TestProxyStreamsBodiesBothWaysWithBoundedMemory moves
+// each way: 100 MiB, or PROXY_STREAM_GIB GiB when set (issue 11 asks for
+// 1 GiB; the default keeps the suite fast). Not HOSTD_…: hostd inherits
+// the environment and would read that as a configuration key.
+func streamSize(t *testing.T) int64 {
+	v := os.Getenv("PROXY_STREAM_GIB")
+	if v == "" {
+		return 100 << 20
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	require.NoError(t, err, "PROXY_STREAM_GIB")
+	require.Positive(t, n, "PROXY_STREAM_GIB")
+	return n << 30
+}
+
 func TestProxyStreamsBodiesBothWaysWithBoundedMemory(t *testing.T) {
-	const size = 100 << 20
-	// bound is what the plugin may hold while 100 MiB pass: far less than
-	// the body, so nothing buffers it whole.
+	size := streamSize(t)
+	// bound is what hostd and the plugin may each hold at their peak
+	// while the bodies pass: far less than a body, so nothing buffers it
+	// whole, and the same whatever the size.
 	const bound = 48 << 20
 	up := startUpstream(t, "node", "")
-	// The plugin's own executable: a builtin would be this test binary,
-	// instrumented under -race.
-	h := hostdtest.Start(t, strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+up.addr)),
+	// The real hostd binary and the plugin's own executable, each a
+	// process of its own, so that the peak RSS (VmHWM) of each can be
+	// read from /proc: hostd in this test process would share its RSS,
+	// and a builtin would be this test binary, instrumented under -race.
+	hd := startHostdProcess(t, strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+up.addr)),
 		`builtin = "proxy"`, fmt.Sprintf("cmd = %q", filepath.Join(bin, "proxy")), 1))
-	pid := h.Plugin("proxy").Current().Pid()
+	requirePeaks := func(t *testing.T, began time.Time) {
+		t.Helper()
+		host, plugin := peakRSS(t, hd.pid), peakRSS(t, hd.pluginPid(t, "proxy"))
+		t.Logf("%d MiB in %v; peak RSS hostd %.1f MiB, proxy plugin %.1f MiB", size>>20, time.Since(began).Round(time.Millisecond),
+			float64(host)/(1<<20), float64(plugin)/(1<<20))
+		require.Less(t, host, uint64(bound), "hostd's peak RSS")
+		require.Less(t, plugin, uint64(bound), "the plugin's peak RSS")
+	}
 
-	t.Run("an upload of 100 MiB, chunked", func(t *testing.T) {
-		req, err := http.NewRequest("POST", h.URL+"/app/upload", io.LimitReader(&pattern{}, size))
+	t.Run("an upload, chunked", func(t *testing.T) {
+		began := time.Now()
+		req, err := http.NewRequest("POST", "http://hostd/app/upload", io.LimitReader(&pattern{}, size))
 		require.NoError(t, err)
 		req.ContentLength = -1
-		r := h.Do(t, req).RequireStatus(200)
+		res, err := hd.client.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, 200, res.StatusCode, string(body))
 		got := decode[struct {
 			Bytes int64
 			OK    bool
-		}](t, r.Body)
+		}](t, string(body))
 		require.EqualValues(t, size, got.Bytes)
 		require.True(t, got.OK, "every byte arrived in order")
-		rss := peakRSS(t, pid)
-		t.Logf("plugin peak RSS %.1f MiB", float64(rss)/(1<<20))
-		require.Less(t, rss, uint64(bound), "plugin peak RSS")
+		requirePeaks(t, began)
 	})
 
-	t.Run("a download of 100 MiB", func(t *testing.T) {
-		res, err := h.Client.Get(h.URL + "/app/download?bytes=" + strconv.Itoa(size))
+	t.Run("a download", func(t *testing.T) {
+		began := time.Now()
+		res, err := hd.client.Get("http://hostd/app/download?bytes=" + strconv.FormatInt(size, 10))
 		require.NoError(t, err)
 		defer res.Body.Close()
 		var n int64
@@ -170,9 +200,7 @@ func TestProxyStreamsBodiesBothWaysWithBoundedMemory(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.EqualValues(t, size, n)
-		rss := peakRSS(t, pid)
-		t.Logf("plugin peak RSS %.1f MiB", float64(rss)/(1<<20))
-		require.Less(t, rss, uint64(bound), "plugin peak RSS")
+		requirePeaks(t, began)
 	})
 }
 
