@@ -27,6 +27,9 @@ const (
 	// flight has begun, so no answer may be written (the host drops the
 	// socket's bytes). A plugin built before this flag ignores it.
 	ReqHeadersSent
+	// ReqEncrypted: the client came over TLS (a tls:// listener), Node's
+	// req.socket.encrypted. A plugin built before this flag ignores it.
+	ReqEncrypted
 )
 
 // RequestHead is the payload of TypeRequest.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
+	"github.com/hostd/hostd/protocol"
 )
 
 // Request is the request of an event, with the API of Node's
@@ -172,6 +173,10 @@ func (r *Request) RemoteAddr() string { return string(r.st.head.RemoteAddr) }
 
 // LocalAddr returns the address the request arrived on.
 func (r *Request) LocalAddr() string { return string(r.st.head.LocalAddr) }
+
+// Encrypted reports whether the client came to hostd over TLS (a tls://
+// listener), Node's req.socket.encrypted.
+func (r *Request) Encrypted() bool { return r.st.head.Flags&protocol.ReqEncrypted != 0 }
 
 // SetTimeout is Node's request.setTimeout: it sets the client socket's
 // inactivity timeout to d, the one Response.SetTimeout sets (d of 0 turns

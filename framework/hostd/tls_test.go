@@ -3,16 +3,10 @@ package hostd_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -23,55 +17,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
-// testCert is a self-signed certificate for 127.0.0.1, written to PEM
-// files.
-type testCert struct {
-	cert     *x509.Certificate
-	certFile string
-	keyFile  string
-}
-
-// writeCert makes a certificate for 127.0.0.1 with the given serial
-// number and writes it, and its key, into dir.
-func writeCert(t *testing.T, dir string, serial int64) *testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("hostd test %d", serial)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	c := &testCert{cert: cert, certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
-	require.NoError(t, os.WriteFile(c.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
-	require.NoError(t, os.WriteFile(c.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	return c
-}
-
 // clientConfig trusts the given certificates.
-func clientConfig(certs ...*testCert) *tls.Config {
+func clientConfig(certs ...*testutil.Cert) *tls.Config {
 	pool := x509.NewCertPool()
 	for _, c := range certs {
-		pool.AddCert(c.cert)
+		pool.AddCert(c.Cert)
 	}
 	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"h2", "http/1.1"}}
 }
 
-func tlsConfig(c *testCert) string {
+func tlsConfig(c *testutil.Cert) string {
 	return config(fmt.Sprintf(`
 [server]
 listen = ["tls://127.0.0.1:0"]
@@ -100,7 +58,7 @@ plugin = "sockets"
 authority = "127.0.0.1:*"
 events = ["connect"]
 plugin = "tunnel"
-`, c.certFile, c.keyFile))
+`, c.CertFile, c.KeyFile))
 }
 
 func dialTLS(t *testing.T, addr string, cfg *tls.Config) *tls.Conn {
@@ -114,9 +72,9 @@ func dialTLS(t *testing.T, addr string, cfg *tls.Config) *tls.Conn {
 
 func TestTLSListeners(t *testing.T) {
 	dir := t.TempDir()
-	cert := writeCert(t, dir, 1)
+	cert := testutil.WriteCert(t, dir, 1)
 	h := hostdtest.Start(t, tlsConfig(cert))
-	var renewed *testCert
+	var renewed *testutil.Cert
 
 	t.Run("an HTTPS request, over TLS 1.2 or later with HTTP/1.1 by ALPN", func(t *testing.T) {
 		c := dialTLS(t, h.Addr, clientConfig(cert))
@@ -191,7 +149,7 @@ func TestTLSListeners(t *testing.T) {
 
 	t.Run("a reload with a new certificate serves it to new connections", func(t *testing.T) {
 		old := dialTLS(t, h.Addr, clientConfig(cert))
-		renewed = writeCert(t, dir, 2) // the same files, rewritten
+		renewed = testutil.WriteCert(t, dir, 2) // the same files, rewritten
 		require.NoError(t, h.Reload(context.Background()))
 		c := dialTLS(t, h.Addr, clientConfig(renewed))
 		require.Equal(t, int64(2), c.ConnectionState().PeerCertificates[0].SerialNumber.Int64())

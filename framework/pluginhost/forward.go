@@ -345,8 +345,13 @@ func (st *stream) requestHead(event protocol.Event, req *server.IncomingMessage)
 	st.addrs = req.AppendRemoteAddress(st.addrs[:0])
 	remote := len(st.addrs)
 	st.addrs = req.AppendLocalAddress(st.addrs)
+	var flags uint8
+	if req.Encrypted() {
+		flags = protocol.ReqEncrypted
+	}
 	return protocol.RequestHead{
 		Event:      event,
+		Flags:      flags,
 		Major:      h.Major,
 		Minor:      h.Minor,
 		Method:     bytesOf(h.Method),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"net"
 
 	"github.com/hostd/hostd/internal/http1"
@@ -222,6 +223,13 @@ func (m *IncomingMessage) RemoteAddr() net.Addr { return m.c.nc.RemoteAddr() }
 
 // LocalAddr returns the address the request arrived on.
 func (m *IncomingMessage) LocalAddr() net.Addr { return m.c.nc.LocalAddr() }
+
+// Encrypted reports whether the client came over TLS (a listener of
+// ListenTLS), Node's req.socket.encrypted.
+func (m *IncomingMessage) Encrypted() bool {
+	_, ok := m.c.nc.(*tls.Conn)
+	return ok
+}
 
 // reset prepares m for the request whose head ex holds.
 func (m *IncomingMessage) reset(c *conn, ex *exchange) {

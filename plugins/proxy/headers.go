@@ -70,7 +70,7 @@ type outgoing struct {
 // scheme it spoke and the Host it asked for.
 type forwardedFor struct {
 	clientIP string // "" when the client is not on IP
-	proto    string // "http"
+	proto    string // "http", or "https" when the client came over TLS
 }
 
 // requestFields turns the client's raw header list into the upstream's,

@@ -152,6 +152,10 @@ func (s *state) options(method, path string, fields []string, ev client.Events) 
 
 // fields builds the upstream request's fields for req.
 func (s *state) fields(req *sdk.Request, upgrade bool) outgoing {
+	proto := "http"
+	if req.Encrypted() {
+		proto = "https"
+	}
 	return requestFields(req.RawHeaders(), s.target.hostHeader, s.cfg.PreserveHost, upgrade,
-		forwardedFor{clientIP: clientIP(req.RemoteAddr()), proto: "http"})
+		forwardedFor{clientIP: clientIP(req.RemoteAddr()), proto: proto})
 }

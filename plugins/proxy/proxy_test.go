@@ -2,6 +2,8 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // echoed is what the upstream's /echo answers.
@@ -120,6 +123,31 @@ func TestProxyPreserveHostSendsTheClientsHost(t *testing.T) {
 	e := decode[echoed](t, res.body)
 	require.Equal(t, []string{"host", "front.example:8080"}, e.RawHeaders[:2])
 	require.Contains(t, strings.Join(e.RawHeaders, "|"), "X-Forwarded-Host|front.example:8080")
+}
+
+func TestProxyForwardedProtoIsHTTPSForAClientOverTLS(t *testing.T) {
+	up := startUpstream(t, "node", "")
+	cert := testutil.WriteCert(t, t.TempDir(), 1)
+	tlsConfig := strings.Replace(proxyTOML(fmt.Sprintf("upstream = %q", "http://"+up.addr)), `listen = ["127.0.0.1:0"]`,
+		fmt.Sprintf("listen = [\"127.0.0.1:0\", \"tls://127.0.0.1:0\"]\n[server.tls]\ncert_file = %q\nkey_file = %q", cert.CertFile, cert.KeyFile), 1)
+	// One plain listener and one tls:// listener, in that order.
+	h := hostdtest.Start(t, tlsConfig, hostdtest.WithBuiltins("proxy"))
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Cert)
+	overTLS := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}}
+	for name, get := range map[string]func() (*http.Response, error){
+		"http":  func() (*http.Response, error) { return h.Client.Get("http://" + h.Addrs()[0].String() + "/app/echo") },
+		"https": func() (*http.Response, error) { return overTLS.Get("https://" + h.Addrs()[1].String() + "/app/echo") },
+	} {
+		res, err := get()
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, 200, res.StatusCode, string(body))
+		e := decode[echoed](t, string(body))
+		require.Contains(t, strings.Join(e.RawHeaders, "|"), "|X-Forwarded-Proto|"+name+"|", "a client over %s", name)
+	}
 }
 
 // streamSize is what TestProxyStreamsBodiesBothWaysWithBoundedMemory moves
