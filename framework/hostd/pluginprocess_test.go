@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,26 +103,8 @@ func TestWhatAPluginStartsEndsWithIt(t *testing.T) {
 	})
 }
 
-// logBuffer is a log output a test can read while hostd writes to it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestPluginOutputReachesTheLogAtInfoWithItsName(t *testing.T) {
-	var logs logBuffer
+	var logs hostdtest.LogBuffer
 	h := hostdtest.Start(t, misbehaveConfig, func(o *hostd.Options) {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "hostd", Output: &logs, Level: hclog.Info})
 	})
@@ -171,7 +152,7 @@ start_timeout = 300
 
 func TestAPluginThatFailsToStart(t *testing.T) {
 	t.Run("shows its own stderr, not go-plugin's guess", func(t *testing.T) {
-		var logs logBuffer
+		var logs hostdtest.LogBuffer
 		log := hclog.New(&hclog.LoggerOptions{Name: "hostd", Output: &logs, Level: hclog.Debug})
 		err := startErr(t, script(t, "echo 'cannot read /etc/plugin.key: permission denied' >&2\nexit 1\n"), time.Minute, log)
 		require.Contains(t, err.Error(), "its stderr: cannot read /etc/plugin.key: permission denied")

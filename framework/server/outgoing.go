@@ -66,7 +66,8 @@ func (r *ServerResponse) WriteHeadMap(statusCode int, headers map[string][]strin
 // that replaces SetHeader, RemoveHeader and WriteHead for a proxy. The
 // strings of h may view a buffer that the caller reuses once ApplyHead
 // returns: the response keeps none of them (GetHeader finds nothing
-// after it).
+// after it). Headers set before are replaced. A head refused leaves the
+// response unfixed and without headers, ready for another answer.
 func (r *ServerResponse) ApplyHead(h Head) error {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
@@ -86,9 +87,9 @@ func (r *ServerResponse) ApplyHead(h Head) error {
 	r.sync()
 	err := r.storeHeader()
 	if err != nil {
-		r.m = before // a head refused leaves nothing behind
+		r.m = before // a head refused leaves the response unfixed…
 	}
-	r.m.Header.Reset()
+	r.m.Header.Reset() // …and without headers: Load reused their storage
 	return err
 }
 

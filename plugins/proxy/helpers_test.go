@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -84,27 +82,8 @@ func readStats(t *testing.T, path string) connStats {
 	return s
 }
 
-// logBuffer keeps hostd's log (the plugins' lines included) for a test to
-// look into, and passes it on to the test's log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // withLog sends hostd's log to b as well as to the test's log.
-func withLog(t *testing.T, b *logBuffer) hostdtest.Option {
+func withLog(t *testing.T, b *hostdtest.LogBuffer) hostdtest.Option {
 	return func(o *hostd.Options) {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "hostd", Output: io.MultiWriter(b, testLog{t}), Level: hclog.Debug})
 	}
@@ -118,7 +97,7 @@ func (w testLog) Write(p []byte) (int, error) {
 }
 
 // requireLogged waits until the log has a line with every part.
-func requireLogged(t *testing.T, b *logBuffer, parts ...string) {
+func requireLogged(t *testing.T, b *hostdtest.LogBuffer, parts ...string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		for _, line := range strings.Split(b.String(), "\n") {

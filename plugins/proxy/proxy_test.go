@@ -280,7 +280,7 @@ func TestProxyFailures(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		ln.Close()
-		var log logBuffer
+		var log hostdtest.LogBuffer
 		h := start(t, "http://"+addr, "", withLog(t, &log))
 		h.Get(t, "/app/x").RequireStatus(502)
 		requireLogged(t, &log, "upstream failed", "upstream=http://"+addr, "ECONNREFUSED")
@@ -288,7 +288,7 @@ func TestProxyFailures(t *testing.T) {
 
 	t.Run("an upstream silent for the timeout gives 504, logged", func(t *testing.T) {
 		up := startUpstream(t, "node", "")
-		var log logBuffer
+		var log hostdtest.LogBuffer
 		h := start(t, "http://"+up.addr, "timeout = 200", withLog(t, &log))
 		h.Get(t, "/app/silent").RequireStatus(504)
 		requireLogged(t, &log, "upstream failed", "upstream=http://"+up.addr, "status=504", "within the timeout")
@@ -296,7 +296,7 @@ func TestProxyFailures(t *testing.T) {
 
 	t.Run("a malformed answer gives 502 and its connection is not pooled", func(t *testing.T) {
 		addr := rawUpstream(t)
-		var log logBuffer
+		var log hostdtest.LogBuffer
 		h := start(t, "http://"+addr, "", withLog(t, &log))
 		conn := 0
 		next := func() {
@@ -322,7 +322,7 @@ func TestProxyFailures(t *testing.T) {
 
 	t.Run("an upstream closing mid-body cuts the client's connection", func(t *testing.T) {
 		up := startUpstream(t, "node", "")
-		var log logBuffer
+		var log hostdtest.LogBuffer
 		h := start(t, "http://"+up.addr, "", withLog(t, &log))
 		for _, path := range []string{"/app/cut", "/app/cutchunked"} {
 			t.Run(path, func(t *testing.T) {
