@@ -119,23 +119,7 @@ func TestHundredMiBStreamEachWayWithBoundedMemory(t *testing.T) {
 		require.NoError(t, err)
 		defer res.Body.Close()
 		require.Equal(t, "chunked", strings.Join(res.TransferEncoding, ","))
-		var n int64
-		buf := make([]byte, 32<<10)
-		for {
-			m, err := res.Body.Read(buf)
-			// The stream plugin repeats a-z in 64 KiB pieces that start
-			// at 'a'; check the bytes, not just their count.
-			for i := 0; i < m; i++ {
-				if buf[i] != byte('a'+(n+int64(i))%(64<<10)%26) {
-					t.Fatalf("byte %d is %q", n+int64(i), buf[i])
-				}
-			}
-			n += int64(m)
-			if err == io.EOF {
-				break
-			}
-			require.NoError(t, err)
-		}
+		n := hostdtest.ReadStreamPattern(t, res.Body) // the bytes, not just their count
 		hostPeak := stop()
 		require.EqualValues(t, streamSize, n)
 		require.Less(t, hostPeak, uint64(memoryBound), "host heap peak")

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/protocol"
@@ -412,5 +414,27 @@ func (l *lifecycle) HandleRequest(req *sdk.Request, res *sdk.Response) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		_ = res.End([]byte(strings.Join(l.events, " ")))
+	}
+}
+
+// ReadStreamPattern reads r to its end, checking that it carries the
+// stream builtin's bytes (a–z repeated, in 64 KiB pieces that each start
+// at 'a'), and returns how many it read.
+func ReadStreamPattern(t testing.TB, r io.Reader) int64 {
+	t.Helper()
+	var n int64
+	buf := make([]byte, 32<<10)
+	for {
+		m, err := r.Read(buf)
+		for i := range m {
+			if want := byte('a' + (n+int64(i))%(64<<10)%26); buf[i] != want {
+				t.Fatalf("byte %d is %q, want %q", n+int64(i), buf[i], want)
+			}
+		}
+		n += int64(m)
+		if err == io.EOF {
+			return n
+		}
+		require.NoError(t, err)
 	}
 }

@@ -212,21 +212,7 @@ func TestProxyStreamsBodiesBothWaysWithBoundedMemory(t *testing.T) {
 		res, err := hd.client.Get("http://hostd/app/download?bytes=" + strconv.FormatInt(size, 10))
 		require.NoError(t, err)
 		defer res.Body.Close()
-		var n int64
-		buf := make([]byte, 32<<10)
-		for {
-			m, err := res.Body.Read(buf)
-			for i := 0; i < m; i++ {
-				if buf[i] != byte('a'+(n+int64(i))%(64<<10)%26) {
-					t.Fatalf("byte %d is %q", n+int64(i), buf[i])
-				}
-			}
-			n += int64(m)
-			if err == io.EOF {
-				break
-			}
-			require.NoError(t, err)
-		}
+		n := hostdtest.ReadStreamPattern(t, res.Body)
 		require.EqualValues(t, size, n)
 		requirePeaks(t, began)
 	})
