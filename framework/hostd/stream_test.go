@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -66,21 +65,6 @@ func heapWatch() (stop func() uint64) {
 	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
 }
 
-// peakRSS reads a process's peak resident set size.
-func peakRSS(t *testing.T, pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM for %d", pid)
-	return 0
-}
-
 // pattern is an endless reader of a known byte pattern.
 type pattern struct{ n int64 }
 
@@ -110,7 +94,7 @@ func TestHundredMiBStreamEachWayWithBoundedMemory(t *testing.T) {
 		require.Len(t, a.Body, echo.DefaultMaxBody, "the answer keeps only max_body bytes")
 		require.Less(t, hostPeak, uint64(memoryBound), "host heap peak")
 		pid := h.Plugin("echo").Current().Pid()
-		require.Less(t, peakRSS(t, pid), uint64(memoryBound), "plugin peak RSS")
+		require.Less(t, hostdtest.PeakRSS(t, pid), uint64(memoryBound), "plugin peak RSS")
 	})
 
 	t.Run("a download streams from the plugin at the client's pace", func(t *testing.T) {
@@ -125,7 +109,7 @@ func TestHundredMiBStreamEachWayWithBoundedMemory(t *testing.T) {
 		require.Less(t, hostPeak, uint64(memoryBound), "host heap peak")
 		if !hostdtest.Race { // the stream plugin is this binary, instrumented
 			pid := h.Plugin("stream").Current().Pid()
-			require.Less(t, peakRSS(t, pid), uint64(memoryBound), "plugin peak RSS")
+			require.Less(t, hostdtest.PeakRSS(t, pid), uint64(memoryBound), "plugin peak RSS")
 		}
 	})
 }

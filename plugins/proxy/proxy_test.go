@@ -180,7 +180,7 @@ func TestProxyStreamsBodiesBothWaysWithBoundedMemory(t *testing.T) {
 		`builtin = "proxy"`, fmt.Sprintf("cmd = %q", filepath.Join(bin, "proxy")), 1))
 	requirePeaks := func(t *testing.T, began time.Time) {
 		t.Helper()
-		host, plugin := peakRSS(t, hd.pid), peakRSS(t, hd.pluginPid(t, "proxy"))
+		host, plugin := hostdtest.PeakRSS(t, hd.pid), hostdtest.PeakRSS(t, hd.pluginPid(t, "proxy"))
 		t.Logf("%d MiB in %v; peak RSS hostd %.1f MiB, proxy plugin %.1f MiB", size>>20, time.Since(began).Round(time.Millisecond),
 			float64(host)/(1<<20), float64(plugin)/(1<<20))
 		require.Less(t, host, uint64(bound), "hostd's peak RSS")
@@ -236,28 +236,13 @@ func TestProxySlowClientSlowsTheUpstream(t *testing.T) {
 	require.Eventually(t, func() bool { return up.stats(t).Download.Stalled }, 10*time.Second, 10*time.Millisecond)
 	s := up.stats(t)
 	require.Less(t, s.Download.Sent, int64(size/2), "the upstream sent past what the pipes hold")
-	rss := peakRSS(t, h.Plugin("proxy").Current().Pid())
+	rss := hostdtest.PeakRSS(t, h.Plugin("proxy").Current().Pid())
 	t.Logf("upstream stalled after %.1f MiB; plugin peak RSS %.1f MiB", float64(s.Download.Sent)/(1<<20), float64(rss)/(1<<20))
 	require.Less(t, rss, uint64(48<<20))
 	// Reading again lets the rest come.
 	n, err := io.Copy(io.Discard, res.Body)
 	require.NoError(t, err)
 	require.EqualValues(t, size-(1<<20), n)
-}
-
-// peakRSS reads a process's peak resident set size.
-func peakRSS(t *testing.T, pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM for %d", pid)
-	return 0
 }
 
 func TestProxyFailures(t *testing.T) {
