@@ -192,9 +192,9 @@ func (r *results) echoDetails(b *bench) string {
 		return ""
 	}
 	var w strings.Builder
-	fmt.Fprintf(&w, "\nGET %s, the echo plugin's JSON through hostd vs the same JSON from Node: c=%d for %v (req/s, p99, CPU µs/request), then c=1 for %v (p50)\n\n",
+	fmt.Fprintf(&w, "\nGET %s, the echo plugin's JSON through hostd vs the same JSON from Node: c=%d for %v, req/s (p99, server CPU µs/request); then c=1 for %v, p50 / p99 (CPU)\n\n",
 		echoPath, b.opts.conns, b.opts.duration, b.opts.c1Duration)
-	fmt.Fprintf(&w, "| round | hostd + echo plugin | Node | hostd/Node req/s | hostd p50, c=1 | Node p50, c=1 | hostd/Node p50 |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&w, "| round | hostd + echo plugin | Node | hostd/Node req/s | hostd, c=1 | Node, c=1 | hostd/Node p50 |\n|---|---|---|---|---|---|---|\n")
 	for i := range max(len(r.echo), len(r.echoC1)) {
 		h, n, h1, n1 := "–", "–", "–", "–"
 		x, x1 := math.NaN(), math.NaN()
@@ -205,7 +205,7 @@ func (r *results) echoDetails(b *bench) string {
 		}
 		if i < len(r.echoC1) {
 			rd := r.echoC1[i]
-			h1, n1 = fmtLat(float64(rd[srvHostd].p50)), fmtLat(float64(rd[srvNode].p50))
+			h1, n1 = fmtP50P99(rd, srvHostd, true), fmtP50P99(rd, srvNode, false)
 			x1 = one(ratioOf(srvHostd, srvNode, p50), rd)
 		}
 		fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s | %s |\n", i+1, h, n, fmtX(x), h1, n1, fmtX(x1))

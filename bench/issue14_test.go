@@ -88,3 +88,17 @@ func TestIssue14TableSaysWhatWasNotMeasured(t *testing.T) {
 		require.Equal(t, []string{"–", "–", "not measured"}, rows["CPU per request of GET /echo, host + plugin, vs Node in-process"])
 	})
 }
+
+func TestDetailsShowTheC1RoundsWithNodeAndSplitHostdsCPU(t *testing.T) {
+	r := &results{
+		servers: []string{srvHostd, srvEngine, srvNetHTTP, srvNode},
+		hop:     []round{{srvHostd: at(5000, 180, 150, 100), srvEngine: at(9000, 90, 25, 25), srvNode: at(7000, 120, 90, 90)}},
+		echo:    []round{{srvHostd: at(30000, 0, 40, 22), srvNode: at(25000, 0, 35, 35)}},
+		echoC1:  []round{{srvHostd: at(5000, 200, 180, 120), srvNode: at(8000, 100, 85, 85)}},
+	}
+	b := &bench{opts: options{conns: 64, duration: 2 * time.Second, c1Duration: time.Second}}
+	d := r.details(b)
+	require.Contains(t, d, "| 1 | 180 µs / 0 µs (150.0 = 100.0 host + 50.0 plugin) | 90 µs / 0 µs (25.0) | +90 µs | 120 µs / 0 µs (90.0) | 1.50x |\n")
+	require.Contains(t, d, "| 1 | 30,000 (0 µs, 40.0 = 22.0 host + 18.0 plugin) | 25,000 (0 µs, 35.0) | 1.20x |"+
+		" 200 µs / 0 µs (180.0 = 120.0 host + 60.0 plugin) | 100 µs / 0 µs (85.0) | 2.00x |\n")
+}

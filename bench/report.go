@@ -201,10 +201,10 @@ func (r *results) details(b *bench) string {
 		}
 	}
 	if len(r.hop) > 0 {
-		fmt.Fprintf(&w, "\nHello world at c=1, %v per run: p50 / p99\n\n| round | hostd | engine | plugin hop (p50 difference) | node | hostd/node p50 |\n|---|---|---|---|---|---|\n", b.opts.c1Duration)
+		fmt.Fprintf(&w, "\nHello world at c=1, %v per run: p50 / p99 (server CPU µs/request)\n\n| round | hostd | engine | plugin hop (p50 difference) | node | hostd/node p50 |\n|---|---|---|---|---|---|\n", b.opts.c1Duration)
 		for i, rd := range r.hop {
-			fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s |\n", i+1, fmtP50P99(rd, srvHostd), fmtP50P99(rd, srvEngine),
-				signed(one(hopOf, rd)), fmtP50P99(rd, srvNode), fmtX(one(ratioOf(srvHostd, srvNode, p50), rd)))
+			fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s |\n", i+1, fmtP50P99(rd, srvHostd, true), fmtP50P99(rd, srvEngine, false),
+				signed(one(hopOf, rd)), fmtP50P99(rd, srvNode, false), fmtX(one(ratioOf(srvHostd, srvNode, p50), rd)))
 		}
 	}
 	w.WriteString(r.echoDetails(b))
@@ -231,27 +231,33 @@ func (r *results) details(b *bench) string {
 }
 
 // fmtSample formats name's run in rd as "req/s (p99, CPU µs/request)",
-// the CPU split between the server's process and its children (hostd
-// and its plugins) when split is set.
+// the CPU split as fmtCPU splits it.
 func fmtSample(rd round, name string, split bool) string {
 	sm, ok := rd[name]
 	if !ok {
 		return "–"
 	}
-	cpu := fmt.Sprintf("%.1f", sm.cpuPerReq)
-	if split {
-		cpu += fmt.Sprintf(" = %.1f host + %.1f plugin", sm.ownCPUPerReq, sm.childCPUPerReq())
-	}
-	return fmt.Sprintf("%s (%s, %s)", fmtRPS(sm.rps), fmtLat(float64(sm.p99)), cpu)
+	return fmt.Sprintf("%s (%s, %s)", fmtRPS(sm.rps), fmtLat(float64(sm.p99)), fmtCPU(sm, split))
 }
 
-// fmtP50P99 formats name's latencies in rd as "p50 / p99".
-func fmtP50P99(rd round, name string) string {
+// fmtP50P99 formats name's run in rd as "p50 / p99 (CPU µs/request)",
+// the CPU split as fmtCPU splits it.
+func fmtP50P99(rd round, name string, split bool) string {
 	sm, ok := rd[name]
 	if !ok {
 		return "–"
 	}
-	return fmtLat(float64(sm.p50)) + " / " + fmtLat(float64(sm.p99))
+	return fmt.Sprintf("%s / %s (%s)", fmtLat(float64(sm.p50)), fmtLat(float64(sm.p99)), fmtCPU(sm, split))
+}
+
+// fmtCPU formats the CPU µs per request of sm, split between the
+// server's process and its children (hostd and its plugins) when split
+// is set.
+func fmtCPU(sm sample, split bool) string {
+	if split {
+		return fmt.Sprintf("%.1f = %.1f host + %.1f plugin", sm.cpuPerReq, sm.ownCPUPerReq, sm.childCPUPerReq())
+	}
+	return fmt.Sprintf("%.1f", sm.cpuPerReq)
 }
 
 func pipeRound(p pipeResult, i int) string {
