@@ -73,14 +73,16 @@ func (r *results) issue14Table(conns int) string {
 	row := func(name, measured, target, verdict string) {
 		fmt.Fprintf(&w, "| %s | %s | %s | %s |\n", name, measured, target, verdict)
 	}
-	// withNode is a row comparing with Node; reference rows have no
-	// target and say so.
+	// withNode is a row comparing with Node; a row without a target is
+	// there for reference.
 	withNode := func(name string, x float64, measured, target string, met bool) {
 		switch {
 		case r.node == "":
 			row(name, "Node not installed", target, "not measured")
+		case target == "" && math.IsNaN(x):
+			row(name, measured, "–", "not measured")
 		case target == "":
-			row(name, measured, "–", map[bool]string{true: "not measured", false: "for reference"}[math.IsNaN(x)])
+			row(name, measured, "–", "for reference")
 		default:
 			row(name, measured, target, verdict(x, met))
 		}
