@@ -26,6 +26,9 @@ const inlineRounds = 2
 // once, with no writer goroutine and no timer.
 type Writer struct {
 	c *net.UnixConn
+	// gather reports whether other frames are likely to be written soon
+	// (more than one stream in flight); nil means never. Immutable.
+	gather func() bool
 
 	mu       sync.Mutex
 	drained  *sync.Cond
@@ -40,9 +43,13 @@ type Writer struct {
 // fdAt is a descriptor to send with the frame starting at off.
 type fdAt struct{ off, fd int }
 
-// NewWriter returns a Writer on c.
-func NewWriter(c *net.UnixConn) *Writer {
-	w := &Writer{c: c}
+// NewWriter returns a Writer on c. gather, if not nil, reports whether
+// other frames are likely to follow soon: then a caller that finds the
+// Writer idle yields once before writing, so that the frames of the
+// goroutines ready to run join the same system call. With one stream in
+// flight that yield only delays the frame.
+func NewWriter(c *net.UnixConn, gather func() bool) *Writer {
+	w := &Writer{c: c, gather: gather}
 	w.drained = sync.NewCond(&w.mu)
 	return w
 }
@@ -79,12 +86,14 @@ func (w *Writer) write(frame []byte, fd int) error {
 		return nil
 	}
 	w.flushing = true
-	// Let the goroutines that are ready to run append their frames
-	// before writing: under load this gathers many frames into one
-	// system call; when nothing else is runnable it returns at once.
-	w.mu.Unlock()
-	runtime.Gosched()
-	w.mu.Lock()
+	if w.gather != nil && w.gather() {
+		// Let the goroutines that are ready to run append their frames
+		// before writing: under load this gathers many frames into one
+		// system call.
+		w.mu.Unlock()
+		runtime.Gosched()
+		w.mu.Lock()
+	}
 	for round := 0; len(w.pending) > 0 && w.err == nil; round++ {
 		if round == inlineRounds {
 			go w.drain()

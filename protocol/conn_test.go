@@ -45,7 +45,7 @@ func frame(stream uint32, typ protocol.Type, payload []byte) []byte {
 func TestReaderReadsWhatWriterWrites(t *testing.T) {
 	a, b := testutil.SocketPair(t)
 	deadline(t, b)
-	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	w, r := protocol.NewWriter(a, nil), protocol.NewReader(b)
 	t.Run("frames arrive whole and in order", func(t *testing.T) {
 		require.NoError(t, w.Write(frame(1, protocol.TypeRequest, []byte("head"))))
 		require.NoError(t, w.Write(frame(1, protocol.TypeReqEnd, nil)))
@@ -93,7 +93,7 @@ func TestReaderReadsWhatWriterWrites(t *testing.T) {
 func TestConcurrentWritersDoNotInterleave(t *testing.T) {
 	a, b := testutil.SocketPair(t)
 	deadline(t, b)
-	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	w, r := protocol.NewWriter(a, nil), protocol.NewReader(b)
 	const writers, perWriter = 16, 300
 	// Frame i of writer g has a payload of a size that varies with i,
 	// filled with a pattern of (g, i), so a torn or mixed frame shows.
@@ -158,7 +158,7 @@ func requireDescriptorIsPipe(t *testing.T, fd int, read *os.File, marker string)
 func TestWriteFDPassesWorkingDescriptors(t *testing.T) {
 	a, b := testutil.SocketPair(t)
 	deadline(t, b)
-	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	w, r := protocol.NewWriter(a, nil), protocol.NewReader(b)
 
 	t.Run("a descriptor arrives with its frame and works", func(t *testing.T) {
 		pr, pw := ownedPipe(t)
@@ -270,7 +270,7 @@ func TestReaderRefusesTruncatedDescriptors(t *testing.T) {
 func TestReaderClosesDescriptorsNotTaken(t *testing.T) {
 	a, b := testutil.SocketPair(t)
 	deadline(t, b)
-	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	w, r := protocol.NewWriter(a, nil), protocol.NewReader(b)
 	pr, pw := ownedPipe(t)
 	require.NoError(t, w.WriteFD(fdFrame(1, 0), pw))
 	_, err := r.Next()
@@ -291,7 +291,7 @@ func requireEOF(t *testing.T, pr *os.File) {
 func TestWriterWhosePeerClosed(t *testing.T) {
 	t.Run("writes fail and a descriptor is closed", func(t *testing.T) {
 		a, b := testutil.SocketPair(t)
-		w := protocol.NewWriter(a)
+		w := protocol.NewWriter(a, nil)
 		require.NoError(t, b.Close())
 		err := w.Write(frame(1, protocol.TypeBody, []byte("x")))
 		require.Error(t, err)
@@ -303,7 +303,7 @@ func TestWriterWhosePeerClosed(t *testing.T) {
 
 	t.Run("descriptors queued behind a stuck write are closed", func(t *testing.T) {
 		a, b := testutil.SocketPair(t)
-		w := protocol.NewWriter(a)
+		w := protocol.NewWriter(a, nil)
 		// Fill the socket so that the first write blocks while the peer
 		// reads nothing; queue descriptors behind it; then close the peer.
 		bigFrame := frame(1, protocol.TypeBody, make([]byte, protocol.MaxFrame-5))
@@ -335,7 +335,7 @@ func TestWriterWhosePeerClosed(t *testing.T) {
 
 	t.Run("a closed writer fails its writes", func(t *testing.T) {
 		a, _ := testutil.SocketPair(t)
-		w := protocol.NewWriter(a)
+		w := protocol.NewWriter(a, nil)
 		require.NoError(t, w.Close())
 		require.Error(t, w.Write(frame(1, protocol.TypeBody, []byte("x"))))
 	})
@@ -389,7 +389,7 @@ func TestAFrameReadHappensAfterItsWrite(t *testing.T) {
 	// frame, as it is with two processes.
 	a, b := testutil.SocketPair(t)
 	deadline(t, b)
-	w, r := protocol.NewWriter(a), protocol.NewReader(b)
+	w, r := protocol.NewWriter(a, nil), protocol.NewReader(b)
 	var shared []string
 	go func() {
 		shared = append(shared, "written before the frame")

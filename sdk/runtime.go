@@ -32,17 +32,23 @@ type runtime struct {
 	sockets  atomic.Int64
 	total    atomic.Uint64
 
-	// idle hands a new stream to a worker goroutine that is waiting for
-	// one; idleCount counts those workers.
-	idle      chan *stream
+	// The goroutines of the data plane take turns: one holds the reader
+	// role (r) until a request arrives, passes the role through lead to
+	// an idle goroutine (idleCount of them wait), and runs the request
+	// itself, so that the handler starts without a hand-off. ended
+	// receives the error that ended the connection.
+	r         *protocol.Reader
+	lead      chan struct{}
 	idleCount atomic.Int64
+	ended     chan error
 
 	release memoryRelease
 }
 
-// maxIdleWorkers bounds the goroutines kept waiting for work. Reusing a
-// goroutine keeps its grown stack, which spares each request the stack
-// growth and goroutine start that otherwise dominate a small handler.
+// maxIdleWorkers bounds the goroutines kept waiting for the reader role.
+// Reusing a goroutine keeps its grown stack, which spares each request
+// the stack growth and goroutine start that otherwise dominate a small
+// handler.
 const maxIdleWorkers = 256
 
 // settings are the server options hostd passes to Configure.
@@ -58,7 +64,7 @@ func newRuntime(p any, log hclog.Logger, releaseWhenIdle bool) *runtime {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream), idle: make(chan *stream)}
+	rt := &runtime{p: p, log: log, streams: make(map[uint32]*stream), lead: make(chan struct{})}
 	rt.settings.Store(&settings{})
 	rt.release.enabled = releaseWhenIdle
 	return rt
@@ -115,36 +121,71 @@ func (rt *runtime) Shutdown(context.Context, *protocol.ShutdownRequest) (*protoc
 	return &protocol.ShutdownResponse{}, nil
 }
 
-// serveConn reads frames until the connection ends.
+// serveConn serves the data plane until the connection ends.
 func (rt *runtime) serveConn(c *net.UnixConn) error {
-	rt.w = protocol.NewWriter(c)
-	r := protocol.NewReader(c)
-	defer r.Close()
-	// Only this goroutine dispatches: once it returns, idle workers are
-	// told to end.
-	defer close(rt.idle)
+	rt.w = protocol.NewWriter(c, rt.busy)
+	rt.r = protocol.NewReader(c)
+	rt.ended = make(chan error, 1)
+	go rt.serve()
+	return <-rt.ended
+}
+
+// serve is the life of a data-plane goroutine: it reads frames until a
+// request arrives, passes the reader role on, runs the request, and waits
+// for the role again. The goroutine that reads a request runs it: a
+// hand-off to another goroutine at this point would delay every request
+// by a wake-up, while the next reader's wake-up is off the request's path.
+func (rt *runtime) serve() {
 	for {
-		f, err := r.Next()
+		st, err := rt.readRequest()
 		if err != nil {
+			rt.r.Close()
 			rt.abortAll()
-			return err
+			// Only the goroutine holding the role sends on lead or closes
+			// it: idle goroutines end.
+			close(rt.lead)
+			rt.ended <- err
+			return
+		}
+		select {
+		case rt.lead <- struct{}{}:
+		default:
+			go rt.serve()
+		}
+		rt.run(st)
+		if rt.idleCount.Add(1) > maxIdleWorkers {
+			rt.idleCount.Add(-1)
+			return
+		}
+		_, ok := <-rt.lead
+		rt.idleCount.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+// readRequest delivers frames to their streams until a Request frame
+// opens a new one, which it returns.
+func (rt *runtime) readRequest() (*stream, error) {
+	for {
+		f, err := rt.r.Next()
+		if err != nil {
+			return nil, err
 		}
 		if f.Type == protocol.TypeRequest {
 			st, err := rt.open(f)
 			if err != nil {
-				rt.abortAll()
-				return err
+				return nil, err
 			}
 			if st.head.Flags&protocol.ReqSocketFD != 0 {
-				fd, ok := r.TakeFD()
+				fd, ok := rt.r.TakeFD()
 				if !ok {
-					rt.abortAll()
-					return fmt.Errorf("%w: socket descriptor missing", protocol.ErrFrame)
+					return nil, fmt.Errorf("%w: socket descriptor missing", protocol.ErrFrame)
 				}
 				st.fd = fd
 			}
-			rt.dispatch(st)
-			continue
+			return st, nil
 		}
 		rt.mu.Lock()
 		st := rt.streams[f.Stream]
@@ -153,11 +194,14 @@ func (rt *runtime) serveConn(c *net.UnixConn) error {
 			continue // a stream that already ended; its late frames are moot
 		}
 		if err := st.deliver(f); err != nil {
-			rt.abortAll()
-			return err
+			return nil, err
 		}
 	}
 }
+
+// busy reports whether more than one stream is in flight, when frames
+// are worth gathering into one write.
+func (rt *runtime) busy() bool { return rt.inFlight.Load() > 1 }
 
 // open registers the stream a Request frame starts.
 func (rt *runtime) open(f protocol.Frame) (*stream, error) {
@@ -222,33 +266,6 @@ func (rt *runtime) abortAll() {
 	rt.mu.Unlock()
 	for _, st := range list {
 		st.abort()
-	}
-}
-
-// dispatch runs st on a waiting worker, or on a new one.
-func (rt *runtime) dispatch(st *stream) {
-	select {
-	case rt.idle <- st:
-	default:
-		go rt.worker(st)
-	}
-}
-
-// worker runs streams until too many workers are idle or the connection
-// ends.
-func (rt *runtime) worker(st *stream) {
-	for {
-		rt.run(st)
-		if rt.idleCount.Add(1) > maxIdleWorkers {
-			rt.idleCount.Add(-1)
-			return
-		}
-		var ok bool
-		st, ok = <-rt.idle
-		rt.idleCount.Add(-1)
-		if !ok {
-			return
-		}
 	}
 }
 

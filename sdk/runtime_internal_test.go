@@ -33,7 +33,7 @@ func startRaw(t *testing.T, p any) *rawHost {
 	t.Helper()
 	hostEnd, pluginEnd := testutil.SocketPair(t)
 	require.NoError(t, hostEnd.SetDeadline(time.Now().Add(10*time.Second)))
-	h := &rawHost{rt: newRuntime(p, nil, false), w: protocol.NewWriter(hostEnd), r: protocol.NewReader(hostEnd), conn: hostEnd, served: make(chan error, 1)}
+	h := &rawHost{rt: newRuntime(p, nil, false), w: protocol.NewWriter(hostEnd, nil), r: protocol.NewReader(hostEnd), conn: hostEnd, served: make(chan error, 1)}
 	go func() { h.served <- h.rt.serveConn(pluginEnd) }()
 	t.Cleanup(func() {
 		hostEnd.Close()
@@ -161,7 +161,7 @@ func TestBodyBufferStaysBoundedForASlowReader(t *testing.T) {
 	hostEnd, pluginEnd := testutil.SocketPair(t)
 	go func() { _, _ = io.Copy(io.Discard, hostEnd) }() // credits
 	rt := newRuntime(handlerFunc(nil), nil, false)
-	rt.w = protocol.NewWriter(pluginEnd)
+	rt.w = protocol.NewWriter(pluginEnd, nil)
 	payload := protocol.AppendRequestHead(nil, &protocol.RequestHead{Event: protocol.EventRequest, Flags: protocol.ReqBodyFollows, Method: []byte("POST")})
 	st, err := rt.open(protocol.Frame{Stream: 1, Type: protocol.TypeRequest, Payload: payload})
 	require.NoError(t, err)

@@ -19,7 +19,7 @@ func BenchmarkRequest(b *testing.B) {
 			_ = res.End([]byte("Hello, World!"))
 		}), sdk.ConnOptions{})
 	}()
-	w, r := protocol.NewWriter(host), protocol.NewReader(host)
+	w, r := protocol.NewWriter(host, nil), protocol.NewReader(host)
 	head := protocol.RequestHead{Event: protocol.EventRequest, Major: 1, Minor: 1, Method: []byte("GET"), URL: []byte("/"),
 		Fields: [][]byte{[]byte("Host"), []byte("x")}, RemoteAddr: []byte("127.0.0.1:1"), LocalAddr: []byte("127.0.0.1:2")}
 	var frame []byte

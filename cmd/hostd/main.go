@@ -17,9 +17,14 @@ import (
 
 	"github.com/hostd/hostd/examples"
 	"github.com/hostd/hostd/framework/hostd"
+	"github.com/hostd/hostd/internal/sysmon"
 )
 
 func main() {
+	// Before anything else: the runtime reads GODEBUG only at start.
+	if err := sysmon.Reexec(); err != nil {
+		fmt.Fprintln(os.Stderr, "hostd: starting again with "+sysmon.Setting+" failed, going on without it:", err)
+	}
 	if name := os.Getenv(hostd.EnvBuiltin); name != "" {
 		serveBuiltin(name) // a plugin process hostd started; never returns
 	}

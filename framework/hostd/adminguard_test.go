@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/sysmon"
 )
 
 // adminCall sends one raw request to the admin listener at addr (a TCP
@@ -123,6 +124,10 @@ plugin = "env"
 	t.Run("plugins do not inherit the token", func(t *testing.T) {
 		h.Get(t, "/env?env=HOSTD_ADMIN_TOKEN").RequireStatus(200).RequireBody("")
 		h.Get(t, "/env?env=HOSTD_BUILTIN_PLUGIN").RequireStatus(200).RequireBody("misbehave")
+	})
+
+	t.Run("plugins run with sysmon kept awake", func(t *testing.T) {
+		require.Contains(t, h.Get(t, "/env?env=GODEBUG").RequireStatus(200).Body, sysmon.Setting)
 	})
 }
 

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"net"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -16,9 +17,7 @@ import (
 func Attach(conn *net.UnixConn, spec Spec, hooks Hooks, events ...string) *Instance {
 	resp := &protocol.ConfigureResponse{ProtocolVersion: protocol.Version, Events: events}
 	in := newInstance(&spec, 1, &process{}, nil, conn, resp, hclog.NewNullLogger())
-	if hooks.Frame != nil || hooks.Death != nil {
-		in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death}
-	}
+	in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death, released: make(chan struct{}, 1)}
 	go in.readLoop()
 	return in
 }
@@ -35,8 +34,18 @@ type Hooks struct {
 // instance's data plane has ended.
 func (in *Instance) Reserve() bool { return in.acquire() }
 
-// OpenStreams counts the streams the instance still tracks.
+// OpenStreams counts the streams the instance still tracks once no
+// request is in flight: a client may have its answer before the goroutine
+// that served it has closed its stream.
 func (in *Instance) OpenStreams() int {
+	deadline := time.After(10 * time.Second)
+	for in.inflight.Load() > 0 {
+		select {
+		case <-in.hooks.released:
+		case <-deadline:
+			return -1 // a request that never ends
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return len(in.streams)

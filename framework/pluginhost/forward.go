@@ -38,6 +38,9 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 		defer timer.Stop()
 	}
 
+	st.mu.Lock()
+	st.res = res // before the request leaves: the reader may apply its End
+	st.mu.Unlock()
 	h := req.Head()
 	rh := st.requestHead(event, req)
 	awaitCredit := event == protocol.EventCheckContinue || h.Get("expect") != nil
@@ -102,6 +105,14 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 func (in *Instance) relayResponse(st *stream, res *server.ServerResponse) bool {
 	for first := true; ; first = false {
 		batch, err := st.next()
+		if err == errAnswered {
+			if err := st.answerErr; err != nil {
+				in.log.Error("plugin sent a bad response frame", "type", protocol.TypeEnd, "error", err)
+				st.fail(err)
+				return false
+			}
+			return true
+		}
 		if err != nil {
 			return false
 		}

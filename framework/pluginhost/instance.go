@@ -53,6 +53,8 @@ type testHooks struct {
 	frame func(f protocol.Frame, found bool)
 	// death runs once the data plane has ended, before its streams fail.
 	death func()
+	// released is signalled each time a request slot is released.
+	released chan struct{}
 }
 
 func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
@@ -63,12 +65,12 @@ func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClie
 		proc:    proc,
 		client:  proc.client,
 		ctl:     ctl,
-		w:       protocol.NewWriter(conn),
 		r:       protocol.NewReader(conn),
 		relay:   resp.RelaySockets || spec.RelaySockets || !canPassDescriptors,
 		streams: make(map[uint32]*stream),
 		dead:    make(chan struct{}),
 	}
+	in.w = protocol.NewWriter(conn, in.busy)
 	for _, name := range resp.Events {
 		// A name this host does not know cannot be routed to: skip it.
 		if e, err := protocol.ParseEvent(name); err == nil {
@@ -77,6 +79,10 @@ func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClie
 	}
 	return in
 }
+
+// busy reports whether more than one stream is in flight, when frames
+// are worth gathering into one write.
+func (in *Instance) busy() bool { return in.inflight.Load() > 1 }
 
 // Handles reports whether the plugin implements the event.
 func (in *Instance) Handles(event protocol.Event) bool { return in.events.Has(event) }
@@ -147,7 +153,12 @@ func (in *Instance) isDead() bool {
 }
 
 // release returns a slot taken by acquire.
-func (in *Instance) release() { in.inflight.Add(-1) }
+func (in *Instance) release() {
+	in.inflight.Add(-1)
+	if in.hooks != nil && in.hooks.released != nil {
+		signal(in.hooks.released)
+	}
+}
 
 // Release returns the slot Acquire reserved, for a caller that does not
 // serve the event after all.
@@ -176,6 +187,7 @@ func (in *Instance) close(st *stream) {
 	in.mu.Unlock()
 	st.mu.Lock()
 	st.in = nil // the reader may still hold st: it must drop what it has
+	st.res = nil
 	st.mu.Unlock()
 	streamPool.Put(st)
 }

@@ -14,6 +14,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/hostd/hostd/internal/socketpair"
+	"github.com/hostd/hostd/internal/sysmon"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -30,7 +31,7 @@ func launch(ctx context.Context, spec *Spec, gen uint64, log hclog.Logger) (*Ins
 	defer pluginEnd.Close() // the child has its copy once started
 
 	cmd := exec.Command(spec.Cmd, spec.Args...)
-	cmd.Env = append(append(pluginEnviron(), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
+	cmd.Env = append(append(sysmon.Env(pluginEnviron()), spec.Env...), protocol.EnvDataPlaneFD+"="+strconv.Itoa(protocol.DataPlaneFD))
 	cmd.ExtraFiles = []*os.File{pluginEnd}
 	out := newOutput(log)
 	proc, err := newProcess(cmd)

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/hostd/hostd/internal/sysmon"
 )
 
 // maxLine bounds a line of plugin output held while waiting for its end;
@@ -67,6 +69,11 @@ func (o *output) line(stream string, pipe, inPanic bool, line []byte) bool {
 	if inPanic || bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
 		o.log.Error(string(line), "stream", stream)
 		return true
+	}
+	if sysmon.TraceLine(line) {
+		// The runtime's, once per 24.8 days of uptime (see sysmon).
+		o.log.Debug(string(line), "stream", stream)
+		return false
 	}
 	o.log.Info(string(line), "stream", stream)
 	return false

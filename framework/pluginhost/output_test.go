@@ -31,6 +31,8 @@ func TestOutputLogsALineAtATime(t *testing.T) {
 			"[INFO]  p: plain: stream=stderr\n"},
 		{"hclog JSON relayed after Serve is just output", false, []string{`{"@message":"hi"}` + "\n"},
 			`[INFO]  p: {"@message":"hi"}: stream=stderr` + "\n"},
+		{"the runtime's scheduler trace at DEBUG", false, []string{"SCHED 2147483647ms: gomaxprocs=1 idleprocs=1 threads=5\nSCHED mine\n"},
+			"[DEBUG] p: SCHED 2147483647ms: gomaxprocs=1 idleprocs=1 threads=5: stream=stderr\n[INFO]  p: SCHED mine: stream=stderr\n"},
 		{"a panic and its trace at ERROR", false, []string{"before\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n"},
 			"[INFO]  p: before: stream=stderr\n[ERROR] p: panic: boom: stream=stderr\n[ERROR] p: goroutine 1 [running]:: stream=stderr\n[ERROR] p: main.main(): stream=stderr\n"},
 	} {

@@ -157,7 +157,7 @@ type pstream struct {
 func newPeer(c *net.UnixConn) *peer {
 	p := &peer{
 		conn:    c,
-		w:       protocol.NewWriter(c),
+		w:       protocol.NewWriter(c, nil),
 		reqs:    make(chan *pstream, 64),
 		gone:    make(chan struct{}),
 		closing: make(chan struct{}),

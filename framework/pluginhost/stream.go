@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hostd/hostd/framework/server"
 	"github.com/hostd/hostd/protocol"
 )
 
@@ -20,6 +21,14 @@ var (
 	errFlowControl  = errors.New("pluginhost: plugin ignored flow control")
 	errStreamClosed = errors.New("pluginhost: stream closed")
 )
+
+// directEnd bounds the End frames the reader applies itself (see
+// deliver): below the engine's writev threshold, applying one only fills
+// the response's buffer, and TryFlush never waits for the client. The
+// reader does so only with one stream in flight: under load, it would
+// take on the writes of every connection, which their own goroutines
+// share between the CPUs.
+const directEnd = 4 << 10
 
 // stream is the host's side of one event sent to a plugin. The instance's
 // reader goroutine queues the plugin's frames in the inbox; the goroutine
@@ -35,6 +44,14 @@ type stream struct {
 	err        error // why the stream ended early: errPluginGone, errClientGone, ...
 	credit     int   // request body bytes the plugin will still accept
 	creditWake chan struct{}
+	// res is the response the stream answers; waiting: its goroutine is
+	// blocked in next() with nothing queued; direct: the reader is
+	// applying an End frame itself; answered: it did, with answerErr.
+	res       *server.ServerResponse
+	waiting   bool
+	direct    bool
+	answered  bool
+	answerErr error
 
 	frame    []byte   // encoding scratch, used by the serving goroutine
 	fields   [][]byte // encoding scratch
@@ -89,6 +106,12 @@ func (st *stream) deliver(in *Instance, f protocol.Frame) {
 		signal(st.creditWake)
 		return
 	}
+	if st.takesDirectEnd(in, f) {
+		st.direct = true
+		st.mu.Unlock()
+		st.applyEnd(in, f.Payload)
+		return
+	}
 	if st.err == nil {
 		if len(st.inbox)+len(f.Payload) > maxInbox {
 			st.err = errFlowControl
@@ -98,6 +121,36 @@ func (st *stream) deliver(in *Instance, f protocol.Frame) {
 			st.inbox = append(st.inbox, f.Payload...)
 		}
 	}
+	st.mu.Unlock()
+	signal(st.wake)
+}
+
+// takesDirectEnd reports whether the reader applies f itself: a small
+// End frame for a stream whose goroutine waits with nothing queued, when
+// no other stream is in flight and no goroutine of the stream pumps a
+// request body (it may be writing "100 Continue" to the client). Called
+// with mu held.
+func (st *stream) takesDirectEnd(in *Instance, f protocol.Frame) bool {
+	return f.Type == protocol.TypeEnd && len(f.Payload) <= directEnd &&
+		st.waiting && !st.direct && !st.answered && len(st.inbox) == 0 && st.err == nil &&
+		st.pumpDone == nil && !in.busy()
+}
+
+// applyEnd applies a small End frame to the response on the reader's
+// goroutine and writes it to the client as far as the socket takes it at
+// once, then lets the stream's goroutine finish the exchange. The answer
+// reaches the client without waiting for that goroutine to wake up. The
+// stream's goroutine is blocked in next() meanwhile (direct is set).
+func (st *stream) applyEnd(in *Instance, payload []byte) {
+	if in.metrics != nil {
+		in.metrics.Hop(time.Since(st.sent))
+	}
+	_, err := in.apply(st, st.res, protocol.TypeEnd, payload)
+	if err == nil {
+		st.res.TryFlush()
+	}
+	st.mu.Lock()
+	st.direct, st.answered, st.answerErr = false, true, err
 	st.mu.Unlock()
 	signal(st.wake)
 }
@@ -134,16 +187,25 @@ func (st *stream) failIf(in *Instance, id uint32, err error) {
 // clientGone is the request's OnAborted callback.
 func (st *stream) clientGone() { st.fail(errClientGone) }
 
+// errAnswered: the reader applied the stream's End (applyEnd).
+var errAnswered = errors.New("pluginhost: answered by the reader")
+
 // next waits for frames and returns a batch of records (valid until the
-// next call), or the error that ended the stream once nothing is queued.
+// next call), or the error that ended the stream once nothing is queued:
+// errAnswered when the reader applied the End itself.
 func (st *stream) next() ([]byte, error) {
 	st.mu.Lock()
-	for len(st.inbox) == 0 && st.err == nil {
+	for st.direct || len(st.inbox) == 0 && st.err == nil && !st.answered {
+		st.waiting = true
 		st.mu.Unlock()
 		<-st.wake
 		st.mu.Lock()
 	}
+	st.waiting = false
 	defer st.mu.Unlock()
+	if st.answered {
+		return nil, errAnswered
+	}
 	if len(st.inbox) == 0 {
 		return nil, st.err
 	}
@@ -194,6 +256,7 @@ func (st *stream) reset(in *Instance, id uint32) {
 	st.in, st.id = in, id
 	st.inbox, st.spare = st.inbox[:0], st.spare[:0]
 	st.err = nil
+	st.waiting, st.direct, st.answered, st.answerErr = false, false, false, nil
 	st.credit = protocol.Window
 	st.unacked = 0
 	st.pumpDone = nil

@@ -78,6 +78,11 @@ type conn struct {
 	readFn   func(fd uintptr) bool
 	readN    int
 	readErr  error
+	// TryFlush's callback and its outcome; guarded by mu.
+	tryFn  func(fd uintptr) bool
+	tryBuf []byte
+	tryN   int
+	tryErr error
 
 	reason   atomic.Pointer[httpspec.Error] // the timeout that closed the socket
 	inflight *exchange                      // the exchange whose response is in flight; guarded by mu
@@ -93,6 +98,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
 			c.readFn = c.rawRead
+			c.tryFn = c.rawTryWrite
 		}
 	}
 	now := s.sweeper.now()

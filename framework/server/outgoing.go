@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"github.com/hostd/hostd/internal/http1"
@@ -244,6 +245,38 @@ func (r *ServerResponse) flushLocked() error {
 	r.c.writing.Store(false)
 	ex.wbuf = ex.wbuf[:0]
 	return r.wrote(err)
+}
+
+// TryFlush writes what the response has buffered as far as the socket
+// takes it at once, without waiting. A goroutine that must never block on
+// a slow client (the reader of a plugin's frames, which serves many
+// connections) uses it to send an answer without handing it to the
+// connection's goroutine; what the socket does not take, and any error,
+// is left to the flush that follows the handler.
+func (r *ServerResponse) TryFlush() {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	ex := r.ex
+	if r.c.rc == nil || r.destroyed || len(ex.wbuf) == 0 {
+		return
+	}
+	c := r.c
+	c.tryBuf = ex.wbuf
+	_ = c.rc.Write(c.tryFn)
+	n, err := c.tryN, c.tryErr
+	c.tryBuf, c.tryErr = nil, nil
+	if err != nil || n <= 0 {
+		return
+	}
+	ex.wbuf = ex.wbuf[:copy(ex.wbuf, ex.wbuf[n:])]
+	_ = r.wrote(nil)
+}
+
+// rawTryWrite is TryFlush's callback of RawConn.Write: one attempt, never
+// a wait for the socket.
+func (c *conn) rawTryWrite(fd uintptr) bool {
+	c.tryN, c.tryErr = syscall.Write(int(fd), c.tryBuf)
+	return true
 }
 
 // wrote records the outcome of a socket write.

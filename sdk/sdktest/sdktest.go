@@ -217,7 +217,7 @@ func startServe(t testing.TB, o options, serve func(*net.UnixConn) error) (*Host
 		t:       t,
 		opts:    o,
 		conn:    hostEnd,
-		w:       protocol.NewWriter(hostEnd),
+		w:       protocol.NewWriter(hostEnd, nil),
 		served:  make(chan struct{}),
 		streams: make(map[uint32]streamer),
 		dead:    make(chan struct{}),
