@@ -30,8 +30,10 @@ func (c *conn) dispatch() bool {
 	// A timeout or Close may have closed the connection since its head
 	// was read. stateClosed is terminal: no handler runs for it (and the
 	// handler's response would wait for a connection that never ends).
+	// Nor does one run on a connection a Timeout handler wrote to (claimed,
+	// seen here or, set later, through inflight).
 	c.since.Store(c.srv.sweeper.now())
-	if !c.state.CompareAndSwap(stateHead, stateActive) {
+	if c.claimed.Load() || !c.state.CompareAndSwap(stateHead, stateActive) {
 		c.mu.Lock()
 		c.inflight = nil
 		c.mu.Unlock()
@@ -259,9 +261,11 @@ func (c *conn) inactive() {
 	if p := c.onTimeout.Load(); p != nil {
 		fs = *p
 	}
+	listened := false
 	if h := c.srv.cfg.Handlers.Timeout; h != nil {
-		h(c.nc)
-	} else if len(fs) == 0 {
+		listened = h(&TimeoutSocket{c: c})
+	}
+	if !listened && len(fs) == 0 {
 		c.destroy()
 		return
 	}
