@@ -78,10 +78,11 @@ type Host struct {
 }
 
 // routing is what the request path reads: the route table and the
-// clientError plugin. It is replaced whole on reload.
+// clientError and timeout plugins. It is replaced whole on reload.
 type routing struct {
 	table       *route.Table
 	clientError *pluginhost.Plugin
+	timeout     *pluginhost.Plugin
 	none        *metrics.Route // requests no route takes; nil without metrics
 	access      hclog.Logger   // nil unless [log] access
 }
@@ -296,7 +297,7 @@ func (h *Host) serverOptions(cfg *config.Config) server.Options {
 		KeepAlive:                   s.KeepAlive,
 		KeepAliveInitialDelay:       s.KeepAliveInitialDelay,
 		RequestID:                   s.RequestID,
-		Handlers:                    h.handlers(),
+		Handlers:                    h.handlers(s.Timeout),
 		Logger:                      h.log.Named("server"),
 	}
 }

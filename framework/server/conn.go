@@ -456,8 +456,9 @@ func (c *conn) claimForClientError(ce *ClientError) {
 }
 
 // ErrResponseBegun is what writing to the socket a ClientError handler gets
-// returns when ClientError.HeadersSent is set.
-var ErrResponseBegun = errors.New("server: the response to the request in flight has begun: a client error cannot be answered")
+// returns when ClientError.HeadersSent is set, and what TimeoutSocket.Write
+// returns once the response in flight has begun.
+var ErrResponseBegun = errors.New("server: the response to the request in flight has begun: the socket takes no bytes")
 
 // begunConn is a connection whose response has begun, for a ClientError
 // handler: its writes are refused.
