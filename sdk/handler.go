@@ -61,8 +61,9 @@ type ClientErrorHandler interface {
 // response in flight can no longer begin, and hostd closes the connection
 // once the handler returns. With ev.HeadersSent the response has begun:
 // writes fail with ErrResponseBegun, but Close still ends the connection.
-// The socket is the handler's until it returns, and for at most one more
-// [server] timeout: past that hostd closes the connection.
+// The socket is the handler's until it returns, and for no longer than
+// the inactivity that raised the event: past that hostd closes the
+// connection.
 type TimeoutHandler interface {
 	HandleTimeout(ev *Timeout, socket net.Conn)
 }

@@ -13,10 +13,8 @@ import (
 	"github.com/hostd/hostd/protocol"
 )
 
-// handlers routes the engine's events to plugins. timeout is [server]
-// timeout, which is also how long a timeout plugin has to handle its
-// event.
-func (h *Host) handlers(timeout time.Duration) server.Handlers {
+// handlers routes the engine's events to plugins.
+func (h *Host) handlers() server.Handlers {
 	var connected func(net.Conn)
 	if h.metrics != nil {
 		connected = func(net.Conn) { h.metrics.Accepted() }
@@ -30,7 +28,7 @@ func (h *Host) handlers(timeout time.Duration) server.Handlers {
 		Connect:          h.onConnect,
 		ClientError:      h.onClientError,
 		DropRequest:      h.onDropRequest,
-		Timeout:          func(socket *server.TimeoutSocket) bool { return h.onTimeout(socket, timeout) },
+		Timeout:          h.onTimeout,
 	}
 }
 
@@ -233,10 +231,11 @@ func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
 
 // onTimeout hands the timeout event to the [server] timeout_plugin, on a
 // goroutine of its own: the engine, and the response's own SetTimeout
-// callbacks, do not wait for the plugin. It reports whether a plugin took
-// the event; when none did, the engine does what Node does without a
-// listener.
-func (h *Host) onTimeout(socket *server.TimeoutSocket, limit time.Duration) bool {
+// callbacks, do not wait for the plugin, which has as long as the
+// inactivity that raised the event to handle it. It reports whether a
+// plugin took the event; when none did, the engine does what Node does
+// without a listener.
+func (h *Host) onTimeout(socket *server.TimeoutSocket) bool {
 	p := h.routing.Load().timeout
 	if p == nil {
 		h.metrics.Timeout("")
@@ -252,6 +251,6 @@ func (h *Host) onTimeout(socket *server.TimeoutSocket, limit time.Duration) bool
 		h.log.Warn("server.timeout_plugin names a plugin that does not handle the timeout event", "plugin", p.Name())
 		return false
 	}
-	go in.ServeTimeout(socket, limit)
+	go in.ServeTimeout(socket, socket.After())
 	return true
 }

@@ -297,7 +297,7 @@ func (h *Host) serverOptions(cfg *config.Config) server.Options {
 		KeepAlive:                   s.KeepAlive,
 		KeepAliveInitialDelay:       s.KeepAliveInitialDelay,
 		RequestID:                   s.RequestID,
-		Handlers:                    h.handlers(s.Timeout),
+		Handlers:                    h.handlers(),
 		Logger:                      h.log.Named("server"),
 	}
 }

@@ -16,8 +16,8 @@ var errHandlerSlow = errors.New("pluginhost: the timeout handler did not return 
 // server 'timeout' event) and relays what its handler writes. The socket
 // stays open only if the handler returns without writing, ending or
 // closing it, as a Node listener that does nothing leaves it; otherwise,
-// and if the plugin fails or has not returned within limit, it is
-// destroyed: a broken or slow handler costs its own socket and nothing
+// and if the plugin fails or has not returned within limit (the
+// inactivity that raised the event), it is destroyed: a broken or slow handler costs its own socket and nothing
 // else. It releases the slot Acquire reserved, and runs on a goroutine of
 // its own: the engine's timeout event does not wait for the plugin.
 func (in *Instance) ServeTimeout(socket *server.TimeoutSocket, limit time.Duration) {

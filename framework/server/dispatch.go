@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/internal/outgoing"
@@ -254,16 +255,16 @@ func (c *conn) expire(err *httpspec.Error) {
 }
 
 // inactive raises the timeout event after Options.Timeout or SetTimeout
-// of inactivity; with no listener the socket is destroyed. It takes no
-// lock, so it works while a write is blocked on the client.
-func (c *conn) inactive() {
+// of inactivity (after); with no listener the socket is destroyed. It
+// takes no lock, so it works while a write is blocked on the client.
+func (c *conn) inactive(after time.Duration) {
 	var fs []func()
 	if p := c.onTimeout.Load(); p != nil {
 		fs = *p
 	}
 	listened := false
 	if h := c.srv.cfg.Handlers.Timeout; h != nil {
-		listened = h(&TimeoutSocket{c: c})
+		listened = h(&TimeoutSocket{c: c, after: after})
 	}
 	if !listened && len(fs) == 0 {
 		c.destroy()

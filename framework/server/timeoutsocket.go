@@ -1,6 +1,9 @@
 package server
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // TimeoutSocket is the connection a Timeout handler gets: Node's socket
 // in server.on('timeout', socket => …). The server keeps serving it, so
@@ -14,7 +17,14 @@ import "net"
 // done (Node's socket.end), or the connection lingers answering nothing.
 // If the response in flight has begun, Write refuses (ErrResponseBegun)
 // rather than write into its middle.
-type TimeoutSocket struct{ c *conn }
+type TimeoutSocket struct {
+	c     *conn
+	after time.Duration
+}
+
+// After returns the inactivity that raised the event: Options.Timeout, or
+// the response's SetTimeout.
+func (s *TimeoutSocket) After() time.Duration { return s.after }
 
 // RemoteAddr returns the client's address.
 func (s *TimeoutSocket) RemoteAddr() net.Addr { return s.c.nc.RemoteAddr() }

@@ -49,6 +49,7 @@ func TestTimeoutSocket(t *testing.T) {
 		require.Equal(t, c.nc.LocalAddr().String(), socket.RemoteAddr().String())
 		require.Equal(t, c.nc.RemoteAddr().String(), socket.LocalAddr().String())
 		require.False(t, socket.HeadersSent())
+		require.Equal(t, shortTimeout, socket.After())
 		n, err := socket.Write([]byte("bye\n"))
 		require.NoError(t, err)
 		require.Equal(t, 4, n)
