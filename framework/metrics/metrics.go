@@ -146,8 +146,8 @@ func (m *Metrics) Timeout(plugin string) {
 }
 
 // eventSlots sizes the arrays indexed by protocol.Event, whose last
-// value is EventDropRequest. An event's label value is its String.
-const eventSlots = int(protocol.EventDropRequest) + 1
+// value is EventTimeout. An event's label value is its String.
+const eventSlots = int(protocol.EventTimeout) + 1
 
 // seconds converts for Observe.
 func seconds(d time.Duration) float64 { return d.Seconds() }

@@ -17,9 +17,10 @@ var errHandlerSlow = errors.New("pluginhost: the timeout handler did not return 
 // stays open only if the handler returns without writing, ending or
 // closing it, as a Node listener that does nothing leaves it; otherwise,
 // and if the plugin fails or has not returned within limit (the
-// inactivity that raised the event), it is destroyed: a broken or slow handler costs its own socket and nothing
-// else. It releases the slot Acquire reserved, and runs on a goroutine of
-// its own: the engine's timeout event does not wait for the plugin.
+// inactivity that raised the event), it is destroyed: a broken or slow
+// handler costs its own socket and nothing else. It releases the slot
+// Acquire reserved. The caller runs it on a goroutine of its own, so that
+// the engine's timeout event does not wait for the plugin.
 func (in *Instance) ServeTimeout(socket *server.TimeoutSocket, limit time.Duration) {
 	defer in.release()
 	st := in.open()
