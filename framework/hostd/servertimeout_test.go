@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,25 @@ listen = "127.0.0.1:0"
 	require.NoError(t, h.Shutdown(ctx))
 	require.Equal(t, map[string]string{"bye": "hostd is shutting down", "gen": "hostd is shutting down"}, h.NotReady(ctx),
 		"/readyz names the timeout_plugin as it names routed plugins")
+}
+
+// timeout_plugin is reloaded as client_error is; a bad name is refused
+// with its key, and the running configuration stays.
+func TestTimeoutPluginReload(t *testing.T) {
+	h := startTimeouts(t, "end")
+	running, err := os.ReadFile(h.File)
+	require.NoError(t, err)
+	reload := func(cfg string) error {
+		require.NoError(t, os.WriteFile(h.File, []byte(cfg), 0o644))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return h.Reload(ctx)
+	}
+
+	err = reload(strings.Replace(string(running), `timeout_plugin = "timeouts"`, `timeout_plugin = "nope"`, 1))
+	require.ErrorContains(t, err, `server.timeout_plugin: "nope" is not a configured plugin`)
+	require.Equal(t, "bye\n", idleUntilClosed(t, h), "the running configuration stays")
+
+	require.NoError(t, reload(strings.Replace(string(running), `timeout_plugin = "timeouts"`, "", 1)))
+	require.Empty(t, idleUntilClosed(t, h), "without timeout_plugin the socket is destroyed")
 }
