@@ -15,11 +15,11 @@ func TestFlags(t *testing.T) {
 	require.EqualValues(t, 1024, o.streamMiB, "the 1 GiB of the issue")
 	require.Nil(t, o.only, "every section")
 
-	o, err = parseFlags([]string{"-quick", "-stream-mib", "64", "-only", "idle,pipes,proxy"}, io.Discard)
+	o, err = parseFlags([]string{"-quick", "-stream-mib", "64", "-only", "echo,idle,pipes,proxy"}, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Second, o.duration, "-quick shortens the runs")
 	require.EqualValues(t, 64, o.streamMiB, "unless a flag says otherwise")
-	require.Equal(t, map[string]bool{"idle": true, "pipes": true, "proxy": true}, o.only)
+	require.Equal(t, map[string]bool{"echo": true, "idle": true, "pipes": true, "proxy": true}, o.only)
 
 	for want, args := range map[string][]string{
 		`-only: unknown section "memory"`: {"-only", "idle,memory"},

@@ -11,10 +11,17 @@ import (
 type sample struct {
 	loadResult
 	cpuPerReq float64 // µs of user + system time per request
+	// ownCPUPerReq is the part of cpuPerReq spent in the server's own
+	// process: for hostd, the host without its plugins.
+	ownCPUPerReq float64
 	// others is the CPUs (0…NumCPU) that processes other than the
 	// server, the load generator and the bench used during the run.
 	others float64
 }
+
+// childCPUPerReq is the part of cpuPerReq spent in the server's child
+// processes: for hostd, its plugins.
+func (s sample) childCPUPerReq() float64 { return s.cpuPerReq - s.ownCPUPerReq }
 
 // round holds one sample per server, all taken one after another.
 type round map[string]sample
@@ -26,7 +33,8 @@ func rotate(s []string, k int) []string {
 }
 
 // runHello starts the hello-world servers and runs the interleaved rounds
-// at -connections, then the plugin-hop rounds at one connection.
+// at -connections, then the rounds at one connection: the plugin hop
+// (hostd against its engine) and hostd against Node.
 func (b *bench) runHello(ctx context.Context, res *results) error {
 	srv := make(map[string]*server)
 	for _, name := range res.servers {
@@ -36,49 +44,58 @@ func (b *bench) runHello(ctx context.Context, res *results) error {
 		}
 		srv[name] = s
 	}
-	for _, name := range res.servers {
+	if err := b.warmUp(ctx, res.servers, srv); err != nil {
+		return err
+	}
+	var err error
+	if res.hello, err = b.measureRounds(ctx, res, res.servers, srv, b.opts.conns, b.opts.duration); err != nil {
+		return err
+	}
+	c1 := []string{srvHostd, srvEngine}
+	if b.node != "" {
+		c1 = append(c1, srvNode)
+	}
+	res.hop, err = b.measureRounds(ctx, res, c1, srv, 1, b.opts.c1Duration)
+	return err
+}
+
+// warmUp gives each server one load run of -warmup, not counted.
+func (b *bench) warmUp(ctx context.Context, names []string, srv map[string]*server) error {
+	for _, name := range names {
 		b.logf("warm-up: %s, %v", name, b.opts.warmup)
-		if _, err := b.load(ctx, srv[name].addr, b.opts.conns, b.opts.warmup); err != nil {
+		if _, err := b.load(ctx, srv[name], b.opts.conns, b.opts.warmup); err != nil {
 			return fmt.Errorf("warming up %s: %w", name, err)
 		}
 	}
-	for r := range b.opts.rounds {
-		rd := round{}
-		for _, name := range rotate(res.servers, r) {
-			sm, err := b.measure(ctx, srv[name], b.opts.conns, b.opts.duration)
-			if err != nil {
-				return err
-			}
-			rd[name] = sm
-			b.logf("round %d/%d c=%d %-8s %8.0f req/s  p50 %-8v p99 %-8v %5.1f µs CPU/req  others %.2f CPU%s", r+1, b.opts.rounds, b.opts.conns,
-				name, sm.rps, sm.p50.Round(time.Microsecond), sm.p99.Round(time.Microsecond), sm.cpuPerReq, sm.others, badNote(sm.bad))
-			res.warnBad(name, sm.bad)
-		}
-		res.hello = append(res.hello, rd)
-	}
-	// The plugin hop: one connection, one request at a time.
-	pair := []string{srvHostd, srvEngine}
-	for r := range b.opts.rounds {
-		rd := round{}
-		for _, name := range rotate(pair, r) {
-			sm, err := b.measure(ctx, srv[name], 1, b.opts.c1Duration)
-			if err != nil {
-				return err
-			}
-			rd[name] = sm
-			b.logf("round %d/%d c=1  %-8s %8.0f req/s  p50 %-8v p99 %-8v others %.2f CPU%s", r+1, b.opts.rounds,
-				name, sm.rps, sm.p50.Round(time.Microsecond), sm.p99.Round(time.Microsecond), sm.others, badNote(sm.bad))
-			res.warnBad(name+" (c=1)", sm.bad)
-		}
-		res.hop = append(res.hop, rd)
-	}
 	return nil
+}
+
+// measureRounds runs -rounds interleaved rounds of conns connections for
+// d: in round r each server of names in turn, the order rotated by r, so
+// that a ratio within a round compares runs taken moments apart.
+func (b *bench) measureRounds(ctx context.Context, res *results, names []string, srv map[string]*server, conns int, d time.Duration) ([]round, error) {
+	var rounds []round
+	for r := range b.opts.rounds {
+		rd := round{}
+		for _, name := range rotate(names, r) {
+			sm, err := b.measure(ctx, srv[name], conns, d)
+			if err != nil {
+				return rounds, err
+			}
+			rd[name] = sm
+			b.logf("round %d/%d c=%-2d %-8s %8.0f req/s  p50 %-8v p99 %-8v %5.1f µs CPU/req  others %.2f CPU%s", r+1, b.opts.rounds, conns,
+				name, sm.rps, sm.p50.Round(time.Microsecond), sm.p99.Round(time.Microsecond), sm.cpuPerReq, sm.others, badNote(sm.bad))
+			res.warnBad(fmt.Sprintf("%s (%s, c=%d)", name, srv[name].target(), conns), sm.bad)
+		}
+		rounds = append(rounds, rd)
+	}
+	return rounds, nil
 }
 
 // measure runs the load against s and reads the CPU time its process tree
 // spent meanwhile.
 func (b *bench) measure(ctx context.Context, s *server, conns int, d time.Duration) (sample, error) {
-	before, err := treeCPU(s.proc.pid())
+	before, ownBefore, err := treeCPU(s.proc.pid())
 	if err != nil {
 		return sample{}, err
 	}
@@ -87,11 +104,11 @@ func (b *bench) measure(ctx context.Context, s *server, conns int, d time.Durati
 		return sample{}, err
 	}
 	self0, start := selfCPU(), time.Now()
-	lr, err := b.load(ctx, s.addr, conns, d)
+	lr, err := b.load(ctx, s, conns, d)
 	if err != nil {
 		return sample{}, fmt.Errorf("load on %s: %w", s.name, err)
 	}
-	after, err := treeCPU(s.proc.pid())
+	after, ownAfter, err := treeCPU(s.proc.pid())
 	if err != nil {
 		return sample{}, err
 	}
@@ -107,10 +124,12 @@ func (b *bench) measure(ctx context.Context, s *server, conns int, d time.Durati
 	if lr.requests == 0 {
 		return sample{}, fmt.Errorf("%s answered no request (%d errors)\n%s", s.name, lr.bad, s.proc.tail())
 	}
+	perReq := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(lr.requests) }
 	return sample{
-		loadResult: lr,
-		cpuPerReq:  float64(after-before) / float64(time.Microsecond) / float64(lr.requests),
-		others:     others,
+		loadResult:   lr,
+		cpuPerReq:    perReq(after - before),
+		ownCPUPerReq: perReq(ownAfter - ownBefore),
+		others:       others,
 	}, nil
 }
 

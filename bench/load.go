@@ -26,21 +26,23 @@ type loadResult struct {
 	loaderCPU time.Duration
 }
 
-// load drives addr with conns keep-alive connections for d, with wrk when
-// the bench found it, else with internal/loadgen.
-func (b *bench) load(ctx context.Context, addr string, conns int, d time.Duration) (loadResult, error) {
+// load drives s with conns keep-alive connections for d, each asking
+// for GET s.target(), with wrk when the bench found it, else with
+// internal/loadgen. Both send the same request: the request line and a
+// Host header naming s.addr.
+func (b *bench) load(ctx context.Context, s *server, conns int, d time.Duration) (loadResult, error) {
 	if b.wrk != "" {
-		return runWrk(ctx, b.wrk, addr, conns, d)
+		return runWrk(ctx, b.wrk, s.addr, s.target(), conns, d)
 	}
-	return runLoadgen(ctx, addr, conns, d)
+	return runLoadgen(ctx, s.addr, s.target(), conns, d)
 }
 
 // runLoadgen runs the Go load generator on one thread, as wrk -t1 does,
 // so that it takes no more of the two cores than wrk would.
-func runLoadgen(ctx context.Context, addr string, conns int, d time.Duration) (loadResult, error) {
+func runLoadgen(ctx context.Context, addr, path string, conns int, d time.Duration) (loadResult, error) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
-	res, err := loadgen.Run(ctx, loadgen.Options{Addr: addr, Connections: conns, Duration: d})
+	res, err := loadgen.Run(ctx, loadgen.Options{Addr: addr, Path: path, Connections: conns, Duration: d})
 	if err != nil {
 		return loadResult{}, err
 	}
@@ -55,10 +57,10 @@ func runLoadgen(ctx context.Context, addr string, conns int, d time.Duration) (l
 }
 
 // runWrk runs wrk -t1 with its latency distribution and reads its report.
-func runWrk(ctx context.Context, wrk, addr string, conns int, d time.Duration) (loadResult, error) {
+func runWrk(ctx context.Context, wrk, addr, path string, conns int, d time.Duration) (loadResult, error) {
 	secs := max(int(d.Round(time.Second)/time.Second), 1)
 	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s",
-		"--timeout", "5s", "--latency", "http://"+addr+"/")
+		"--timeout", "5s", "--latency", "http://"+addr+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.Output()
 	if err != nil {

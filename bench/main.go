@@ -1,12 +1,14 @@
 // Command bench is the side-by-side benchmark of issue 5: hostd with the
 // handler in a plugin process, hostd's engine with the handler in-process,
 // Go's net/http and Node's http.createServer answering the same hello
-// world, in interleaved rounds; then the plugin hop at one connection, the
-// memory of idle keep-alive connections, CONNECT and upgrade throughput
+// world, in interleaved rounds, then at one connection (the plugin hop);
+// (issue 14) the echo plugin's JSON through hostd against the same JSON
+// from Node, at -connections and at one connection; the memory of idle
+// keep-alive connections, CONNECT and upgrade throughput
 // against plain loopback copies, 1 GiB streamed each way through a
 // plugin, and (issue 11) hostd with the proxy plugin against Node's and
-// Go's reverse proxies and nginx in front of one upstream. It ends with a Markdown table of the figures next to the issue's
-// targets.
+// Go's reverse proxies and nginx in front of one upstream. It ends with
+// Markdown tables of the figures next to the issues' targets.
 //
 //	go run ./bench          # about 4 minutes
 //	go run ./bench -quick   # about 1 minute
@@ -73,7 +75,7 @@ type options struct {
 }
 
 // sectionNames are the parts of a run, in order, as -only names them.
-var sectionNames = []string{"hello", "idle", "pipes", "transfers", "client", "proxy"}
+var sectionNames = []string{"hello", "echo", "idle", "pipes", "transfers", "client", "proxy"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -204,6 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		run  func(context.Context, *results) error
 	}{
 		{"hello", "hello world", b.runHello},
+		{"echo", "echo JSON", b.runEcho},
 		{"idle", "idle connections", b.runIdle},
 		{"pipes", "tunnel and upgrade", b.runPipes},
 		{"transfers", "upload and download", b.runTransfers},

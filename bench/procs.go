@@ -184,20 +184,23 @@ func tree(pid int) []int {
 }
 
 // treeCPU is the CPU time (user + system) used so far by pid and its
-// descendants.
-func treeCPU(pid int) (time.Duration, error) {
-	var total time.Duration
+// descendants, and the part of it that pid used itself (hostd without
+// its plugins).
+func treeCPU(pid int) (total, own time.Duration, err error) {
 	for _, p := range tree(pid) {
 		st, err := readStat(p)
 		if err != nil {
 			if p == pid {
-				return 0, fmt.Errorf("reading CPU time of %d: %w", pid, err)
+				return 0, 0, fmt.Errorf("reading CPU time of %d: %w", pid, err)
 			}
 			continue // a child that just exited
 		}
 		total += st.cpu
+		if p == pid {
+			own = st.cpu
+		}
 	}
-	return total, nil
+	return total, own, nil
 }
 
 // statusKiB reads a "kB" field of /proc/PID/status, such as VmRSS or

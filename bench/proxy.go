@@ -159,7 +159,7 @@ func (b *bench) runProxy(ctx context.Context, res *results) error {
 	}
 	for _, name := range names {
 		b.logf("warm-up: %s, %v", name, b.opts.warmup)
-		if _, err := b.load(ctx, srv[name].addr, b.opts.conns, b.opts.warmup); err != nil {
+		if _, err := b.load(ctx, srv[name], b.opts.conns, b.opts.warmup); err != nil {
 			return fmt.Errorf("warming up %s: %w", name, err)
 		}
 	}

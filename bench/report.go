@@ -23,7 +23,9 @@ type results struct {
 	clientNames []string
 	clients     []map[string]clientSample
 	hello       []round // c=-connections, one per round
-	hop         []round // c=1, hostd and engine
+	hop         []round // c=1: hostd, engine and Node
+	echo        []round // GET /echo, c=-connections: hostd (echo plugin) and Node
+	echoC1      []round // GET /echo, c=1
 	idle        map[string]idleResult
 	tunnel      pipeResult
 	upgrade     pipeResult
@@ -185,8 +187,7 @@ func (r *results) details(b *bench) string {
 		for i, rd := range r.hello {
 			fmt.Fprintf(&w, "| %d | %s |", i+1, strings.Join(rotate(r.servers, i), " "))
 			for _, s := range r.servers {
-				sm := rd[s]
-				fmt.Fprintf(&w, " %s (%s, %.1f) |", fmtRPS(sm.rps), fmtLat(float64(sm.p99)), sm.cpuPerReq)
+				fmt.Fprintf(&w, " %s |", fmtSample(rd, s, s == srvHostd))
 			}
 			if hasNode {
 				fmt.Fprintf(&w, " %s | %s |", fmtX(one(ratioOf(srvHostd, srvNode, rps), rd)), fmtX(one(ratioOf(srvEngine, srvNode, rps), rd)))
@@ -200,13 +201,13 @@ func (r *results) details(b *bench) string {
 		}
 	}
 	if len(r.hop) > 0 {
-		fmt.Fprintf(&w, "\nPlugin hop, c=1, %v per run: p50 / p99\n\n| round | hostd | engine | p50 difference |\n|---|---|---|---|\n", b.opts.c1Duration)
+		fmt.Fprintf(&w, "\nHello world at c=1, %v per run: p50 / p99 (server CPU µs/request)\n\n| round | hostd | engine | plugin hop (p50 difference) | node | hostd/node p50 |\n|---|---|---|---|---|---|\n", b.opts.c1Duration)
 		for i, rd := range r.hop {
-			h, e := rd[srvHostd], rd[srvEngine]
-			fmt.Fprintf(&w, "| %d | %s / %s | %s / %s | %s |\n", i+1, fmtLat(float64(h.p50)), fmtLat(float64(h.p99)),
-				fmtLat(float64(e.p50)), fmtLat(float64(e.p99)), fmtLat(float64(h.p50-e.p50)))
+			fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s |\n", i+1, fmtP50P99(rd, srvHostd, true), fmtP50P99(rd, srvEngine, false),
+				signed(one(hopOf, rd)), fmtP50P99(rd, srvNode, false), fmtX(one(ratioOf(srvHostd, srvNode, p50), rd)))
 		}
 	}
+	w.WriteString(r.echoDetails(b))
 	if len(r.tunnel.hostd) > 0 || len(r.upgrade.hostd) > 0 {
 		fmt.Fprintf(&w, "\nByte pipes, %s per run: MB/s through hostd / plain loopback (ratio)\n\n| round | CONNECT tunnel | upgrade echo |\n|---|---|---|\n", fmtSize(b.opts.pipeMiB))
 		for i := range max(len(r.tunnel.hostd), len(r.upgrade.hostd)) {
@@ -227,6 +228,36 @@ func (r *results) details(b *bench) string {
 	}
 	w.WriteString(r.proxyDetails(b))
 	return w.String()
+}
+
+// fmtSample formats name's run in rd as "req/s (p99, CPU µs/request)",
+// the CPU split as fmtCPU splits it.
+func fmtSample(rd round, name string, split bool) string {
+	sm, ok := rd[name]
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%s, %s)", fmtRPS(sm.rps), fmtLat(float64(sm.p99)), fmtCPU(sm, split))
+}
+
+// fmtP50P99 formats name's run in rd as "p50 / p99 (CPU µs/request)",
+// the CPU split as fmtCPU splits it.
+func fmtP50P99(rd round, name string, split bool) string {
+	sm, ok := rd[name]
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%s / %s (%s)", fmtLat(float64(sm.p50)), fmtLat(float64(sm.p99)), fmtCPU(sm, split))
+}
+
+// fmtCPU formats the CPU µs per request of sm, split between the
+// server's process and its children (hostd and its plugins) when split
+// is set.
+func fmtCPU(sm sample, split bool) string {
+	if split {
+		return fmt.Sprintf("%.1f = %.1f host + %.1f plugin", sm.cpuPerReq, sm.ownCPUPerReq, sm.childCPUPerReq())
+	}
+	return fmt.Sprintf("%.1f", sm.cpuPerReq)
 }
 
 func pipeRound(p pipeResult, i int) string {
@@ -321,21 +352,8 @@ func (r *results) markdown(b *bench) string {
 		noNode("engine in-process req/s vs Node", "≥ 1.5x")
 	}
 
-	// The plugin hop: per round, hostd's median latency minus the
-	// engine's.
-	hops := perRound(r.hop, func(rd round) (float64, bool) {
-		h, okH := rd[srvHostd]
-		e, okE := rd[srvEngine]
-		return float64(h.p50 - e.p50), okH && okE
-	})
-	hop := median(hops)
-	hopMed := func(name string, field func(sample) float64) string {
-		return fmtLat(median(perRound(r.hop, valueOf(name, field))))
-	}
-	row("plugin hop at c=1: hostd p50 − engine p50", fmt.Sprintf("%s, rounds %s to %s (p50 %s vs %s; p99 %s vs %s)",
-		signed(hop), signed(minOf(hops)), signed(maxOf(hops)),
-		hopMed(srvHostd, p50), hopMed(srvEngine, p50), hopMed(srvHostd, p99), hopMed(srvEngine, p99)),
-		"≤ 40 µs", verdict(hop, hop <= 40e3))
+	hop, hopMeasured := r.hopFigure()
+	row("plugin hop at c=1: hostd p50 − engine p50", hopMeasured, "≤ 40 µs", verdict(hop, hop <= 40e3))
 
 	// Memory of idle connections.
 	if m, ok := r.idle[srvHostd]; ok {
@@ -382,6 +400,7 @@ func (r *results) markdown(b *bench) string {
 	if b.opts.streamMiB != 1024 {
 		fmt.Fprintf(&w, "\nStreams moved %s each, not the 1 GiB of the issue (-stream-mib).\n", fmtSize(b.opts.streamMiB))
 	}
+	w.WriteString(r.issue14Table(b.opts.conns))
 	w.WriteString(r.clientTable())
 	w.WriteString(r.proxyMarkdown())
 	for _, f := range r.failures {

@@ -33,7 +33,16 @@ var describe = map[string]string{
 type server struct {
 	name string
 	addr string // 127.0.0.1:port
+	path string // what the load asks for; "" is "/"
 	proc *proc
+}
+
+// target is the request-target the load asks s for.
+func (s *server) target() string {
+	if s.path == "" {
+		return "/"
+	}
+	return s.path
 }
 
 // build compiles hostd, the plugins the bench uses and its stream plugin
