@@ -113,6 +113,19 @@ func TestTimeoutSocket(t *testing.T) {
 		require.Equal(t, "bye\n", c.readAll(), "the request got no answer; the connection closed")
 	})
 
+	t.Run("after a write a request timeout writes no 408", func(t *testing.T) {
+		sockets := make(chan *server.TimeoutSocket, 1)
+		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, HeadersTimeout: longTimeout, RequestTimeout: longTimeout,
+			Handlers: server.Handlers{Request: hello, Timeout: func(socket *server.TimeoutSocket) bool { sockets <- socket; return true }}})
+		c := dialManual(t, srv, addr)
+		c.send("GET / HTTP/1.1\r\n") // a head that never ends
+		pass(clock, shortTimeout)
+		_, err := recv(t, sockets, "the timeout event").Write([]byte("bye\n"))
+		require.NoError(t, err)
+		pass(clock, longTimeout)
+		require.Equal(t, "bye\n", c.readAll(), "closed by the headers timeout, without its 408")
+	})
+
 	t.Run("Close aborts the request in flight", func(t *testing.T) {
 		aborted, entered := make(chan struct{}), make(chan struct{})
 		srv, addr, clock, sockets := timeoutServer(t, true, func(req *server.IncomingMessage, _ *server.ServerResponse) {
