@@ -23,9 +23,10 @@ const (
 	// TypeCredit, because reading it sends "100 Continue" to a client that
 	// asked for it; the SDK grants a window when the body is first read.
 	ReqAwaitCredit
-	// ReqHeadersSent, on a client error: the response to the request in
-	// flight has begun, so no answer may be written (the host drops the
-	// socket's bytes). A plugin built before this flag ignores it.
+	// ReqHeadersSent, on a client error or a timeout: the response to the
+	// request in flight has begun, so no answer may be written (the host
+	// drops the socket's bytes). A plugin built before this flag ignores
+	// it.
 	ReqHeadersSent
 	// ReqEncrypted: the client came over TLS (a tls:// listener), Node's
 	// req.socket.encrypted. A plugin built before this flag ignores it.

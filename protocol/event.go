@@ -22,6 +22,7 @@ const (
 	EventConnect                           // "connect"
 	EventClientError                       // "clientError"
 	EventDropRequest                       // "dropRequest"
+	EventTimeout                           // "timeout"
 )
 
 // eventNames are Node's names of the events, as in configuration files and
@@ -34,6 +35,7 @@ var eventNames = [...]string{
 	EventConnect:          "connect",
 	EventClientError:      "clientError",
 	EventDropRequest:      "dropRequest",
+	EventTimeout:          "timeout",
 }
 
 // ErrUnknownEvent is returned, wrapped, by ParseEvent for a name that is
@@ -64,7 +66,8 @@ func ParseEvent(name string) (Event, error) {
 }
 
 // EventSet is a set of events, one bit per Event: the events a route
-// takes, or those a plugin handles.
+// takes, or those a plugin handles. Its eight bits are all in use: a
+// ninth event widens it.
 type EventSet uint8
 
 // EventSetOf returns the set of the given events.

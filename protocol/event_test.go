@@ -23,6 +23,7 @@ func TestEventsKeepTheirNamesAndWireValues(t *testing.T) {
 		{protocol.EventConnect, "connect", 5},
 		{protocol.EventClientError, "clientError", 6},
 		{protocol.EventDropRequest, "dropRequest", 7},
+		{protocol.EventTimeout, "timeout", 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.name, tc.event.String())
@@ -52,7 +53,7 @@ func TestParseEventRefusesWhatIsNotAnEvent(t *testing.T) {
 }
 
 func TestEventOutsideTheListIsNamedByNumber(t *testing.T) {
-	for _, e := range []protocol.Event{0, 8, 255} {
+	for _, e := range []protocol.Event{0, 9, 255} {
 		require.False(t, e.Valid())
 		require.Regexp(t, `^Event\(\d+\)$`, e.String())
 		_, err := protocol.ParseEvent(e.String())
@@ -70,10 +71,10 @@ func TestEventSet(t *testing.T) {
 	require.Equal(t, []string{"request", "upgrade"}, s.Names())
 	require.Equal(t, "request|upgrade", s.String())
 
-	require.Zero(t, protocol.EventSetOf(0, 8), "values that are not events add nothing")
+	require.Zero(t, protocol.EventSetOf(0, 9), "values that are not events add nothing")
 	require.Empty(t, protocol.EventSet(0).Names())
 
 	all := protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation,
-		protocol.EventUpgrade, protocol.EventConnect, protocol.EventClientError)
-	require.Len(t, all.Events(), 6, "every event has its own bit")
+		protocol.EventUpgrade, protocol.EventConnect, protocol.EventClientError, protocol.EventDropRequest, protocol.EventTimeout)
+	require.Len(t, all.Events(), 8, "every event has its own bit")
 }

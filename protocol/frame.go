@@ -36,7 +36,9 @@ const (
 	// TypeBody carries response body bytes (the payload).
 	TypeBody Type = 18
 	// TypeEnd ends the response (End): possibly its head, last bytes and
-	// trailers too, so that a small response is one frame.
+	// trailers too, so that a small response is one frame. On a timeout
+	// stream it is empty and says that the handler returned without
+	// ending the socket, which then stays open (as in Node).
 	TypeEnd Type = 19
 	// TypeReset reports that the handler failed; the payload is a message.
 	// The host answers 500 if nothing was sent yet, else closes the

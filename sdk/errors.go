@@ -72,8 +72,9 @@ type ClientError struct {
 	HeadersSent bool
 }
 
-// ErrResponseBegun is what a clientError handler's socket returns from
-// Write when ClientError.HeadersSent is set.
-var ErrResponseBegun = errors.New("sdk: the response to the request in flight has begun: a client error cannot be answered")
+// ErrResponseBegun is what a clientError or timeout handler's socket
+// returns from Write when ClientError.HeadersSent or Timeout.HeadersSent
+// is set.
+var ErrResponseBegun = errors.New("sdk: the response to the request in flight has begun: the socket takes no bytes")
 
 func (e *ClientError) Error() string { return "client error " + e.Code }

@@ -48,6 +48,26 @@ type ClientErrorHandler interface {
 	HandleClientError(err *ClientError, socket net.Conn)
 }
 
+// TimeoutHandler handles Node's server 'timeout' event: the client's
+// connection has been inactive for [server] timeout (Node's
+// server.timeout), whether idle between requests or with a request in
+// flight. The [server] timeout_plugin names the plugin. socket writes raw
+// bytes to the client; Close (Node's socket.destroy) or CloseWrite
+// (socket.end) ends the connection, aborting the request in flight.
+//
+// If the handler returns without writing or closing, the connection stays
+// open and the request in flight goes on, as with a Node listener that
+// does nothing. Unlike Node, bytes written claim the connection: the
+// response in flight can no longer begin, and hostd closes the connection
+// once the handler returns. With ev.HeadersSent the response has begun:
+// writes fail with ErrResponseBegun, but Close still ends the connection.
+// The socket is the handler's until it returns, and for no longer than
+// the inactivity that raised the event: past that hostd closes the
+// connection.
+type TimeoutHandler interface {
+	HandleTimeout(ev *Timeout, socket net.Conn)
+}
+
 // DropRequestHandler hears of a request hostd refuses with 503 because
 // its connection reached max_requests_per_socket (Node's dropRequest
 // event, raised before the 503 is written). It is told, not asked: hostd
@@ -105,6 +125,8 @@ func events(p any) protocol.EventSet {
 	add(ok, protocol.EventClientError)
 	_, ok = p.(DropRequestHandler)
 	add(ok, protocol.EventDropRequest)
+	_, ok = p.(TimeoutHandler)
+	add(ok, protocol.EventTimeout)
 	return s
 }
 

@@ -228,7 +228,7 @@ func (rt *runtime) open(f protocol.Frame) (*stream, error) {
 			st.sock = &relayConn{st: st}
 			st.streamed = true
 		}
-	case protocol.EventClientError:
+	case protocol.EventClientError, protocol.EventTimeout:
 		st.sock = &relayConn{st: st, writeOnly: true, begun: st.head.Flags&protocol.ReqHeadersSent != 0}
 		st.bodyDone = true
 	default:
@@ -289,6 +289,8 @@ func (rt *runtime) run(st *stream) {
 		rt.runSocket(st)
 	case protocol.EventClientError:
 		rt.runClientError(st)
+	case protocol.EventTimeout:
+		rt.runTimeout(st)
 	case protocol.EventDropRequest:
 		// Nothing goes back to hostd: the exchange is over when the
 		// handler returns (or panics).

@@ -195,6 +195,7 @@ func (allEvents) HandleUpgrade(*Request, net.Conn, []byte)   {}
 func (allEvents) HandleConnect(*Request, net.Conn, []byte)   {}
 func (allEvents) HandleClientError(*ClientError, net.Conn)   {}
 func (allEvents) HandleDropRequest(*Request)                 {}
+func (allEvents) HandleTimeout(*Timeout, net.Conn)           {}
 func (allEvents) Configure(c *Config) error                  { return c.Decode(&struct{}{}) }
 
 func TestEventsListWhatThePluginImplements(t *testing.T) {
@@ -202,6 +203,7 @@ func TestEventsListWhatThePluginImplements(t *testing.T) {
 	require.Equal(t, protocol.EventSetOf(
 		protocol.EventRequest, protocol.EventCheckContinue, protocol.EventCheckExpectation,
 		protocol.EventUpgrade, protocol.EventConnect, protocol.EventClientError, protocol.EventDropRequest,
+		protocol.EventTimeout,
 	), events(allEvents{}))
 	require.Zero(t, events(struct{}{}))
 }
@@ -212,7 +214,7 @@ func TestControlService(t *testing.T) {
 		rt := newRuntime(allEvents{}, nil, true)
 		resp, err := rt.Configure(ctx, &protocol.ConfigureRequest{ProtocolVersion: protocol.Version, Name: "x", ConfigJson: []byte(`{}`), RelaySockets: true, RejectNonStandardBodyWrites: true})
 		require.NoError(t, err)
-		require.Equal(t, []string{"request", "checkContinue", "checkExpectation", "upgrade", "connect", "clientError", "dropRequest"}, resp.Events, "by Node's names, on the wire")
+		require.Equal(t, []string{"request", "checkContinue", "checkExpectation", "upgrade", "connect", "clientError", "dropRequest", "timeout"}, resp.Events, "by Node's names, on the wire")
 		require.True(t, resp.RelaySockets)
 		require.Equal(t, uint32(protocol.Version), resp.ProtocolVersion)
 		require.True(t, rt.settings.Load().rejectBody)

@@ -29,7 +29,7 @@ func Logger() hclog.Logger { return logger }
 // return: the process exits when hostd stops it or goes away.
 func Serve(p any) {
 	if events(p) == 0 {
-		fmt.Fprintf(os.Stderr, "sdk.Serve: %T handles no event: implement RequestHandler, UpgradeHandler, ConnectHandler, CheckContinueHandler, CheckExpectationHandler or ClientErrorHandler\n", p)
+		fmt.Fprintf(os.Stderr, "sdk.Serve: %T handles no event: implement RequestHandler, UpgradeHandler, ConnectHandler, CheckContinueHandler, CheckExpectationHandler, ClientErrorHandler, DropRequestHandler or TimeoutHandler\n", p)
 		os.Exit(1)
 	}
 	conn, err := dataPlane()

@@ -61,7 +61,8 @@ func (rt *runtime) runClientError(st *stream) {
 type relayConn struct {
 	st        *stream
 	writeOnly bool
-	// begun: a clientError socket whose response had begun refuses writes.
+	// begun: a clientError or timeout socket whose response had begun
+	// refuses writes.
 	begun bool
 
 	mu            sync.Mutex
@@ -111,7 +112,7 @@ func (c *relayConn) closeFromHost() {
 
 func (c *relayConn) Read(p []byte) (int, error) {
 	if c.writeOnly {
-		return 0, errors.New("sdk: a clientError socket cannot be read")
+		return 0, errors.New("sdk: a clientError or timeout socket cannot be read: hostd reads the connection")
 	}
 	c.mu.Lock()
 	closed, dl := c.closed, c.readDeadline

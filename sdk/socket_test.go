@@ -331,3 +331,52 @@ func TestClientErrorAfterTheResponseBegan(t *testing.T) {
 		})
 	}
 }
+
+type timeoutFunc func(*sdk.Timeout, net.Conn)
+
+func (f timeoutFunc) HandleTimeout(ev *sdk.Timeout, socket net.Conn) { f(ev, socket) }
+
+func TestTimeoutSocket(t *testing.T) {
+	t.Run("the handler learns the addresses and writes then ends", func(t *testing.T) {
+		seen := make(chan [4]string, 1)
+		out, kept := sdktest.ServerTimeout(t, timeoutFunc(func(ev *sdk.Timeout, socket net.Conn) {
+			seen <- [4]string{ev.RemoteAddr, ev.LocalAddr, socket.RemoteAddr().String(), socket.LocalAddr().String()}
+			_, err := io.WriteString(socket, "bye\n")
+			assert.NoError(t, err)
+			assert.NoError(t, socket.(interface{ CloseWrite() error }).CloseWrite())
+		}), sdk.Timeout{RemoteAddr: "192.0.2.9:1", LocalAddr: "192.0.2.1:80"})
+		require.Equal(t, "bye\n", string(out))
+		require.False(t, kept, "an ended socket is not kept")
+		require.Equal(t, [4]string{"192.0.2.9:1", "192.0.2.1:80", "192.0.2.9:1", "192.0.2.1:80"}, <-seen)
+	})
+
+	t.Run("a handler that does nothing keeps the socket, and cannot use it after", func(t *testing.T) {
+		held := make(chan net.Conn, 1)
+		out, kept := sdktest.ServerTimeout(t, timeoutFunc(func(_ *sdk.Timeout, socket net.Conn) {
+			_, err := socket.Read(make([]byte, 1))
+			assert.ErrorContains(t, err, "cannot be read")
+			held <- socket
+		}), sdk.Timeout{})
+		require.Empty(t, out)
+		require.True(t, kept)
+		_, err := io.WriteString(<-held, "late")
+		require.ErrorIs(t, err, net.ErrClosed)
+	})
+
+	t.Run("Close ends the socket", func(t *testing.T) {
+		_, kept := sdktest.ServerTimeout(t, timeoutFunc(func(_ *sdk.Timeout, socket net.Conn) { socket.Close() }), sdk.Timeout{})
+		require.False(t, kept)
+	})
+
+	t.Run("a begun response refuses the handler's bytes", func(t *testing.T) {
+		got := make(chan error, 1)
+		out, kept := sdktest.ServerTimeout(t, timeoutFunc(func(ev *sdk.Timeout, socket net.Conn) {
+			assert.True(t, ev.HeadersSent)
+			_, err := io.WriteString(socket, "bye\n")
+			got <- err
+		}), sdk.Timeout{HeadersSent: true})
+		require.ErrorIs(t, <-got, sdk.ErrResponseBegun)
+		require.Empty(t, out)
+		require.True(t, kept)
+	})
+}

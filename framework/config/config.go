@@ -45,6 +45,11 @@ type Server struct {
 	RejectNonStandardBodyWrites bool          `koanf:"reject_non_standard_body_writes"`
 	// ClientError names the plugin that handles clientError events.
 	ClientError string `koanf:"client_error"`
+	// TimeoutPlugin names the plugin that handles the timeout event
+	// (Node's server 'timeout', raised after Timeout of inactivity). Like
+	// client_error it is named after its event, but "timeout" is already
+	// Node's duration, hence the suffix.
+	TimeoutPlugin string `koanf:"timeout_plugin"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 	// RequestID gives each request an X-Request-Id: the client's, when

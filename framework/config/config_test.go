@@ -56,6 +56,13 @@ func TestDurationsAreMillisecondsOrStrings(t *testing.T) {
 	require.Equal(t, 250*time.Millisecond, c.Server.KeepAliveTimeout)
 }
 
+func TestTimeoutPluginNamesThePluginOfTheTimeoutEvent(t *testing.T) {
+	c, err := config.Load([]byte("[plugins.p]\nbuiltin = \"echo\"\n[server]\ntimeout = 250\ntimeout_plugin = \"p\"\n"), "t.toml", ".", builtins)
+	require.NoError(t, err)
+	require.Equal(t, "p", c.Server.TimeoutPlugin)
+	require.Equal(t, 250*time.Millisecond, c.Server.Timeout, "timeout stays Node's duration")
+}
+
 func TestEnvironmentOverridesKeys(t *testing.T) {
 	opts := builtins
 	opts.Environ = []string{
@@ -117,6 +124,9 @@ func TestRefusalsNameTheFileTheKeyAndTheReason(t *testing.T) {
 		{"a path without a slash", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\npath = \"echo\"\n", "t.toml: routes[0].path: \"echo\" must start with /"},
 		{"an unknown method", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nmethods = [\"FETCH\"]\n", "t.toml: routes[0].methods[0]: \"FETCH\" is not an HTTP method"},
 		{"a client_error plugin that does not exist", "[server]\nclient_error = \"p\"\n", "t.toml: server.client_error: \"p\" is not a configured plugin"},
+		{"timeout as a route event", "[plugins.p]\nbuiltin = \"echo\"\n[[routes]]\nplugin = \"p\"\nevents = [\"timeout\"]\n", "t.toml: routes[0].events[0]: timeout is not a route event: name its plugin in server.timeout_plugin"},
+		{"a timeout_plugin that does not exist", "[server]\ntimeout = 100\ntimeout_plugin = \"p\"\n", "t.toml: server.timeout_plugin: \"p\" is not a configured plugin"},
+		{"a timeout_plugin without a timeout", "[plugins.p]\nbuiltin = \"echo\"\n[server]\ntimeout_plugin = \"p\"\n", "t.toml: server.timeout_plugin: the timeout event never fires while server.timeout is 0: set it"},
 		{"broken TOML, with its line and column", "[plugins.p]\nbuiltin = \"echo\"\n[server\n", "t.toml:3:8: not valid TOML"},
 		{"a key set twice", "[server]\ntimeout = 1\ntimeout = 2\n", "t.toml: not valid TOML: toml: key timeout is already defined"},
 		{"a non-loopback admin API without a token", "[admin]\nlisten = \"0.0.0.0:9180\"\n", "t.toml: admin.listen: 0.0.0.0:9180 is reachable from other machines: set admin.token_file or HOSTD_ADMIN_TOKEN"},

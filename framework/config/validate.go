@@ -18,7 +18,7 @@ import (
 )
 
 // routeEvents are the events a route may take, named in the error for one
-// it may not; clientError is not routed but set in [server].
+// it may not; clientError and timeout are not routed but set in [server].
 var routeEvents = protocol.EventSetOf(protocol.EventRequest, protocol.EventCheckContinue,
 	protocol.EventCheckExpectation, protocol.EventUpgrade, protocol.EventConnect, protocol.EventDropRequest).Names()
 
@@ -160,6 +160,14 @@ func (c *Config) validate(opts Options) error {
 			return bad("server.client_error", "%q is not a configured plugin", s.ClientError)
 		}
 	}
+	if s.TimeoutPlugin != "" {
+		if _, ok := c.Plugins[s.TimeoutPlugin]; !ok {
+			return bad("server.timeout_plugin", "%q is not a configured plugin", s.TimeoutPlugin)
+		}
+		if s.Timeout <= 0 {
+			return bad("server.timeout_plugin", "the timeout event never fires while server.timeout is 0: set it")
+		}
+	}
 	if err := c.validateAdmin(); err != nil {
 		return err
 	}
@@ -298,6 +306,9 @@ func (c *Config) validateRoute(i int, r *Route) error {
 		ev, err := protocol.ParseEvent(name)
 		if err == nil && ev == protocol.EventClientError {
 			return bad(fmt.Sprintf(".events[%d]", j), "clientError is not a route event: name its plugin in server.client_error")
+		}
+		if err == nil && ev == protocol.EventTimeout {
+			return bad(fmt.Sprintf(".events[%d]", j), "timeout is not a route event: name its plugin in server.timeout_plugin")
 		}
 		if err != nil {
 			return bad(fmt.Sprintf(".events[%d]", j), "%q is not an event (%s)", name, strings.Join(routeEvents, ", "))

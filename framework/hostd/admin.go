@@ -125,7 +125,8 @@ func (h *Host) adminHealthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// adminReadyz answers 200 when every plugin a route (or client_error)
+// adminReadyz answers 200 when every plugin a route (or client_error, or
+// timeout_plugin)
 // sends events to has a current generation that passes its health check,
 // else 503 naming those that do not: a readiness probe.
 func (h *Host) adminReadyz(w http.ResponseWriter, r *http.Request) {
@@ -154,8 +155,10 @@ func (h *Host) NotReady(ctx context.Context) map[string]string {
 	for _, r := range h.cfg.Routes {
 		routed[r.Plugin] = h.plugins[r.Plugin]
 	}
-	if name := h.cfg.Server.ClientError; name != "" {
-		routed[name] = h.plugins[name]
+	for _, name := range []string{h.cfg.Server.ClientError, h.cfg.Server.TimeoutPlugin} {
+		if name != "" {
+			routed[name] = h.plugins[name]
+		}
 	}
 	closed := h.closed
 	h.mu.Unlock()

@@ -28,6 +28,7 @@ func (h *Host) handlers() server.Handlers {
 		Connect:          h.onConnect,
 		ClientError:      h.onClientError,
 		DropRequest:      h.onDropRequest,
+		Timeout:          h.onTimeout,
 	}
 }
 
@@ -226,4 +227,30 @@ func (h *Host) onClientError(ce *server.ClientError, conn net.Conn) {
 	if !ce.HeadersSent {
 		_, _ = conn.Write(ce.DefaultResponse())
 	}
+}
+
+// onTimeout hands the timeout event to the [server] timeout_plugin, on a
+// goroutine of its own: the engine, and the response's own SetTimeout
+// callbacks, do not wait for the plugin, which has as long as the
+// inactivity that raised the event to handle it. It reports whether a
+// plugin took the event; when none did, the engine does what Node does
+// without a listener.
+func (h *Host) onTimeout(socket *server.TimeoutSocket) bool {
+	p := h.routing.Load().timeout
+	if p == nil {
+		h.metrics.Timeout("")
+		return false
+	}
+	h.metrics.Timeout(p.Name())
+	in, _, err := p.Acquire()
+	if err != nil {
+		return false // down or busy: as if nobody listened
+	}
+	if !in.Handles(protocol.EventTimeout) {
+		in.Release()
+		h.log.Warn("server.timeout_plugin names a plugin that does not handle the timeout event", "plugin", p.Name())
+		return false
+	}
+	go in.ServeTimeout(socket, socket.After())
+	return true
 }

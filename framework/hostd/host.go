@@ -78,10 +78,11 @@ type Host struct {
 }
 
 // routing is what the request path reads: the route table and the
-// clientError plugin. It is replaced whole on reload.
+// clientError and timeout plugins. It is replaced whole on reload.
 type routing struct {
 	table       *route.Table
 	clientError *pluginhost.Plugin
+	timeout     *pluginhost.Plugin
 	none        *metrics.Route // requests no route takes; nil without metrics
 	access      hclog.Logger   // nil unless [log] access
 }

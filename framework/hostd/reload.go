@@ -84,6 +84,9 @@ func (h *Host) buildRouting(cfg *config.Config) *routing {
 	if cfg.Server.ClientError != "" {
 		rt.clientError = h.plugins[cfg.Server.ClientError]
 	}
+	if cfg.Server.TimeoutPlugin != "" {
+		rt.timeout = h.plugins[cfg.Server.TimeoutPlugin]
+	}
 	return rt
 }
 

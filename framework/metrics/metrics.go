@@ -42,6 +42,7 @@ type Metrics struct {
 	swaps        *prometheus.CounterVec
 	drain        *prometheus.HistogramVec
 	clientErrors *prometheus.CounterVec
+	timeouts     *prometheus.CounterVec
 	reg          prometheus.Registerer
 }
 
@@ -100,8 +101,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Name: "client_errors_total",
 		Help: "Requests refused before any plugin saw them (clientError), by Node's error code: HPE_* from the parser, ERR_HTTP_REQUEST_TIMEOUT, ECONNRESET.",
 	}, []string{"reason"})
+	m.timeouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "timeouts_total",
+		Help: "Sockets inactive for [server] timeout (Node's server 'timeout' event), by the timeout_plugin told (\"\" when none: the socket is destroyed unless its response set a timeout of its own).",
+	}, []string{"plugin"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.hop, m.inFlight, m.accepted,
-		m.sockets, m.socketsOpen, m.relayed, m.restarts, m.swaps, m.drain, m.clientErrors} {
+		m.sockets, m.socketsOpen, m.relayed, m.restarts, m.swaps, m.drain, m.clientErrors, m.timeouts} {
 		f(c)
 	}
 	return m
@@ -133,9 +138,16 @@ func (m *Metrics) ClientError(code string) {
 	}
 }
 
+// Timeout counts a timeout event, by the plugin told ("" for none).
+func (m *Metrics) Timeout(plugin string) {
+	if m != nil {
+		m.timeouts.WithLabelValues(plugin).Inc()
+	}
+}
+
 // eventSlots sizes the arrays indexed by protocol.Event, whose last
-// value is EventDropRequest. An event's label value is its String.
-const eventSlots = int(protocol.EventDropRequest) + 1
+// value is EventTimeout. An event's label value is its String.
+const eventSlots = int(protocol.EventTimeout) + 1
 
 // seconds converts for Observe.
 func seconds(d time.Duration) float64 { return d.Seconds() }

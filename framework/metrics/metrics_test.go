@@ -43,6 +43,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *metrics.Metrics
 	m.Accepted()
 	m.ClientError("HPE_X")
+	m.Timeout("p")
 	m.ObserveOpenConnections(func() int { return 1 })
 	m.Route("/", "p", protocol.EventRequest).Done(protocol.EventRequest, 200, time.Second)
 	p := m.Plugin("p")

@@ -59,6 +59,9 @@ type conn struct {
 	expiring  atomic.Bool // an expire is under way; the sweeper starts one at a time
 	writing   atomic.Bool // a response write is in progress (and holds mu)
 	timedOut  atomic.Bool // the timeout event fired since the last activity
+	// claimed: a Timeout handler wrote to the socket (TimeoutSocket), so
+	// the server writes nothing more on it. Set under mu.
+	claimed atomic.Bool
 	// received: bytes of the next request have arrived, so a connection in
 	// stateHead is not idle. Cleared when a response leaves nothing
 	// buffered.
@@ -266,6 +269,10 @@ func (c *conn) flushPending() bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.claimed.Load() {
+		ex.wbuf = ex.wbuf[:0]
+		return false
+	}
 	c.writing.Store(true)
 	_, err := c.nc.Write(ex.wbuf)
 	c.writing.Store(false)
@@ -415,6 +422,9 @@ func (c *conn) clientError(err error) {
 // answerClientError runs the ClientError handler or Node's default. It may
 // run on the sweeper's goroutine for timeouts.
 func (c *conn) answerClientError(ce *ClientError) {
+	if c.claimed.Load() {
+		ce.HeadersSent = true // a Timeout handler's bytes began an answer
+	}
 	if h := c.srv.cfg.Handlers.ClientError; h != nil {
 		socket := c.nc
 		if ce.HeadersSent {
@@ -452,8 +462,9 @@ func (c *conn) claimForClientError(ce *ClientError) {
 }
 
 // ErrResponseBegun is what writing to the socket a ClientError handler gets
-// returns when ClientError.HeadersSent is set.
-var ErrResponseBegun = errors.New("server: the response to the request in flight has begun: a client error cannot be answered")
+// returns when ClientError.HeadersSent is set, and what TimeoutSocket.Write
+// returns once the response in flight has begun.
+var ErrResponseBegun = errors.New("server: the response to the request in flight has begun: the socket takes no bytes")
 
 // begunConn is a connection whose response has begun, for a ClientError
 // handler: its writes are refused.

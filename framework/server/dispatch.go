@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"time"
 
 	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/internal/outgoing"
@@ -30,8 +31,10 @@ func (c *conn) dispatch() bool {
 	// A timeout or Close may have closed the connection since its head
 	// was read. stateClosed is terminal: no handler runs for it (and the
 	// handler's response would wait for a connection that never ends).
+	// Nor does one run on a connection a Timeout handler wrote to (claimed,
+	// seen here or, set later, through inflight).
 	c.since.Store(c.srv.sweeper.now())
-	if !c.state.CompareAndSwap(stateHead, stateActive) {
+	if c.claimed.Load() || !c.state.CompareAndSwap(stateHead, stateActive) {
 		c.mu.Lock()
 		c.inflight = nil
 		c.mu.Unlock()
@@ -252,16 +255,18 @@ func (c *conn) expire(err *httpspec.Error) {
 }
 
 // inactive raises the timeout event after Options.Timeout or SetTimeout
-// of inactivity; with no listener the socket is destroyed. It takes no
-// lock, so it works while a write is blocked on the client.
-func (c *conn) inactive() {
+// of inactivity (after); with no listener the socket is destroyed. It
+// takes no lock, so it works while a write is blocked on the client.
+func (c *conn) inactive(after time.Duration) {
 	var fs []func()
 	if p := c.onTimeout.Load(); p != nil {
 		fs = *p
 	}
+	listened := false
 	if h := c.srv.cfg.Handlers.Timeout; h != nil {
-		h(c.nc)
-	} else if len(fs) == 0 {
+		listened = h(&TimeoutSocket{c: c, after: after})
+	}
+	if !listened && len(fs) == 0 {
 		c.destroy()
 		return
 	}

@@ -66,9 +66,11 @@ type Handlers struct {
 	Close func()
 
 	// Timeout is raised when a socket has been inactive for
-	// Options.Timeout. Without it, or without a per-response handler set
-	// with SetTimeout, the socket is destroyed.
-	Timeout func(socket net.Conn)
+	// Options.Timeout, once per period of inactivity, on a goroutine of
+	// its own. It returns whether it listened, as Node's emit does: when
+	// it returns false (or is nil) and the response has no SetTimeout
+	// callback, the socket is destroyed; otherwise it stays open.
+	Timeout func(socket *TimeoutSocket) (listened bool)
 }
 
 // ClientError describes a request the server refused before any handler

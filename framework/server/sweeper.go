@@ -197,6 +197,6 @@ func (w *sweeper) check(c *conn, now int64) {
 		limit = cfg.Timeout
 	}
 	if expired(c.lastActive.Load(), limit) && c.timedOut.CompareAndSwap(false, true) {
-		go c.inactive()
+		go c.inactive(limit)
 	}
 }

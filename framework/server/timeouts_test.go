@@ -377,15 +377,16 @@ func TestSocketTimeout(t *testing.T) {
 	})
 
 	t.Run("the timeout event gets the socket, which stays open", func(t *testing.T) {
-		timedOut := make(chan net.Conn, 1)
+		timedOut := make(chan *server.TimeoutSocket, 1)
 		var pending atomic.Pointer[server.ServerResponse]
 		_, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
-			Timeout: func(socket net.Conn) {
+			Timeout: func(socket *server.TimeoutSocket) bool {
 				select {
 				case timedOut <- socket:
 				default:
 				}
+				return true
 			},
 		}})
 		c := dial(t, addr)
@@ -403,7 +404,7 @@ func TestSocketTimeout(t *testing.T) {
 		var pending atomic.Pointer[server.ServerResponse]
 		_, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: func(_ *server.IncomingMessage, res *server.ServerResponse) { pending.Store(res) },
-			Timeout: func(net.Conn) { events.Add(1) },
+			Timeout: func(*server.TimeoutSocket) bool { events.Add(1); return true },
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -422,10 +423,10 @@ func TestSocketTimeout(t *testing.T) {
 	})
 
 	t.Run("a silent new connection times out too", func(t *testing.T) {
-		timedOut := make(chan net.Conn, 1)
+		timedOut := make(chan *server.TimeoutSocket, 1)
 		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, Handlers: server.Handlers{
 			Request: hello,
-			Timeout: func(socket net.Conn) { timedOut <- socket; socket.Close() },
+			Timeout: func(socket *server.TimeoutSocket) bool { timedOut <- socket; socket.Close(); return true },
 		}})
 		c := dialManual(t, srv, addr)
 		pass(clock, shortTimeout)
@@ -437,7 +438,7 @@ func TestSocketTimeout(t *testing.T) {
 		var events atomic.Int32
 		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: 10 * time.Second, Handlers: server.Handlers{
 			Request: hello,
-			Timeout: func(net.Conn) { events.Add(1) },
+			Timeout: func(*server.TimeoutSocket) bool { events.Add(1); return true },
 		}})
 		c := dial(t, addr)
 		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -455,14 +456,15 @@ func TestSocketTimeout(t *testing.T) {
 func TestSocketTimeoutWhileIdle(t *testing.T) {
 	t.Parallel() // mostly waiting: overlap with the other timing tests
 	t.Run("with keepAliveTimeout disabled an idle connection raises the timeout event", func(t *testing.T) {
-		timedOut := make(chan net.Conn, 1)
+		timedOut := make(chan *server.TimeoutSocket, 1)
 		srv, addr, clock := startManual(t, server.Options{Timeout: shortTimeout, KeepAliveTimeout: -1, Handlers: server.Handlers{
 			Request: hello,
-			Timeout: func(socket net.Conn) {
+			Timeout: func(socket *server.TimeoutSocket) bool {
 				select {
 				case timedOut <- socket:
 				default:
 				}
+				return true
 			},
 		}})
 		c := dial(t, addr)

@@ -59,6 +59,7 @@ var Builtins = map[string]func() any{
 	"sockets":     func() any { return sockets{} },
 	"asksrelay":   func() any { return asksRelay{} },
 	"lifecycle":   func() any { return &lifecycle{} },
+	"timeouts":    func() any { return &timeouts{} },
 }
 
 // BuiltinNames lists Builtins plus extra names, for hostd.Options.

@@ -251,8 +251,6 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	if err := h.deadErr(); err != nil {
 		h.fatalf("sdktest: %v", err)
 	}
-	s := &clientErr{h: h, done: make(chan struct{})}
-	s.id = h.open(s)
 	rh := protocol.RequestHead{
 		Event:       protocol.EventClientError,
 		Flags:       protocol.ReqSocketRelay,
@@ -265,10 +263,18 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	if ce.HeadersSent {
 		rh.Flags |= protocol.ReqHeadersSent
 	}
+	return h.raiseOnSocket(&rh).out
+}
+
+// raiseOnSocket raises a clientError or timeout event and waits until its
+// handler is done with its write-only socket.
+func (h *Host) raiseOnSocket(rh *protocol.RequestHead) *clientErr {
+	s := &clientErr{h: h, event: rh.Event, done: make(chan struct{})}
+	s.id = h.open(s)
 	frame, off := protocol.Begin(nil, s.id, protocol.TypeRequest)
-	frame = protocol.Finish(protocol.AppendRequestHead(frame, &rh), off)
+	frame = protocol.Finish(protocol.AppendRequestHead(frame, rh), off)
 	if err := h.w.Write(frame); err != nil {
-		h.fatalf("sdktest: sending the client error: %v", err)
+		h.fatalf("sdktest: sending the %v event: %v", rh.Event, err)
 	}
 	t := time.NewTimer(h.opts.timeout)
 	defer t.Stop()
@@ -276,14 +282,14 @@ func (h *Host) ClientError(ce sdk.ClientError) []byte {
 	case <-s.done:
 	case <-t.C:
 		h.forget(s.id)
-		h.fatalf("sdktest: the clientError handler did not return within %v", h.opts.timeout)
+		h.fatalf("sdktest: the %v handler did not return within %v", rh.Event, h.opts.timeout)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		h.fatalf("sdktest: clientError: %v", s.err)
+		h.fatalf("sdktest: %v: %v", rh.Event, s.err)
 	}
-	return s.out
+	return s
 }
 
 // ClientError is New followed by Host.ClientError.
@@ -299,16 +305,18 @@ func ClientError(t testing.TB, p any, ce sdk.ClientError, opts ...Option) []byte
 	return h.ClientError(ce)
 }
 
-// clientErr collects what a clientError handler writes.
+// clientErr collects what a clientError or timeout handler writes.
 type clientErr struct {
-	h    *Host
-	id   uint32
-	done chan struct{}
+	h     *Host
+	id    uint32
+	event protocol.Event
+	done  chan struct{}
 
 	mu     sync.Mutex
 	out    []byte
 	err    error
 	over   bool
+	kept   bool  // a timeout handler returned leaving the socket open
 	sent   int64 // SockData bytes received
 	credit int64 // credit granted beyond the initial window
 }
@@ -338,8 +346,16 @@ func (s *clientErr) deliver(f protocol.Frame) error {
 	case protocol.TypeSockClose:
 		s.fail(nil)
 		return nil
+	case protocol.TypeEnd:
+		if s.event == protocol.EventTimeout && len(f.Payload) == 0 {
+			s.mu.Lock()
+			s.kept = true
+			s.mu.Unlock()
+			s.fail(nil)
+			return nil
+		}
 	}
-	return protocolErrorf("a %v frame on a clientError stream", f.Type)
+	return protocolErrorf("a %v frame on a %v stream", f.Type, s.event)
 }
 
 func (s *clientErr) fail(err error) {
