@@ -9,9 +9,9 @@ import (
 
 // The answer is encoded by hand, into a reused buffer, with exactly the
 // bytes JSON.stringify writes for the object a Node handler builds from
-// the same request (see Answer), so that it costs no reflection and no
-// intermediate maps. json_test.go holds it to Node's own JSON.stringify
-// and to a plain reference; echo_test.go holds hostd's answer to a Node
+// the same request (see Answer), so that it costs no reflection and, once
+// warm, no allocation. json_test.go holds it to Node's own JSON.stringify
+// and to a plain reference; node_test.go holds hostd's answer to a Node
 // server's for the same raw bytes.
 
 // request is what the answer describes, as the SDK gives it: strings
