@@ -22,12 +22,10 @@ const echoPath = "/echo"
 // nodeEchoHandler is what the echo plugin does, written as a Node
 // developer writes it: the request's fields, named as Node names them,
 // through JSON.stringify, the body cut at the plugin's default max_body
-// (1 MiB) and counted whole. For the load's request (GET, one Host
-// header) its bytes are the plugin's, which checkEcho verifies before any
-// figure is taken. For other requests the two may differ: the plugin
-// sorts header names and escapes <, >, & and U+2028/U+2029 as
-// encoding/json does; JSON.stringify keeps the order of arrival and
-// leaves those characters as they are.
+// (1 MiB) and counted whole. For every request its bytes are the
+// plugin's (plugins/echo's TestEchoAnswersWithNodesBytes runs the same
+// handler); checkEcho verifies it for the load's request before any
+// figure is taken.
 const nodeEchoHandler = `(req, res) => {
   const maxBody = 1 << 20;
   const chunks = [];

@@ -7,13 +7,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/httpspec"
 	"github.com/hostd/hostd/sdk"
 )
 
 func TestAnswerEncodingReusesItsScratch(t *testing.T) {
-	q := &request{method: "GET", url: "/", httpVersion: "1.1", headers: sdk.Headers{"b": {"2"}, "a": {"1"}},
-		rawHeaders: []string{"B", "2", "A", "1"}, trailers: sdk.Headers{}, rawTrailers: []string{}}
-	out, keys := appendAnswer(nil, q, nil)
-	allocs := testing.AllocsPerRun(100, func() { out, keys = appendAnswer(out[:0], q, keys) })
-	require.Zero(t, allocs, "a warm buffer and key list: nothing to allocate")
+	raw := []string{"B", "2", "A", "1", "b", "3", "10", "x", "2", "y", "Set-Cookie", "s=1", "Host", "h",
+		"X-C", "c", "X-D", "d", "X-E", "e", "X-F", "f", "X-G", "g", "X-H", "h", "X-I", "i", "X-J", "j"}
+	trailers := []string{"X-Sum", "1", "x-sum", "2"}
+	q := &request{method: "GET", url: "/", httpVersion: "1.1",
+		headers: sdk.Headers(httpspec.BuildHeaders(raw, false, 0)), rawHeaders: raw,
+		trailers: sdk.Headers(httpspec.BuildHeaders(trailers, false, 0)), rawTrailers: trailers}
+	var keys keyOrder
+	out := appendAnswer(nil, q, &keys)
+	allocs := testing.AllocsPerRun(100, func() { out = appendAnswer(out[:0], q, &keys) })
+	require.Zero(t, allocs, "a warm buffer and key scratch: nothing to allocate")
 }

@@ -48,7 +48,11 @@ func (e *Echo) Configure(c *sdk.Config) error {
 // handler sees: header values (and every string but the body) read as
 // latin1, the body decoded as UTF-8 with WHATWG replacement (one U+FFFD
 // per ill-formed subpart). HandleRequest encodes it by hand, with the
-// bytes encoding/json would write for it.
+// bytes JSON.stringify writes for the object a Node handler builds:
+// header names in the order Node adds them (first arrival, array-index
+// names first), and only the escapes JSON.stringify makes. Decoding it
+// with encoding/json gives back every string; re-encoding it with
+// encoding/json would not give the same bytes.
 type Answer struct {
 	Method      string      `json:"method"`
 	URL         string      `json:"url"`
@@ -86,7 +90,7 @@ func (e *Echo) HandleRequest(req *sdk.Request, res *sdk.Response) {
 	q.headers, q.rawHeaders = req.Headers(), req.RawHeaders()
 	q.trailers, q.rawTrailers = req.Trailers(), req.RawTrailers()
 	q.bodyLength = n
-	s.out, s.keys = appendAnswer(s.out[:0], q, s.keys)
+	s.out = appendAnswer(s.out[:0], q, &s.keys)
 	res.SetHeader("Content-Type", "application/json")
 	_ = res.End(s.out) // End copies what it sends
 }
@@ -96,7 +100,7 @@ type scratch struct {
 	read []byte // body reads
 	req  request
 	out  []byte // the answer
-	keys []string
+	keys keyOrder
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{read: make([]byte, 32<<10)} }}

@@ -1,7 +1,6 @@
 package echo
 
 import (
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -9,9 +8,11 @@ import (
 )
 
 // The answer is encoded by hand, into a reused buffer, with exactly the
-// bytes encoding/json would write for Answer (fields in order, map keys
-// sorted, HTML-safe escaping), so that it costs no reflection and no
-// intermediate maps. json_test.go holds it to encoding/json's output.
+// bytes JSON.stringify writes for the object a Node handler builds from
+// the same request (see Answer), so that it costs no reflection and, once
+// warm, no allocation. json_test.go holds it to Node's own JSON.stringify
+// and to a plain reference; node_test.go holds hostd's answer to a Node
+// server's for the same raw bytes.
 
 // request is what the answer describes, as the SDK gives it: strings
 // are the request's bytes, which appendAnswer reads as Node does.
@@ -25,8 +26,8 @@ type request struct {
 
 // appendAnswer appends the JSON of Answer for q, with every string but the
 // body read as latin1 and the body decoded as WHATWG UTF-8. keys is
-// scratch space for sorting header names; it is returned for reuse.
-func appendAnswer(dst []byte, q *request, keys []string) ([]byte, []string) {
+// scratch space for ordering header names.
+func appendAnswer(dst []byte, q *request, keys *keyOrder) []byte {
 	dst = append(dst, `{"method":`...)
 	dst = appendLatin1(dst, q.method)
 	dst = append(dst, `,"url":`...)
@@ -34,33 +35,27 @@ func appendAnswer(dst []byte, q *request, keys []string) ([]byte, []string) {
 	dst = append(dst, `,"httpVersion":`...)
 	dst = appendLatin1(dst, q.httpVersion)
 	dst = append(dst, `,"headers":`...)
-	dst, keys = appendHeaders(dst, q.headers, keys)
+	dst = appendHeaders(dst, q.headers, q.rawHeaders, keys)
 	dst = append(dst, `,"rawHeaders":`...)
 	dst = appendList(dst, q.rawHeaders)
 	dst = append(dst, `,"trailers":`...)
-	dst, keys = appendHeaders(dst, q.trailers, keys)
+	dst = appendHeaders(dst, q.trailers, q.rawTrailers, keys)
 	dst = append(dst, `,"rawTrailers":`...)
 	dst = appendList(dst, q.rawTrailers)
 	dst = append(dst, `,"body":`...)
 	dst = appendUTF8(dst, q.body)
 	dst = append(dst, `,"bodyLength":`...)
 	dst = strconv.AppendInt(dst, q.bodyLength, 10)
-	return append(dst, '}'), keys
+	return append(dst, '}')
 }
 
-// appendHeaders appends h as sdk.Headers marshals it: an object with
-// sorted names, each a string, except set-cookie, a list; a name without
-// a value is left out.
-func appendHeaders(dst []byte, h sdk.Headers, keys []string) ([]byte, []string) {
-	keys = keys[:0]
-	for k, v := range h {
-		if k == "set-cookie" || len(v) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
+// appendHeaders appends h, folded from the fields raw, as JSON.stringify
+// writes Node's message.headers: names in the order keyOrder gives, each
+// value a string, except set-cookie, a list; a name without a value is
+// left out.
+func appendHeaders(dst []byte, h sdk.Headers, raw []string, keys *keyOrder) []byte {
 	dst = append(dst, '{')
-	for i, k := range keys {
+	for i, k := range keys.order(h, raw) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -72,16 +67,13 @@ func appendHeaders(dst []byte, h sdk.Headers, keys []string) ([]byte, []string) 
 			dst = appendLatin1(dst, h[k][0])
 		}
 	}
-	clear(keys) // the pool must not keep the request's strings
-	return append(dst, '}'), keys[:0]
+	keys.reset() // the pool must not keep the request's strings
+	return append(dst, '}')
 }
 
-// appendList appends list as a JSON array of latin1 strings (null when
-// nil, as encoding/json writes a nil slice).
+// appendList appends list as a JSON array of latin1 strings; nil is the
+// empty array, as Node's rawHeaders and rawTrailers are never null.
 func appendList(dst []byte, list []string) []byte {
-	if list == nil {
-		return append(dst, "null"...)
-	}
 	dst = append(dst, '[')
 	for i, s := range list {
 		if i > 0 {
@@ -94,8 +86,10 @@ func appendList(dst []byte, list []string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendASCII appends the escaped form of the ASCII byte c, as
-// encoding/json escapes it with HTML escaping on.
+// appendASCII appends the ASCII byte c as JSON.stringify writes it in a
+// string: \b \f \n \r \t, \" and \\, \u00xx (lower-case hex) for the
+// other control characters, and every other byte as it is (DEL, <, >
+// and & included).
 func appendASCII(dst []byte, c byte) []byte {
 	switch c {
 	case '"', '\\':
@@ -110,7 +104,6 @@ func appendASCII(dst []byte, c byte) []byte {
 		return append(dst, '\\', 'r')
 	case '\t':
 		return append(dst, '\\', 't')
-	case '<', '>', '&':
 	default:
 		if c >= 0x20 {
 			return append(dst, c)
@@ -135,8 +128,9 @@ func appendLatin1(dst []byte, s string) []byte {
 }
 
 // appendUTF8 appends b as a JSON string of its WHATWG UTF-8 decoding:
-// one U+FFFD for each maximal ill-formed subpart, and U+2028 and U+2029
-// escaped, as encoding/json escapes them.
+// one U+FFFD for each maximal ill-formed subpart. JSON.stringify leaves
+// every character from U+0080 as it is (U+2028 and U+2029 too); the lone
+// surrogates it would escape cannot come out of a UTF-8 decoding.
 func appendUTF8(dst []byte, b []byte) []byte {
 	dst = append(dst, '"')
 	for len(b) > 0 {
@@ -146,13 +140,10 @@ func appendUTF8(dst []byte, b []byte) []byte {
 			continue
 		}
 		n, ok := nextRune(b)
-		switch {
-		case !ok:
-			dst = append(dst, "\uFFFD"...)
-		case n == 3 && b[0] == 0xE2 && b[1] == 0x80 && b[2]&^1 == 0xA8: // U+2028, U+2029
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[b[2]&0xF])
-		default:
+		if ok {
 			dst = append(dst, b[:n]...)
+		} else {
+			dst = append(dst, "\uFFFD"...)
 		}
 		b = b[n:]
 	}
