@@ -17,7 +17,7 @@ import (
 func Attach(conn *net.UnixConn, spec Spec, hooks Hooks, events ...string) *Instance {
 	resp := &protocol.ConfigureResponse{ProtocolVersion: protocol.Version, Events: events}
 	in := newInstance(&spec, 1, &process{}, nil, conn, resp, hclog.NewNullLogger())
-	in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death, released: make(chan struct{}, 1)}
+	in.hooks = &testHooks{frame: hooks.Frame, death: hooks.Death, closed: make(chan struct{}, 1)}
 	go in.readLoop()
 	return in
 }
@@ -34,19 +34,22 @@ type Hooks struct {
 // instance's data plane has ended.
 func (in *Instance) Reserve() bool { return in.acquire() }
 
-// OpenStreams counts the streams the instance still tracks once no
-// request is in flight: a client may have its answer before the goroutine
-// that served it has closed its stream.
+// OpenStreams counts the streams the instance still tracks, once none is
+// left or after a while: a client may have its answer before the
+// goroutine that served it has closed its stream.
 func (in *Instance) OpenStreams() int {
 	deadline := time.After(10 * time.Second)
-	for in.inflight.Load() > 0 {
+	for {
+		in.mu.Lock()
+		n := len(in.streams)
+		in.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
 		select {
-		case <-in.hooks.released:
+		case <-in.hooks.closed:
 		case <-deadline:
-			return -1 // a request that never ends
+			return n
 		}
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.streams)
 }

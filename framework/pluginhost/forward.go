@@ -22,11 +22,11 @@ var errTimeout = errors.New("pluginhost: the plugin did not answer in time")
 // ServeHTTP hands a request-like event to the plugin and writes its
 // answer to res. It releases the slot Acquire reserved.
 func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage, res *server.ServerResponse) {
-	defer in.release()
 	in.metrics.Begin()
 	defer in.metrics.End()
 	st := in.open()
 	defer in.close(st)
+	defer st.releaseSlot() // the reader may release it first: see applyEnd
 	req.SetAbortHook(st.onAbort)
 	defer req.SetAbortHook(nil) // before the stream goes back to the pool
 	var timer *time.Timer

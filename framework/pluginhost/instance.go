@@ -53,8 +53,8 @@ type testHooks struct {
 	frame func(f protocol.Frame, found bool)
 	// death runs once the data plane has ended, before its streams fail.
 	death func()
-	// released is signalled each time a request slot is released.
-	released chan struct{}
+	// closed is signalled each time a stream is closed.
+	closed chan struct{}
 }
 
 func newInstance(spec *Spec, gen uint64, proc *process, ctl protocol.ControlClient, conn *net.UnixConn, resp *protocol.ConfigureResponse, log hclog.Logger) *Instance {
@@ -153,12 +153,7 @@ func (in *Instance) isDead() bool {
 }
 
 // release returns a slot taken by acquire.
-func (in *Instance) release() {
-	in.inflight.Add(-1)
-	if in.hooks != nil && in.hooks.released != nil {
-		signal(in.hooks.released)
-	}
-}
+func (in *Instance) release() { in.inflight.Add(-1) }
 
 // Release returns the slot Acquire reserved, for a caller that does not
 // serve the event after all.
@@ -189,6 +184,9 @@ func (in *Instance) close(st *stream) {
 	st.in = nil // the reader may still hold st: it must drop what it has
 	st.res = nil
 	st.mu.Unlock()
+	if in.hooks != nil && in.hooks.closed != nil {
+		signal(in.hooks.closed)
+	}
 	streamPool.Put(st)
 }
 

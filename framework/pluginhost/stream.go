@@ -48,6 +48,7 @@ type stream struct {
 	// blocked in next() with nothing queued; direct: the reader is
 	// applying an End frame itself; answered: it did, with answerErr.
 	res       *server.ServerResponse
+	slotHeld  bool // ServeHTTP: the request slot Acquire reserved is not yet released
 	waiting   bool
 	direct    bool
 	answered  bool
@@ -147,12 +148,27 @@ func (st *stream) applyEnd(in *Instance, payload []byte) {
 	}
 	_, err := in.apply(st, st.res, protocol.TypeEnd, payload)
 	if err == nil {
+		// The plugin is done with the request: a client that sends the
+		// next one as soon as it has this answer must find the slot free.
+		st.releaseSlot()
 		st.res.TryFlush()
 	}
 	st.mu.Lock()
 	st.direct, st.answered, st.answerErr = false, true, err
 	st.mu.Unlock()
 	signal(st.wake)
+}
+
+// releaseSlot releases the instance's request slot the stream holds, once.
+func (st *stream) releaseSlot() {
+	st.mu.Lock()
+	held := st.slotHeld
+	st.slotHeld = false
+	in := st.in
+	st.mu.Unlock()
+	if held {
+		in.release()
+	}
 }
 
 // serves reports whether st is stream id of in. Called with mu held.
@@ -254,6 +270,7 @@ func (st *stream) reset(in *Instance, id uint32) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.in, st.id = in, id
+	st.slotHeld = true
 	st.inbox, st.spare = st.inbox[:0], st.spare[:0]
 	st.err = nil
 	st.waiting, st.direct, st.answered, st.answerErr = false, false, false, nil
