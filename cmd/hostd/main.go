@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,6 +28,9 @@ func main() {
 	}
 	if name := os.Getenv(hostd.EnvBuiltin); name != "" {
 		serveBuiltin(name) // a plugin process hostd started; never returns
+	}
+	if n, set := hostProcs(runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS")); set {
+		runtime.GOMAXPROCS(n)
 	}
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -96,6 +100,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // serve runs hostd until a signal or ctx stops it; SIGHUP reloads.
 func serve(ctx context.Context, opts hostd.Options) error {
+	// Catch the signals before starting: one that arrives while the
+	// plugins start waits for the start, instead of killing hostd.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	opts.Logger.Info("starting", "version", versionString(), "gomaxprocs", runtime.GOMAXPROCS(0), "cpus", runtime.NumCPU())
 	h, err := hostd.New(opts)
 	if err != nil {
 		return err
@@ -103,9 +113,6 @@ func serve(ctx context.Context, opts hostd.Options) error {
 	if err := h.Start(ctx); err != nil {
 		return err
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
 	for {
 		select {
 		case sig := <-signals:

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,23 @@ type daemon struct {
 }
 
 func startDaemon(t *testing.T, max int) *daemon {
+	d := launchDaemon(t, max)
+	addrRE := regexp.MustCompile(`listening: addr=(\S+)`)
+	adminRE := regexp.MustCompile(`admin API listening: addr=(\S+)`)
+	d.waitLine(t, func(line string) bool {
+		if m := adminRE.FindStringSubmatch(line); m != nil {
+			d.admin = m[1]
+		} else if m := addrRE.FindStringSubmatch(line); m != nil {
+			d.addr = m[1]
+		}
+		return d.addr != "" && d.admin != ""
+	})
+	return d
+}
+
+// launchDaemon starts hostd on the lifecycle configuration and follows
+// its log, without waiting for anything.
+func launchDaemon(t *testing.T, max int) *daemon {
 	d := &daemon{file: filepath.Join(t.TempDir(), "hostd.toml"), lines: make(chan string, 1000)}
 	d.write(t, max)
 	d.cmd = exec.Command(filepath.Join(bin, "hostd"), "-config", d.file, "-watch=false")
@@ -80,17 +98,8 @@ func startDaemon(t *testing.T, max int) *daemon {
 			default:
 			}
 		}
+		close(d.lines) // the process has exited
 	}()
-	addrRE := regexp.MustCompile(`listening: addr=(\S+)`)
-	adminRE := regexp.MustCompile(`admin API listening: addr=(\S+)`)
-	d.waitLine(t, func(line string) bool {
-		if m := adminRE.FindStringSubmatch(line); m != nil {
-			d.admin = m[1]
-		} else if m := addrRE.FindStringSubmatch(line); m != nil {
-			d.addr = m[1]
-		}
-		return d.addr != "" && d.admin != ""
-	})
 	return d
 }
 
@@ -121,7 +130,12 @@ func (d *daemon) waitLine(t *testing.T, match func(string) bool) {
 	deadline := time.After(30 * time.Second)
 	for {
 		select {
-		case line := <-d.lines:
+		case line, ok := <-d.lines:
+			if !ok {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				t.Fatalf("hostd exited (%v) before the log line; its log:\n%s", d.cmd.Wait(), d.log.String())
+			}
 			if match(line) {
 				return
 			}
@@ -163,6 +177,41 @@ func get(t *testing.T, addr, path string) string {
 	_, err = io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	require.NoError(t, err)
 	return hostdtest.ReadUntilClose(c, 10*time.Second)
+}
+
+// TestDaemonLeavesACPUToItsPlugins checks the processors hostd gives
+// itself: one less than Go's default, unless GOMAXPROCS is set.
+func TestDaemonLeavesACPUToItsPlugins(t *testing.T) {
+	want := max(1, runtime.GOMAXPROCS(0)-1)
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		want = runtime.GOMAXPROCS(0) // the test process runs on the same setting
+	}
+	d := startDaemon(t, 1000)
+	d.mu.Lock()
+	m := regexp.MustCompile(`starting: .*gomaxprocs=(\d+)`).FindStringSubmatch(d.log.String())
+	d.mu.Unlock()
+	require.NotNil(t, m, "hostd logs its processors as it starts")
+	require.Equal(t, strconv.Itoa(want), m[1])
+}
+
+// TestDaemonTakesSignalsWhileItStarts sends SIGHUP while hostd is still
+// starting its plugins: the reload must wait for the start, not kill
+// hostd, whose handler for the signal has to be in place before it logs.
+func TestDaemonTakesSignalsWhileItStarts(t *testing.T) {
+	d := launchDaemon(t, 1000)
+	// The first of the two plugins has started; the second's launch, a
+	// process and a handshake, is still to come.
+	d.waitLine(t, func(line string) bool { return strings.Contains(line, "plugin started") })
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	addrRE := regexp.MustCompile(`\blistening: addr=(\S+)`)
+	d.waitLine(t, func(line string) bool {
+		if m := addrRE.FindStringSubmatch(line); m != nil && !strings.Contains(line, "admin API") {
+			d.addr = m[1]
+		}
+		return strings.Contains(line, "configuration reloaded")
+	})
+	require.NotEmpty(t, d.addr)
+	require.Contains(t, get(t, d.addr, "/echo"), "HTTP/1.1 200 OK")
 }
 
 func TestDaemonReloadsOnSIGHUPAndTheAdminCommand(t *testing.T) {
