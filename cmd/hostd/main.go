@@ -29,9 +29,6 @@ func main() {
 	if name := os.Getenv(hostd.EnvBuiltin); name != "" {
 		serveBuiltin(name) // a plugin process hostd started; never returns
 	}
-	if n, set := hostProcs(runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS")); set {
-		runtime.GOMAXPROCS(n)
-	}
 	err := run(context.Background(), os.Args[1:], os.Stdout)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "hostd:", err)
