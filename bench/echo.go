@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hostd/hostd/internal/nodeecho"
+	"github.com/hostd/hostd/plugins/echo"
 )
 
 // echoPath is where the echo section's servers answer with the JSON
@@ -20,35 +23,14 @@ import (
 const echoPath = "/echo"
 
 // nodeEchoHandler is what the echo plugin does, written as a Node
-// developer writes it: the request's fields, named as Node names them,
-// through JSON.stringify, the body cut at the plugin's default max_body
-// (1 MiB) and counted whole. For every request its bytes are the
-// plugin's (plugins/echo's TestEchoAnswersWithNodesBytes runs the same
-// handler); checkEcho verifies it for the load's request before any
-// figure is taken.
-const nodeEchoHandler = `(req, res) => {
-  const maxBody = 1 << 20;
-  const chunks = [];
-  let length = 0;
-  req.on('data', (chunk) => {
-    if (length < maxBody) chunks.push(chunk.subarray(0, maxBody - length));
-    length += chunk.length;
-  });
-  req.on('end', () => {
-    const json = JSON.stringify({
-      method: req.method, url: req.url, httpVersion: req.httpVersion,
-      headers: req.headers, rawHeaders: req.rawHeaders,
-      trailers: req.trailers, rawTrailers: req.rawTrailers,
-      body: Buffer.concat(chunks).toString('utf8'), bodyLength: length,
-    });
-    res.setHeader('Content-Type', 'application/json');
-    res.end(json);
-  });
-}`
+// developer writes it (internal/nodeecho), with the plugin's default
+// max_body. checkEcho verifies that both answer the load's request with
+// the same bytes before any figure is taken.
+var nodeEchoHandler = nodeecho.Handler(echo.DefaultMaxBody)
 
 // nodeEchoServer serves nodeEchoHandler on the host and port of its
 // arguments, with the hello-world server's keep-alive timeout.
-const nodeEchoServer = `'use strict';
+var nodeEchoServer = `'use strict';
 const http = require('http');
 const server = http.createServer(` + nodeEchoHandler + `);
 server.keepAliveTimeout = 600000;

@@ -19,36 +19,15 @@ import (
 
 	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/nodeecho"
 	"github.com/hostd/hostd/internal/testutil"
 )
 
-// nodeEchoPlugin is what the echo plugin does, written as a Node v20
-// handler: it answers with the request's fields as JSON. OPTIONS is
-// replaced by the options of http.createServer.
-const nodeEchoPlugin = `
-const http = require('node:http');
-const server = http.createServer(OPTIONS, (req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({
-      method: req.method, url: req.url, httpVersion: req.httpVersion,
-      headers: req.headers, rawHeaders: req.rawHeaders,
-      trailers: req.trailers, rawTrailers: req.rawTrailers,
-      body: body.toString(), bodyLength: body.length,
-    }));
-  });
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-process.stdin.on('end', () => process.exit(0)).resume();
-`
-
-// startNodeEcho runs nodeEchoPlugin with the createServer options opts (a
-// JavaScript object literal).
+// startNodeEcho runs the echo plugin written as a Node v20 handler
+// (internal/nodeecho) with the createServer options opts (a JavaScript
+// object literal) and the plugin's default max_body.
 func startNodeEcho(t *testing.T, opts string) string {
-	return testutil.StartNode(t, strings.Replace(nodeEchoPlugin, "OPTIONS", opts, 1))
+	return testutil.StartNode(t, nodeecho.TestServer(1<<20, opts))
 }
 
 // echoOf sends raw to addr and decodes the JSON body of the answer.

@@ -12,36 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostd/hostd/internal/nodeecho"
 	"github.com/hostd/hostd/internal/testutil"
 )
-
-// nodeEcho is the echo plugin written as a Node v20 handler (bench/echo.go
-// runs the same one): the request's fields through JSON.stringify, the
-// body cut at MAX_BODY bytes and counted whole.
-const nodeEcho = `
-const http = require('node:http');
-const maxBody = MAX_BODY;
-const server = http.createServer((req, res) => {
-  const chunks = [];
-  let length = 0;
-  req.on('data', (chunk) => {
-    if (length < maxBody) chunks.push(chunk.subarray(0, maxBody - length));
-    length += chunk.length;
-  });
-  req.on('end', () => {
-    const json = JSON.stringify({
-      method: req.method, url: req.url, httpVersion: req.httpVersion,
-      headers: req.headers, rawHeaders: req.rawHeaders,
-      trailers: req.trailers, rawTrailers: req.rawTrailers,
-      body: Buffer.concat(chunks).toString('utf8'), bodyLength: length,
-    });
-    res.setHeader('Content-Type', 'application/json');
-    res.end(json);
-  });
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-process.stdin.on('end', () => process.exit(0)).resume();
-`
 
 // answerBytes sends raw on a new connection to addr and returns the body
 // of the answer, which must be a 200.
@@ -120,7 +93,7 @@ func TestEchoAnswersWithNodesBytes(t *testing.T) {
 			maxBody = 1 << 20
 		}
 		if _, ok := nodes[maxBody]; !ok {
-			nodes[maxBody] = testutil.StartNode(t, strings.Replace(nodeEcho, "MAX_BODY", fmt.Sprint(maxBody), 1))
+			nodes[maxBody] = testutil.StartNode(t, nodeecho.TestServer(int64(maxBody), "{}"))
 			hosts[maxBody] = start(t, maxBody).Addr
 		}
 		t.Run(tc.name, func(t *testing.T) {
