@@ -10,8 +10,8 @@
 // Go's reverse proxies and nginx in front of one upstream. It ends with
 // Markdown tables of the figures next to the issues' targets.
 //
-//	go run ./bench          # about 4 minutes
-//	go run ./bench -quick   # about 1 minute
+//	go run ./bench          # about 9 minutes
+//	go run ./bench -quick   # about 2 minutes
 //
 // It builds what it runs into a temporary folder, talks only to
 // 127.0.0.1 and stops every process it started, on Ctrl-C too. The load
