@@ -259,9 +259,11 @@ func (c *conn) readHead() bool {
 	}
 }
 
-// flushPending writes the bytes a finished response left in the write
-// buffer for a pipelined request (afterResponse), before the connection
-// blocks on a read: the client may wait for them before it sends more.
+// flushPending writes what is left in the write buffer (a head written
+// but not yet sent) before the connection blocks on a read or ends: the
+// client may wait for it before it sends more. It reports false when the
+// connection is done: broken, or claimed by a Timeout handler, whose
+// bytes must be the last the client reads.
 func (c *conn) flushPending() bool {
 	ex := c.ex
 	if ex == nil || len(ex.wbuf) == 0 {

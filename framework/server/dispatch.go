@@ -174,16 +174,11 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 		res.raiseClose()
 		return false
 	}
-	// With a pipelined request already buffered, leave the bytes for the
-	// next response's write (readHead writes them before it waits for
-	// more); otherwise write them now. Unread bytes of this request's own
-	// body are no pipelined request: the client may be waiting for this
-	// response before it sends the rest.
-	pipelined := req.body.done && ex.r < ex.w && len(ex.wbuf) < writeBufSize && !res.m.Last()
-	var err error
-	if !pipelined {
-		err = res.flushLocked()
-	}
+	// Every response leaves as it ends, as in Node and net/http, even with
+	// the next pipelined request already read: keeping it to share a
+	// write with the next response (twice the req/s of a pipelining
+	// benchmark) would hold it for as long as the next handler takes.
+	err := res.flushLocked()
 	res.writableFinished = err == nil
 	c.inflight = nil
 	c.mu.Unlock()
@@ -194,11 +189,6 @@ func (c *conn) afterResponse(req *IncomingMessage, res *ServerResponse) bool {
 	}
 	res.raiseClose()
 	if err != nil || res.m.Last() || c.srv.isClosing() {
-		if pipelined {
-			c.mu.Lock()
-			_ = res.flushLocked()
-			c.mu.Unlock()
-		}
 		return false
 	}
 	if !req.body.done && (req.body.expectContinue || !req.discardBody(discardLimit)) {

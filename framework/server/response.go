@@ -16,9 +16,8 @@ import (
 // close-delimited framing and the Connection header). Write appends the
 // framed chunk and flushes it to the socket unless the response is corked.
 // End appends the last bytes and leaves the flush to the connection
-// goroutine, which flushes at once, or, when a pipelined request is
-// already buffered, after the next response, so that both leave in one
-// write. 1xx responses are written and flushed at once.
+// goroutine, which flushes at once, whatever it has read of the next
+// request. 1xx responses are written and flushed at once.
 //
 // Everything that touches the socket holds conn.mu: a response may be
 // finished from a goroutine other than the connection's, while the

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -73,6 +74,28 @@ func TestTimeoutSocket(t *testing.T) {
 		require.Error(t, pending.Load().EndString("too late"), "the response can no longer begin")
 		require.NoError(t, socket.Close())
 		require.Equal(t, "bye\n", c.readAll(), "only the handler's bytes")
+	})
+
+	t.Run("a write after a pipelined request's answer keeps that answer", func(t *testing.T) {
+		var pending atomic.Pointer[server.ServerResponse]
+		srv, addr, clock, sockets := timeoutServer(t, true, func(req *server.IncomingMessage, res *server.ServerResponse) {
+			if req.URL() == "/slow" {
+				pending.Store(res)
+				return
+			}
+			_ = res.EndString("fast")
+		})
+		c := dialManual(t, srv, addr)
+		c.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\nGET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		waitFor(t, "the second handler", func() bool { return pending.Load() != nil })
+		pass(clock, shortTimeout)
+		socket := recv(t, sockets, "the timeout event")
+		_, err := socket.Write([]byte("bye\n"))
+		require.NoError(t, err)
+		require.NoError(t, socket.Close())
+		out := c.readAll()
+		require.Contains(t, out, "\r\n\r\nfast", "the first request's answer")
+		require.True(t, strings.HasSuffix(out, "fast"+"bye\n"), "then only the handler's bytes: %q", out)
 	})
 
 	t.Run("a write into a begun response is refused and the response goes on", func(t *testing.T) {
