@@ -231,7 +231,52 @@ func (r *ClientRequest) Write(p []byte) error {
 		r.mu.Unlock()
 		return err
 	}
+	if !r.connected && r.corked == 0 && len(r.pending) > highWaterMark {
+		return r.awaitConnectionLocked()
+	}
 	return r.flushLocked()
+}
+
+// highWaterMark is Node's default for a request (v20): beyond it,
+// req.write returns false until 'drain'. Write waits instead, so that a
+// body written before the connection exists is not held whole in memory.
+const highWaterMark = 16 << 10
+
+// writeWaits is called when a Write starts waiting for the connection;
+// tests set it.
+var writeWaits = func() {}
+
+// awaitConnectionLocked waits until what Write queued goes to the
+// connection, or the request ends without one. Caller holds writeMu and
+// mu; it releases both while it waits (run needs them to connect and
+// send what is queued) and returns with writeMu held, once the bytes are
+// written.
+func (r *ClientRequest) awaitConnectionLocked() error {
+	sendable := r.sendable
+	r.mu.Unlock()
+	r.writeMu.Unlock()
+	writeWaits()
+	<-sendable
+	r.writeMu.Lock() // run holds it while it sends what was queued
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.connected {
+		return nil
+	}
+	if err := r.writableLocked(); err != nil {
+		return err
+	}
+	return ErrSocketHangUp
+}
+
+// releaseWritersLocked ends the wait of Writes beyond the high-water mark.
+// Caller holds mu.
+func (r *ClientRequest) releaseWritersLocked() {
+	select {
+	case <-r.sendable:
+	default:
+		close(r.sendable)
+	}
 }
 
 // End sends the last piece of the body (possibly none) and ends the
