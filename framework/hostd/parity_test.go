@@ -140,8 +140,8 @@ func (w *logWatch) Write(p []byte) (int, error) {
 // the response had begun (HeadersSent), and its answer never lands in the
 // middle of the chunked body.
 func TestClientErrorAfterTheResponseBegan(t *testing.T) {
-	// A body over 16 KiB, which hostd streams to the plugin: a smaller one
-	// would be read whole before the plugin sees the request.
+	// A body still on its way, which hostd streams to the plugin (see
+	// TestASmallBodyStillComingStreamsToThePlugin for a small one).
 	const raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc"
 	const want = "HTTP/1.1 200 OK\r\nDate: X\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"6\r\nstart;\r\n3\r\nabc\r\n"
@@ -159,6 +159,18 @@ func TestClientErrorAfterTheResponseBegan(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the client_error plugin did not log that the response had begun")
 	}
+}
+
+// Node calls the handler at the request's head, whatever of the body has
+// arrived; so does hostd, also for a small body it would otherwise carry
+// in the request's frame: the duplex plugin answers the 3 bytes that came
+// while the other 7 are still on their way, until request_timeout passes.
+func TestASmallBodyStillComingStreamsToThePlugin(t *testing.T) {
+	const raw = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"
+	node := maskDate(rawExchange(t, testutil.StartNode(t, nodeDuplex), raw))
+	require.Contains(t, node, "6\r\nstart;\r\n3\r\nabc\r\n", "Node answers the body as it comes")
+	h := hostdtest.Start(t, config(duplexConfig))
+	require.Equal(t, node, maskDate(rawExchange(t, h.Addr, raw)))
 }
 
 // maskDate replaces the Date header's value.

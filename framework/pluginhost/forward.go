@@ -13,8 +13,9 @@ import (
 )
 
 // inlineBody: a request body of at most this many bytes, with a known
-// length and no Expect, is read before the request is sent and travels in
-// its frame.
+// length and no Expect, travels in the request's frame when all of it has
+// arrived with the head. One still on its way streams, as a larger one
+// does: the plugin sees the request at once, as a Node handler does.
 const inlineBody = 16 << 10
 
 var errTimeout = errors.New("pluginhost: the plugin did not answer in time")
@@ -46,7 +47,7 @@ func (in *Instance) ServeHTTP(event protocol.Event, req *server.IncomingMessage,
 	awaitCredit := event == protocol.EventCheckContinue || h.Get("expect") != nil
 	switch kind := h.RequestBody(); {
 	case kind == http1.BodyNone:
-	case kind == http1.BodyLength && h.ContentLength <= inlineBody && !awaitCredit:
+	case kind == http1.BodyLength && h.ContentLength <= inlineBody && !awaitCredit && int64(req.Buffered()) == h.ContentLength:
 		if cap(st.body) < int(h.ContentLength) {
 			st.body = make([]byte, inlineBody)
 		}

@@ -100,6 +100,17 @@ func (m *IncomingMessage) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Buffered returns how many bytes of a Content-Length body Read returns
+// without waiting for the client: those already read from the
+// connection. It is 0 for a chunked body.
+func (m *IncomingMessage) Buffered() int {
+	b := &m.body
+	if b.done || b.err != nil || b.kind != http1.BodyLength {
+		return 0
+	}
+	return int(min(b.remaining, int64(m.ex.w-m.ex.r)))
+}
+
 func (m *IncomingMessage) readLength(p []byte) (int, error) {
 	b, ex := &m.body, m.ex
 	if int64(len(p)) > b.remaining {
