@@ -16,7 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostd/hostd/framework/hostd"
+	"github.com/hostd/hostd/internal/hostdtest"
 )
+
+func TestMain(m *testing.M) {
+	hostdtest.ClearEnvironment() // run reads HOSTD_ overrides: only the tests' own
+	os.Exit(m.Run())
+}
 
 // quietConfig is a configuration a test may serve: a free port, no plugin.
 func quietConfig(t *testing.T) string {

@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		"tunnel":     func() any { return tunnel.New() },
 		"earlyhints": func() any { return earlyhints.New() },
 	})
+	hostdtest.ClearEnvironment()
 	m.Run()
 }
 

@@ -186,7 +186,7 @@ func TestTheAdminToken(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "token"), []byte("from-file\n"), 0o600))
 	load := func(toml string, env ...string) (*config.Config, error) {
 		opts := builtins
-		opts.Environ = env
+		opts.Environ = append([]string{}, env...) // not nil: nothing from the process's environment
 		return config.Load([]byte(toml), "t.toml", dir, opts)
 	}
 	c, err := load("[admin]\nlisten = \"0.0.0.0:9180\"\ntoken_file = \"token\"\n")

@@ -43,8 +43,9 @@ func Build(pkgs ...string) (string, error) {
 }
 
 // Main is the whole of a TestMain whose tests need real executables: it
-// builds pkgs (see Build), sets *dir to their folder, runs the tests and
-// removes the folder. A build failure fails the run.
+// builds pkgs (see Build), sets *dir to their folder, clears the HOSTD_
+// variables (ClearEnvironment), runs the tests and removes the folder. A
+// build failure fails the run.
 func Main(m *testing.M, dir *string, pkgs ...string) {
 	d, err := Build(pkgs...)
 	if err != nil {
@@ -52,6 +53,7 @@ func Main(m *testing.M, dir *string, pkgs ...string) {
 		os.Exit(1)
 	}
 	*dir = d
+	ClearEnvironment()
 	code := m.Run()
 	os.RemoveAll(d)
 	os.Exit(code)
