@@ -216,6 +216,8 @@ func compareWithNode(t *testing.T, nodeAddr, ourAddr string, cases []diffCase) {
 var differentialCases = []diffCase{
 	{name: "a simple GET", raw: "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"},
 	{name: "a GET with a query and several headers", raw: "GET /a/b?c=d&e=%20f HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test/1.0\r\nAccept: */*\r\nX-Empty:\r\nX-Padded:   spaced value  \r\n\r\n"},
+	{name: "a __proto__ header is in rawHeaders only, as in Node", raw: "GET / HTTP/1.1\r\nHost: a\r\n__proto__: x\r\nX-A: 1\r\n\r\n"},
+	{name: "a __proto__ trailer is in rawTrailers only", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n__proto__: y\r\nX-T: 2\r\n\r\n"},
 	{name: "repeated headers follow Node's joining rules", raw: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nCookie: a=1\r\ncookie: b=2\r\nSet-Cookie: x=1\r\nSet-Cookie: y=2\r\nAccept: text/html\r\nACCEPT: text/plain\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nX-Custom: 1\r\nx-custom: 2\r\n\r\n"},
 	{name: "a POST with a Content-Length body", raw: "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world"},
 	{name: "a POST with an empty body", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"},

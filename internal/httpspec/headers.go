@@ -90,8 +90,9 @@ func ruleFor(name string) joinRule {
 // BuildHeaders folds raw, a flat [name, value, name, value, ...] list as in
 // message.rawHeaders, into Headers with Node's rules. With joinDuplicates
 // (Node's joinDuplicateHeaders option) the keep-first fields are joined
-// with ", " instead of dropped. At most maxCount fields are read; 0 means
-// all of them.
+// with ", " instead of dropped. A __proto__ field is left out, as Node's
+// object leaves it out. At most maxCount fields are read; 0 means all of
+// them.
 func BuildHeaders(raw []string, joinDuplicates bool, maxCount int) Headers {
 	h := make(Headers, len(raw)/2)
 	n := len(raw) / 2
@@ -100,6 +101,11 @@ func BuildHeaders(raw []string, joinDuplicates bool, maxCount int) Headers {
 	}
 	for i := 0; i < n; i++ {
 		name, value := ToLower(raw[2*i]), raw[2*i+1]
+		if name == "__proto__" {
+			// Node's headers is a plain object: assigning __proto__ sets
+			// its prototype and adds no key (headersDistinct keeps it).
+			continue
+		}
 		old, seen := h[name]
 		if !seen {
 			h[name] = []string{value}

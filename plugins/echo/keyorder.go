@@ -11,9 +11,8 @@ import (
 // each lower-cased name when its first field arrives, and JSON.stringify
 // writes an object's keys in V8's order: the array indices ("0" to
 // "4294967294", without leading zeros) in numeric order first, then the
-// other names in the order they were added. A field named __proto__
-// never becomes a key: the assignment reaches Object.prototype's setter,
-// which ignores a string.
+// other names in the order they were added. (A field named __proto__
+// never becomes a key; sdk.Headers leaves it out as Node does.)
 
 // keyOrder is the scratch space that orders the names of a headers object
 // without allocating once warm.
@@ -34,7 +33,7 @@ func (k *keyOrder) order(h sdk.Headers, raw []string) []string {
 		k.slot = make(map[string]int)
 	}
 	for name, v := range h {
-		if name != "__proto__" && (name == "set-cookie" || len(v) > 0) {
+		if name == "set-cookie" || len(v) > 0 {
 			k.slot[name] = len(k.names)
 			k.names = append(k.names, name)
 			k.placed = append(k.placed, false)
