@@ -341,6 +341,10 @@ func TestResponseBody(t *testing.T) {
 	} {
 		handler := func(got *results) func(*server.IncomingMessage, *server.ServerResponse) {
 			return func(req *server.IncomingMessage, res *server.ServerResponse) {
+				if req.Method() == "GET" && req.URL() == "/" {
+					_ = res.EndString("next") // the request that follows, not recorded
+					return
+				}
 				switch req.URL() {
 				case "/204":
 					res.StatusCode = 204
@@ -369,9 +373,12 @@ func TestResponseBody(t *testing.T) {
 			}
 			require.NotContains(t, r.header, "transfer-encoding")
 			require.NotContains(t, r.header, "content-length")
+			require.Equal(t, 200, c.read().status, "nothing was sent after the head: the next response follows at once")
+			// The head may leave with the first Write, before the handler
+			// records its results: they are read once the next request's
+			// handler, which runs after it returned, has answered.
 			require.Equal(t, "", got.get("write"))
 			require.Equal(t, "", got.get("end"))
-			require.Equal(t, 200, c.read().status, "nothing was sent after the head: the next response follows at once")
 		})
 
 		t.Run("a "+tc.name+" response refuses body writes with RejectNonStandardBodyWrites", func(t *testing.T) {
