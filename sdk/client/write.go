@@ -260,11 +260,11 @@ func (r *ClientRequest) awaitConnectionLocked() error {
 	r.writeMu.Lock() // run holds it while it sends what was queued
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.connected {
+	if r.connected && !r.destroyed {
 		return nil
 	}
 	if err := r.writableLocked(); err != nil {
-		return err
+		return err // destroyed, or failed before or while sending
 	}
 	return ErrSocketHangUp
 }
