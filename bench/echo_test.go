@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,16 @@ import (
 
 var bin string
 
-func TestMain(m *testing.M) { hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/echo/cmd/echo") }
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envHelper); mode != "" {
+		// A helper server a test started from this binary, as the bench
+		// starts them from its own.
+		err := serveHelper(mode)
+		fmt.Fprintln(os.Stderr, "bench helper:", err)
+		os.Exit(1)
+	}
+	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/echo/cmd/echo")
+}
 
 // startNodeHandler serves the Node request handler src on a free port,
 // as testutil.StartNode wants its scripts.

@@ -34,7 +34,8 @@ func rotate(s []string, k int) []string {
 
 // runHello starts the hello-world servers and runs the interleaved rounds
 // at -connections, then the rounds at one connection: the plugin hop
-// (hostd against its engine) and hostd against Node.
+// (hostd against its engine), its floor (the relay) and hostd against
+// Node.
 func (b *bench) runHello(ctx context.Context, res *results) error {
 	srv := make(map[string]*server)
 	for _, name := range res.servers {
@@ -51,7 +52,17 @@ func (b *bench) runHello(ctx context.Context, res *results) error {
 	if res.hello, err = b.measureRounds(ctx, res, res.servers, srv, b.opts.conns, b.opts.duration); err != nil {
 		return err
 	}
-	c1 := []string{srvHostd, srvEngine}
+	// At one connection, also the hop's floor: the engine relaying each
+	// request to a second process and back.
+	relay, err := b.startServer(ctx, srvRelay)
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", srvRelay, err)
+	}
+	srv[srvRelay] = relay
+	if err := b.warmUp(ctx, []string{srvRelay}, srv); err != nil {
+		return err
+	}
+	c1 := []string{srvHostd, srvEngine, srvRelay}
 	if b.node != "" {
 		c1 = append(c1, srvNode)
 	}

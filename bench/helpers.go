@@ -16,7 +16,7 @@ import (
 // Node, each in its own process so that its CPU time and memory can be
 // read apart from the load generator's. envHelper selects the mode.
 const (
-	envHelper = "HOSTD_BENCH_HELPER" // engine, nethttp, echo, forward or revproxy
+	envHelper = "HOSTD_BENCH_HELPER" // engine, relay, nethttp, echo, forward or revproxy
 	envAddr   = "HOSTD_BENCH_ADDR"   // where the helper listens
 	envTarget = "HOSTD_BENCH_TARGET" // where forward connects to
 )
@@ -41,6 +41,10 @@ func serveHelper(mode string) error {
 			return err
 		}
 		select {}
+	case "relay":
+		return serveRelay(addr)
+	case "relaychild":
+		return relayChild()
 	case "nethttp":
 		l, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -11,29 +11,38 @@ import (
 // echo plugin's JSON, and in CPU per request, split between hostd and its
 // plugin.
 
-// hopOf is, within one round, hostd's p50 minus the engine's: what the
-// plugin hop adds to one request in flight.
-func hopOf(rd round) (float64, bool) {
-	h, okH := rd[srvHostd]
-	e, okE := rd[srvEngine]
-	return float64(h.p50 - e.p50), okH && okE
+// p50Gap is, within one round, a's p50 minus b's.
+func p50Gap(a, b string) func(round) (float64, bool) {
+	return func(rd round) (float64, bool) {
+		x, okA := rd[a]
+		y, okB := rd[b]
+		return float64(x.p50 - y.p50), okA && okB
+	}
 }
 
-// hopFigure is the median plugin hop over the c=1 rounds and its
-// description for the report.
-func (r *results) hopFigure() (float64, string) {
-	hops := perRound(r.hop, hopOf)
-	if len(hops) == 0 {
+// hopOf is, within one round, hostd's p50 minus the engine's: what the
+// plugin hop adds to one request in flight.
+var hopOf = p50Gap(srvHostd, srvEngine)
+
+// gapFigure is the median over the c=1 rounds of a's p50 minus b's, and
+// its description for the report.
+func (r *results) gapFigure(a, b string) (float64, string) {
+	gaps := perRound(r.hop, p50Gap(a, b))
+	if len(gaps) == 0 {
 		return math.NaN(), "–"
 	}
-	hop := median(hops)
+	gap := median(gaps)
 	med := func(name string, field func(sample) float64) string {
 		return fmtLat(median(perRound(r.hop, valueOf(name, field))))
 	}
-	return hop, fmt.Sprintf("%s, rounds %s to %s (p50 %s vs %s; p99 %s vs %s)",
-		signed(hop), signed(minOf(hops)), signed(maxOf(hops)),
-		med(srvHostd, p50), med(srvEngine, p50), med(srvHostd, p99), med(srvEngine, p99))
+	return gap, fmt.Sprintf("%s, rounds %s to %s (p50 %s vs %s; p99 %s vs %s)",
+		signed(gap), signed(minOf(gaps)), signed(maxOf(gaps)),
+		med(a, p50), med(b, p50), med(a, p99), med(b, p99))
 }
+
+// hopFigure is the median plugin hop over the c=1 rounds and its
+// description.
+func (r *results) hopFigure() (float64, string) { return r.gapFigure(srvHostd, srvEngine) }
 
 // versus describes a comparison of a with b over rounds rs: the medians
 // of field, formatted by format and followed by unit, then the per-round
@@ -90,6 +99,17 @@ func (r *results) issue14Table(conns int) string {
 
 	hop, measured := r.hopFigure()
 	row("plugin hop at one request in flight: hostd p50 − engine p50", measured, "≤ +40 µs", verdict(hop, hop <= 40e3))
+	// The floor: what crossing into a second process costs by itself.
+	for _, g := range []struct{ name, a, b string }{
+		{"the hop's floor: the engine relaying 32 bytes to a second process and back, p50 − engine p50", srvRelay, srvEngine},
+		{"hostd's hop above that floor: hostd p50 − relay p50", srvHostd, srvRelay},
+	} {
+		if x, measured := r.gapFigure(g.a, g.b); math.IsNaN(x) {
+			row(g.name, measured, "–", "not measured")
+		} else {
+			row(g.name, measured, "–", "for reference")
+		}
+	}
 	x, measured := versus(r.echoC1, srvHostd, srvNode, p50, fmtLat, "")
 	withNode("one request in flight, GET /echo through hostd (echo plugin) vs the same JSON from Node in-process: p50", x, measured, "≤ 1.0x", x <= 1)
 	x, measured = versus(r.hello, srvHostd, srvNode, rps, fmtRPS, " req/s")

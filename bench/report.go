@@ -201,10 +201,11 @@ func (r *results) details(b *bench) string {
 		}
 	}
 	if len(r.hop) > 0 {
-		fmt.Fprintf(&w, "\nHello world at c=1, %v per run: p50 / p99 (server CPU µs/request)\n\n| round | hostd | engine | plugin hop (p50 difference) | node | hostd/node p50 |\n|---|---|---|---|---|---|\n", b.opts.c1Duration)
+		fmt.Fprintf(&w, "\nHello world at c=1, %v per run: p50 / p99 (server CPU µs/request)\n\n| round | hostd | engine | relay | plugin hop (p50 difference) | the hop's floor (relay − engine) | node | hostd/node p50 |\n|---|---|---|---|---|---|---|---|\n", b.opts.c1Duration)
 		for i, rd := range r.hop {
-			fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s |\n", i+1, fmtP50P99(rd, srvHostd, true), fmtP50P99(rd, srvEngine, false),
-				signed(one(hopOf, rd)), fmtP50P99(rd, srvNode, false), fmtX(one(ratioOf(srvHostd, srvNode, p50), rd)))
+			fmt.Fprintf(&w, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", i+1, fmtP50P99(rd, srvHostd, true), fmtP50P99(rd, srvEngine, false),
+				fmtP50P99(rd, srvRelay, true), signed(one(hopOf, rd)), signed(one(p50Gap(srvRelay, srvEngine), rd)),
+				fmtP50P99(rd, srvNode, false), fmtX(one(ratioOf(srvHostd, srvNode, p50), rd)))
 		}
 	}
 	w.WriteString(r.echoDetails(b))

@@ -11,12 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hostd/hostd/internal/sysmon"
 )
 
 // The servers of the side-by-side comparison, in their first-round order.
 const (
 	srvHostd   = "hostd"
 	srvEngine  = "engine"
+	srvRelay   = "relay"
 	srvNetHTTP = "net/http"
 	srvNode    = "node"
 )
@@ -25,6 +28,7 @@ const (
 var describe = map[string]string{
 	srvHostd:   "hostd, handler in a plugin process",
 	srvEngine:  "hostd engine, handler in-process",
+	srvRelay:   "hostd engine relaying 32 bytes to a second process and back (the hop's floor)",
 	srvNetHTTP: "Go net/http, in-process",
 	srvNode:    "Node.js http.createServer",
 }
@@ -161,6 +165,10 @@ func (b *bench) startServer(ctx context.Context, name string) (*server, error) {
 		return b.startHostd(ctx, "hostd-hello", addr, b.helloConfig(addr), "/")
 	case srvEngine:
 		p, err = b.procs.start("engine", []string{envHelper + "=engine", envAddr + "=" + addr}, b.self)
+	case srvRelay:
+		// With hostd's runtime setting (internal/sysmon), as hostd and
+		// its plugins run.
+		p, err = b.procs.start("relay", []string{envHelper + "=relay", envAddr + "=" + addr, "GODEBUG=" + sysmon.Setting}, b.self)
 	case srvNetHTTP:
 		p, err = b.procs.start("nethttp", []string{envHelper + "=nethttp", envAddr + "=" + addr}, b.self)
 	case srvNode:
