@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 // The relay, the hop's floor, answers hello world after a round trip
@@ -25,7 +24,7 @@ func TestRelayAnswersThroughASecondProcess(t *testing.T) {
 	body, err := askOnce(ctx, s.addr, loadRequest("/", "x"))
 	require.NoError(t, err)
 	require.Equal(t, string(helloBody), string(body))
-	children := childrenOf(t, s.proc.cmd.Process.Pid)
+	children := testutil.Children(s.proc.cmd.Process.Pid)
 	require.Len(t, children, 1, "the relay runs its second process")
 
 	t.Run("the relay ends with its second process", func(t *testing.T) {
@@ -34,25 +33,4 @@ func TestRelayAnswersThroughASecondProcess(t *testing.T) {
 		require.NoError(t, p.Kill())
 		<-s.proc.done
 	})
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(t *testing.T, pid int) []int {
-	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	require.NoError(t, err)
-	var out []int
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // the process has gone
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after ")".
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(f, "/proc/"), "/stat"))
-			out = append(out, id)
-		}
-	}
-	return out
 }

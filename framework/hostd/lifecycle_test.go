@@ -22,6 +22,7 @@ import (
 
 	"github.com/hostd/hostd/framework/hostd"
 	"github.com/hostd/hostd/internal/hostdtest"
+	"github.com/hostd/hostd/internal/testutil"
 )
 
 const lifecycleConfig = `
@@ -146,28 +147,6 @@ func (d *daemon) waitLine(t *testing.T, match func(string) bool) {
 	}
 }
 
-// children lists the processes whose parent is pid.
-func children(pid int) []int {
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so parse after ')'.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-		}
-	}
-	return out
-}
-
 func get(t *testing.T, addr, path string) string {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -204,7 +183,7 @@ func TestDaemonTakesSignalsWhileItStarts(t *testing.T) {
 func TestDaemonReloadsOnSIGHUPAndTheAdminCommand(t *testing.T) {
 	d := startDaemon(t, 1000)
 	require.Contains(t, get(t, d.addr, "/echo"), "HTTP/1.1 200 OK")
-	before := children(d.cmd.Process.Pid)
+	before := testutil.Children(d.cmd.Process.Pid)
 	require.Len(t, before, 2, "echo and tunnel run as children")
 
 	t.Run("SIGHUP applies an edited file", func(t *testing.T) {
@@ -237,7 +216,7 @@ func TestDaemonReloadsOnSIGHUPAndTheAdminCommand(t *testing.T) {
 
 func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
 	d := startDaemon(t, 100000)
-	plugins := children(d.cmd.Process.Pid)
+	plugins := testutil.Children(d.cmd.Process.Pid)
 	require.Len(t, plugins, 2)
 
 	// A request in flight: its body is not all sent yet. It is larger than
@@ -276,7 +255,7 @@ func TestDaemonShutsDownGracefullyOnSIGTERM(t *testing.T) {
 
 func TestNoPluginOutlivesAKilledHostd(t *testing.T) {
 	d := startDaemon(t, 1000)
-	plugins := children(d.cmd.Process.Pid)
+	plugins := testutil.Children(d.cmd.Process.Pid)
 	require.Len(t, plugins, 2)
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGKILL))
 	_ = d.cmd.Wait()
