@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,13 +14,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envHelper); mode != "" {
-		// A helper server a test started from this binary, as the bench
-		// starts them from its own.
-		err := serveHelper(mode)
-		fmt.Fprintln(os.Stderr, "bench helper:", err)
-		os.Exit(1)
-	}
+	runHelperIfAsked() // a helper a test started from this binary
 	hostdtest.Main(m, &bin, "github.com/hostd/hostd/plugins/echo/cmd/echo")
 }
 

@@ -35,19 +35,7 @@ import (
 )
 
 func main() {
-	if mode := os.Getenv(envHelper); strings.HasPrefix(mode, "client-") {
-		// A client of the client section: it runs, prints and exits.
-		if err := runClientHelper(mode); err != nil {
-			fmt.Fprintln(os.Stderr, "bench client:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if mode := os.Getenv(envHelper); mode != "" {
-		err := serveHelper(mode) // a server the bench started; returns only on error
-		fmt.Fprintln(os.Stderr, "bench helper:", err)
-		os.Exit(1)
-	}
+	runHelperIfAsked()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -55,6 +43,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// runHelperIfAsked runs the helper envHelper names, if any, and exits:
+// this process is then one the bench (or its tests) started from its own
+// executable.
+func runHelperIfAsked() {
+	mode := os.Getenv(envHelper)
+	switch {
+	case mode == "":
+		return
+	case strings.HasPrefix(mode, "client-"):
+		// A client of the client section: it runs, prints and exits.
+		if err := runClientHelper(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench client:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	err := serveHelper(mode) // a server; returns only on error
+	fmt.Fprintln(os.Stderr, "bench helper:", err)
+	os.Exit(1)
 }
 
 // options are the command-line flags.

@@ -21,13 +21,14 @@ import (
 	"github.com/hostd/hostd/internal/hostdtest"
 	"github.com/hostd/hostd/internal/nodeecho"
 	"github.com/hostd/hostd/internal/testutil"
+	"github.com/hostd/hostd/plugins/echo"
 )
 
 // startNodeEcho runs the echo plugin written as a Node v20 handler
 // (internal/nodeecho) with the createServer options opts (a JavaScript
 // object literal) and the plugin's default max_body.
 func startNodeEcho(t *testing.T, opts string) string {
-	return testutil.StartNode(t, nodeecho.TestServer(1<<20, opts))
+	return testutil.StartNode(t, nodeecho.TestServer(echo.DefaultMaxBody, opts))
 }
 
 // echoOf sends raw to addr and decodes the JSON body of the answer.
