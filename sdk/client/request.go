@@ -77,7 +77,7 @@ type ClientRequest struct {
 	redirects       int              // guarded by mu
 	followed        bool             // FollowRedirect was called; guarded by mu
 	flushing        chan struct{}    // closed once the final flush reported 'finish'; guarded by mu
-	sendable        chan struct{}    // closed once pending goes to a connection, or the request is done; guarded by mu
+	sendable        chan struct{}    // made by a Write that waits for the connection, closed when pending goes to one or the request is done; guarded by mu
 	afterFinish     func()           // run once finished: the response ended first; guarded by mu
 
 	respReady chan struct{}    // closed when the response head arrives or the request fails
@@ -102,7 +102,7 @@ func NewRequest(ctx context.Context, opts Options) (*ClientRequest, error) {
 		maxHeaderSize: opts.MaxHeaderSize, maxHeadersCount: opts.MaxHeadersCount,
 		joinDuplicates: opts.JoinDuplicateHeaders,
 		forceChunked:   opts.ChunkedEncoding, timeout: opts.Timeout,
-		respReady: make(chan struct{}), sendable: make(chan struct{}),
+		respReady: make(chan struct{}),
 	}
 	r.d.held = true // until NewRequest returns
 	r.protocol = "http:"

@@ -252,6 +252,9 @@ var writeWaits = func() {}
 // send what is queued) and returns with writeMu held, once the bytes are
 // written.
 func (r *ClientRequest) awaitConnectionLocked() error {
+	if r.sendable == nil {
+		r.sendable = make(chan struct{}) // only for a request that waits
+	}
 	sendable := r.sendable
 	r.mu.Unlock()
 	r.writeMu.Unlock()
@@ -270,12 +273,12 @@ func (r *ClientRequest) awaitConnectionLocked() error {
 }
 
 // releaseWritersLocked ends the wait of Writes beyond the high-water mark.
-// Caller holds mu.
+// None waits afterwards: the request is connected, or done. Caller holds
+// mu.
 func (r *ClientRequest) releaseWritersLocked() {
-	select {
-	case <-r.sendable:
-	default:
+	if r.sendable != nil {
 		close(r.sendable)
+		r.sendable = nil
 	}
 }
 
